@@ -1,0 +1,121 @@
+#pragma once
+// The run directory: the durable source of truth of a run (format: docs/run-format.md).
+//
+//   runs/<yyyymmdd-hhmmss>-<name>-<hex>/
+//     run.json, config.yaml     immutable
+//     status.json               replaced atomically
+//     metrics.csv, events.jsonl append-only, complete lines only
+//     checkpoints/step_N/, checkpoints/latest.json
+//     snapshots/step_N/         .npy + meta.json
+//
+// RunDirWriter is the single writer of one run directory; use it from one thread.
+// The reader functions may run on any thread and in any process.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pretext/core/config.h"
+#include "pretext/core/run_types.h"
+
+namespace pretext::core {
+
+inline constexpr int kRunFormatVersion = 1;
+
+class RunDirWriter {
+ public:
+  // Creates a new run folder under `runsRoot`. The folder is assembled under a hidden
+  // temporary name and renamed into place, so a failure never leaves half a run.
+  static std::unique_ptr<RunDirWriter> create(const std::string& runsRoot, const Config& config,
+                                              std::string& error);
+  // Opens an existing run to continue it as a new segment from `resumeStep`: cuts a torn
+  // last line off metrics.csv/events.jsonl and appends the segment marker.
+  static std::unique_ptr<RunDirWriter> openForResume(const std::string& runDir,
+                                                     std::int64_t resumeStep, std::string& error);
+  ~RunDirWriter();
+
+  const std::string& dir() const { return m_dir; }
+  int segment() const { return m_segment; }
+
+  bool writeStatus(const RunStatus& status, std::string& error);
+  bool appendMetrics(const std::vector<MetricRow>& rows, std::string& error);
+  // `fieldsJson` is the inside of a JSON object without braces, e.g. "\"step\":5".
+  bool appendEvent(const std::string& type, const std::string& fieldsJson, std::string& error);
+
+  // Checkpoints: write files into beginCheckpoint()'s folder, then commitCheckpoint().
+  std::string beginCheckpoint(std::int64_t step, std::string& error);
+  bool commitCheckpoint(std::int64_t step, int keep, std::string& error);
+  bool writeSnapshot(const PointSnapshot& snap, std::string& error);
+
+ private:
+  RunDirWriter() = default;
+  bool openAppendFiles(std::string& error);
+  std::string m_dir;
+  int m_segment = 1;
+  int m_metricsFd = -1;
+  int m_eventsFd = -1;
+};
+
+// ---- readers -------------------------------------------------------------------------
+
+std::string checkpointDirName(std::int64_t step);
+// The newest committed checkpoint step, or nullopt when there is none.
+std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir = nullptr);
+std::optional<RunStatus> readStatus(const std::string& runDir, std::string& error);
+bool isRunDir(const std::string& dir);
+
+// Reads complete lines appended to a file since the last call. A trailing line without
+// its newline (a writer mid-write, or a crash) is left for a later call.
+class LineTail {
+ public:
+  explicit LineTail(std::string path) : m_path(std::move(path)) {}
+  std::vector<std::string> poll();
+  const std::string& path() const { return m_path; }
+
+ private:
+  std::string m_path;
+  std::uint64_t m_offset = 0;
+  std::string m_pending;
+};
+
+// Keeps per-key series and applies resume markers: when segment s resumes from step k,
+// earlier rows with step > k are hidden, so series show exactly the history that led to
+// the current weights.
+struct SeriesPoint {
+  std::int64_t step;
+  double wallS;
+  double value;
+  int segment;
+};
+class MetricsAccumulator {
+ public:
+  // Parses and adds one csv line; returns false for the header or a malformed line.
+  bool addLine(const std::string& line);
+  void addRow(const MetricRow& row);
+  const std::map<std::string, std::vector<SeriesPoint>>& series() const { return m_series; }
+  const std::vector<std::int64_t>& resumeSteps() const { return m_resumeSteps; }
+  std::size_t malformedLines() const { return m_malformed; }
+  std::int64_t revision() const { return m_revision; }  // bumps when history is cut
+
+ private:
+  std::map<std::string, std::vector<SeriesPoint>> m_series;
+  std::vector<std::int64_t> m_resumeSteps;
+  std::size_t m_malformed = 0;
+  std::int64_t m_revision = 0;
+};
+std::optional<MetricRow> parseMetricLine(const std::string& line);
+MetricsAccumulator readMetrics(const std::string& runDir);
+
+struct RunSummary {
+  std::string dir;
+  std::string id;
+  std::string name;
+  RunStatus status;
+  bool stale = false;  // says running but its writer is gone (crash or kill)
+  std::string displayPhase() const;
+};
+// Lists run folders under `runsRoot`, newest first.
+std::vector<RunSummary> listRuns(const std::string& runsRoot);
+
+}  // namespace pretext::core

@@ -1,0 +1,54 @@
+#pragma once
+// Plain-data values that cross the core/GUI seam and thread boundaries. No LibTorch here.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pretext::core {
+
+enum class RunPhase { Created, Running, Paused, Finished, Stopped, Failed };
+std::string toString(RunPhase p);
+std::optional<RunPhase> phaseFromString(const std::string& s);
+// Finished, Stopped and Failed are final for one process; Stopped and Failed are resumable.
+bool isTerminal(RunPhase p);
+
+struct RunStatus {
+  RunPhase phase = RunPhase::Created;
+  std::int64_t step = 0;
+  std::int64_t maxSteps = 0;
+  int segment = 1;
+  double updatedAt = 0;    // unix seconds
+  double stepsPerSec = 0;  // recent throughput
+  double etaSec = -1;      // -1 when unknown
+  std::string error;       // set when phase == Failed
+  int pid = 0;
+  std::string host;
+};
+
+// One metrics.csv row: segment,step,wall_s,key,value.
+struct MetricRow {
+  int segment = 1;
+  std::int64_t step = 0;
+  double wallS = 0;
+  std::string key;
+  double value = 0;
+};
+
+// The key of the row that opens a resumed segment; its value is the step resumed from.
+inline constexpr const char* kResumeMarkerKey = "run/resumed_from";
+
+// A point cloud with per-point scalar fields, e.g. the probe scan with its equivariance error.
+struct PointSnapshot {
+  std::int64_t step = 0;
+  std::vector<float> xyz;  // 3 floats per point
+  std::map<std::string, std::vector<float>> fields;
+  std::size_t size() const { return xyz.size() / 3; }
+};
+using PointSnapshotPtr = std::shared_ptr<const PointSnapshot>;
+
+enum class LogLevel { Info, Warning, Error };
+
+}  // namespace pretext::core

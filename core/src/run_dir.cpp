@@ -1,0 +1,522 @@
+#include "pretext/core/run_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "pretext/core/fs_util.h"
+#include "pretext/core/npy.h"
+#include "pretext/core/versions.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace pretext::core {
+
+std::string toString(RunPhase p) {
+  switch (p) {
+    case RunPhase::Created: return "created";
+    case RunPhase::Running: return "running";
+    case RunPhase::Paused: return "paused";
+    case RunPhase::Finished: return "finished";
+    case RunPhase::Stopped: return "stopped";
+    case RunPhase::Failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<RunPhase> phaseFromString(const std::string& s) {
+  for (RunPhase p : {RunPhase::Created, RunPhase::Running, RunPhase::Paused, RunPhase::Finished,
+                     RunPhase::Stopped, RunPhase::Failed})
+    if (toString(p) == s) return p;
+  return std::nullopt;
+}
+
+bool isTerminal(RunPhase p) {
+  return p == RunPhase::Finished || p == RunPhase::Stopped || p == RunPhase::Failed;
+}
+
+std::string checkpointDirName(std::int64_t step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step_%09lld", static_cast<long long>(step));
+  return buf;
+}
+
+namespace {
+
+std::string slugify(const std::string& name) {
+  std::string s;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    else if (!s.empty() && s.back() != '-')
+      s += '-';
+  }
+  while (!s.empty() && s.back() == '-') s.pop_back();
+  if (s.size() > 40) s.resize(40);
+  return s.empty() ? "run" : s;
+}
+
+bool appendAll(int fd, const std::string& text, const std::string& what, std::string& error) {
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = what + ": append failed: " + std::strerror(errno);
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Cuts everything after the last newline: the torn tail of a crashed writer.
+bool cutTornTail(const std::string& path, std::string& error) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return true;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::streamoff size = in.tellg();
+  if (size <= 0) return true;
+  std::streamoff pos = size;
+  const std::streamoff chunk = 4096;
+  while (pos > 0) {
+    std::streamoff start = std::max<std::streamoff>(0, pos - chunk);
+    std::string buf(static_cast<std::size_t>(pos - start), '\0');
+    in.seekg(start);
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    auto nl = buf.rfind('\n');
+    if (nl != std::string::npos) {
+      pos = start + static_cast<std::streamoff>(nl) + 1;
+      break;
+    }
+    pos = start;
+  }
+  if (pos == size) return true;
+  if (::truncate(path.c_str(), pos) != 0) {
+    error = path + ": cannot cut torn last line: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::string isoTime(double t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json statusToJson(const RunStatus& s) {
+  return json{{"format_version", kRunFormatVersion},
+              {"phase", toString(s.phase)},
+              {"step", s.step},
+              {"max_steps", s.maxSteps},
+              {"segment", s.segment},
+              {"updated_at", s.updatedAt},
+              {"updated_at_iso", isoTime(s.updatedAt)},
+              {"steps_per_sec", s.stepsPerSec},
+              {"eta_sec", s.etaSec},
+              {"error", s.error},
+              {"pid", s.pid},
+              {"host", s.host}};
+}
+
+}  // namespace
+
+RunDirWriter::~RunDirWriter() {
+  if (m_metricsFd >= 0) ::close(m_metricsFd);
+  if (m_eventsFd >= 0) ::close(m_eventsFd);
+}
+
+bool RunDirWriter::openAppendFiles(std::string& error) {
+  m_metricsFd = ::open((m_dir + "/metrics.csv").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  m_eventsFd = ::open((m_dir + "/events.jsonl").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (m_metricsFd < 0 || m_eventsFd < 0) {
+    error = m_dir + ": cannot open metrics.csv/events.jsonl for appending: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::unique_ptr<RunDirWriter> RunDirWriter::create(const std::string& runsRoot,
+                                                   const Config& config, std::string& error) {
+  std::error_code ec;
+  fs::create_directories(runsRoot, ec);
+  if (ec) {
+    error = runsRoot + ": cannot create runs folder: " + ec.message();
+    return nullptr;
+  }
+  const double now = unixNow();
+  std::time_t tt = static_cast<std::time_t>(now);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::random_device rd;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "%04x", rd() & 0xffffu);
+  const std::string id =
+      std::string(stamp) + "-" + slugify(config.getString("experiment.name")) + "-" + hex;
+  const fs::path finalDir = fs::path(runsRoot) / id;
+  const fs::path tmpDir = fs::path(runsRoot) / (".creating-" + id);
+  auto fail = [&](const std::string& msg) -> std::unique_ptr<RunDirWriter> {
+    error = msg;
+    fs::remove_all(tmpDir, ec);
+    return nullptr;
+  };
+  if (fs::exists(finalDir, ec)) return fail(finalDir.string() + ": already exists");
+  if (!fs::create_directory(tmpDir, ec)) return fail(tmpDir.string() + ": cannot create: " + ec.message());
+  fs::create_directory(tmpDir / "checkpoints", ec);
+  fs::create_directory(tmpDir / "snapshots", ec);
+
+  json run{{"format_version", kRunFormatVersion},
+           {"id", id},
+           {"name", config.getString("experiment.name")},
+           {"kind", config.getString("experiment.kind")},
+           {"created_at", now},
+           {"created_at_iso", isoTime(now)},
+           {"host", hostName()},
+           {"world_size", 1},
+           {"versions", componentVersions()}};
+  RunStatus st;
+  st.phase = RunPhase::Created;
+  st.maxSteps = config.getInt("trainer.max_steps");
+  st.updatedAt = now;
+  st.pid = ::getpid();
+  st.host = hostName();
+  std::string err;
+  if (!writeFileAtomic((tmpDir / "run.json").string(), run.dump(2) + "\n", err) ||
+      !writeFileAtomic((tmpDir / "config.yaml").string(), config.toYaml(), err) ||
+      !writeFileAtomic((tmpDir / "status.json").string(), statusToJson(st).dump(2) + "\n", err) ||
+      !writeFileAtomic((tmpDir / "metrics.csv").string(), "segment,step,wall_s,key,value\n", err) ||
+      !writeFileAtomic((tmpDir / "events.jsonl").string(), "", err))
+    return fail(err);
+  fs::rename(tmpDir, finalDir, ec);
+  if (ec) return fail(finalDir.string() + ": cannot move run into place: " + ec.message());
+  fsyncPath(runsRoot);
+
+  std::unique_ptr<RunDirWriter> w(new RunDirWriter());
+  w->m_dir = finalDir.string();
+  w->m_segment = 1;
+  if (!w->openAppendFiles(error)) return nullptr;
+  return w;
+}
+
+std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& runDir,
+                                                          std::int64_t resumeStep,
+                                                          std::string& error) {
+  if (!isRunDir(runDir)) {
+    error = runDir + ": not a Pretext run directory (no run.json/config.yaml/status.json)";
+    return nullptr;
+  }
+  std::string err;
+  auto status = readStatus(runDir, err);
+  if (!status) {
+    error = err;
+    return nullptr;
+  }
+  if (!cutTornTail(runDir + "/metrics.csv", error) || !cutTornTail(runDir + "/events.jsonl", error))
+    return nullptr;
+  // The new segment number is one more than any segment seen in metrics or status.
+  int segment = status->segment;
+  MetricsAccumulator acc = readMetrics(runDir);
+  for (const auto& [key, pts] : acc.series())
+    for (const auto& p : pts) segment = std::max(segment, p.segment);
+  std::unique_ptr<RunDirWriter> w(new RunDirWriter());
+  w->m_dir = runDir;
+  w->m_segment = segment + 1;
+  if (!w->openAppendFiles(error)) return nullptr;
+  MetricRow marker{w->m_segment, resumeStep, 0.0, kResumeMarkerKey, static_cast<double>(resumeStep)};
+  if (!w->appendMetrics({marker}, error)) return nullptr;
+  return w;
+}
+
+bool RunDirWriter::writeStatus(const RunStatus& status, std::string& error) {
+  return writeFileAtomic(m_dir + "/status.json", statusToJson(status).dump(2) + "\n", error);
+}
+
+bool RunDirWriter::appendMetrics(const std::vector<MetricRow>& rows, std::string& error) {
+  std::string text;
+  char buf[96];
+  for (const auto& r : rows) {
+    std::snprintf(buf, sizeof buf, "%d,%lld,%.3f,", r.segment, static_cast<long long>(r.step),
+                  r.wallS);
+    text += buf;
+    text += r.key;
+    std::snprintf(buf, sizeof buf, ",%.9g\n", r.value);
+    text += buf;
+  }
+  // One write() call per batch keeps rows whole even if the process dies mid-way.
+  return appendAll(m_metricsFd, text, m_dir + "/metrics.csv", error);
+}
+
+bool RunDirWriter::appendEvent(const std::string& type, const std::string& fieldsJson,
+                               std::string& error) {
+  std::string line = "{\"time\":" + std::to_string(unixNow()) + ",\"segment\":" +
+                     std::to_string(m_segment) + ",\"type\":" + json(type).dump();
+  if (!fieldsJson.empty()) line += "," + fieldsJson;
+  line += "}\n";
+  return appendAll(m_eventsFd, line, m_dir + "/events.jsonl", error);
+}
+
+std::string RunDirWriter::beginCheckpoint(std::int64_t step, std::string& error) {
+  fs::path tmp = fs::path(m_dir) / "checkpoints" / (".tmp-" + checkpointDirName(step));
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directories(tmp, ec)) {
+    error = tmp.string() + ": cannot create: " + ec.message();
+    return {};
+  }
+  return tmp.string();
+}
+
+bool RunDirWriter::commitCheckpoint(std::int64_t step, int keep, std::string& error) {
+  const fs::path root = fs::path(m_dir) / "checkpoints";
+  const fs::path tmp = root / (".tmp-" + checkpointDirName(step));
+  const fs::path dst = root / checkpointDirName(step);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(tmp, ec)) fsyncPath(e.path().string());
+  fsyncPath(tmp.string());
+  fs::remove_all(dst, ec);  // a stale copy of the same step from an abandoned segment
+  fs::rename(tmp, dst, ec);
+  if (ec) {
+    error = dst.string() + ": cannot commit checkpoint: " + ec.message();
+    return false;
+  }
+  fsyncPath(root.string());
+  json latest{{"step", step}, {"dir", checkpointDirName(step)}, {"segment", m_segment}};
+  if (!writeFileAtomic((root / "latest.json").string(), latest.dump() + "\n", error)) return false;
+  // Prune older checkpoints beyond `keep`, never the one just written.
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (e.is_directory() && e.path().filename().string().rfind("step_", 0) == 0)
+      names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 0; i + static_cast<std::size_t>(keep) < names.size(); ++i)
+    if (names[i] != checkpointDirName(step)) fs::remove_all(root / names[i], ec);
+  return true;
+}
+
+bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) {
+  const fs::path root = fs::path(m_dir) / "snapshots";
+  const std::string name = checkpointDirName(snap.step);
+  const fs::path tmp = root / (".tmp-" + name);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) {
+    error = tmp.string() + ": cannot create: " + ec.message();
+    return false;
+  }
+  if (!writeNpyFloat32((tmp / "points.npy").string(), snap.xyz, {snap.size(), 3}, error))
+    return false;
+  json meta{{"step", snap.step}, {"points", snap.size()}, {"fields", json::array()}};
+  for (const auto& [name2, values] : snap.fields) {
+    if (!writeNpyFloat32((tmp / (name2 + ".npy")).string(), values, {values.size()}, error))
+      return false;
+    meta["fields"].push_back(name2);
+  }
+  if (!writeFileAtomic((tmp / "meta.json").string(), meta.dump(2) + "\n", error)) return false;
+  fs::remove_all(root / name, ec);
+  fs::rename(tmp, root / name, ec);
+  if (ec) {
+    error = (root / name).string() + ": cannot commit snapshot: " + ec.message();
+    return false;
+  }
+  return appendEvent("snapshot", "\"step\":" + std::to_string(snap.step) + ",\"dir\":\"snapshots/" +
+                                     name + "\"",
+                     error);
+}
+
+// ---- readers -------------------------------------------------------------------------
+
+bool isRunDir(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(dir) / "run.json", ec) &&
+         fs::is_regular_file(fs::path(dir) / "config.yaml", ec) &&
+         fs::is_regular_file(fs::path(dir) / "status.json", ec);
+}
+
+std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir) {
+  std::string text, err;
+  if (!readFile(runDir + "/checkpoints/latest.json", text, err)) return std::nullopt;
+  try {
+    json j = json::parse(text);
+    std::int64_t step = j.at("step").get<std::int64_t>();
+    std::string d = runDir + "/checkpoints/" + j.at("dir").get<std::string>();
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) return std::nullopt;
+    if (dir) *dir = d;
+    return step;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<RunStatus> readStatus(const std::string& runDir, std::string& error) {
+  std::string text;
+  if (!readFile(runDir + "/status.json", text, error)) return std::nullopt;
+  try {
+    json j = json::parse(text);
+    RunStatus s;
+    auto phase = phaseFromString(j.at("phase").get<std::string>());
+    if (!phase) throw std::runtime_error("unknown phase");
+    s.phase = *phase;
+    s.step = j.value("step", std::int64_t(0));
+    s.maxSteps = j.value("max_steps", std::int64_t(0));
+    s.segment = j.value("segment", 1);
+    s.updatedAt = j.value("updated_at", 0.0);
+    s.stepsPerSec = j.value("steps_per_sec", 0.0);
+    s.etaSec = j.value("eta_sec", -1.0);
+    s.error = j.value("error", std::string());
+    s.pid = j.value("pid", 0);
+    s.host = j.value("host", std::string());
+    return s;
+  } catch (const std::exception& e) {
+    error = runDir + "/status.json: malformed: " + e.what();
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> LineTail::poll() {
+  std::vector<std::string> lines;
+  std::ifstream in(m_path, std::ios::binary);
+  if (!in) return lines;
+  in.seekg(0, std::ios::end);
+  std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
+  if (size < m_offset) {  // the file was cut (resume after a torn line): re-read the tail
+    m_offset = size;
+    m_pending.clear();
+  }
+  if (size == m_offset) return lines;
+  in.seekg(static_cast<std::streamoff>(m_offset));
+  std::string chunk(static_cast<std::size_t>(size - m_offset), '\0');
+  in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  chunk.resize(static_cast<std::size_t>(in.gcount()));
+  m_offset += chunk.size();
+  m_pending += chunk;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = m_pending.find('\n', start)) != std::string::npos; start = nl + 1)
+    lines.emplace_back(m_pending, start, nl - start);
+  m_pending.erase(0, start);
+  return lines;
+}
+
+std::optional<MetricRow> parseMetricLine(const std::string& line) {
+  // segment,step,wall_s,key,value — the key never contains a comma.
+  std::size_t c1 = line.find(','), c2 = line.find(',', c1 + 1), c3 = line.find(',', c2 + 1),
+              c4 = line.rfind(',');
+  if (c1 == std::string::npos || c2 == std::string::npos || c3 == std::string::npos || c4 <= c3)
+    return std::nullopt;
+  MetricRow r;
+  char* end = nullptr;
+  const char* s = line.c_str();
+  r.segment = static_cast<int>(std::strtol(s, &end, 10));
+  if (end != s + c1) return std::nullopt;
+  r.step = std::strtoll(s + c1 + 1, &end, 10);
+  if (end != s + c2) return std::nullopt;
+  r.wallS = std::strtod(s + c2 + 1, &end);
+  if (end != s + c3) return std::nullopt;
+  r.key = line.substr(c3 + 1, c4 - c3 - 1);
+  r.value = std::strtod(s + c4 + 1, &end);
+  if (end != s + line.size() || r.key.empty() || r.segment < 1) return std::nullopt;
+  return r;
+}
+
+bool MetricsAccumulator::addLine(const std::string& line) {
+  if (line.rfind("segment,", 0) == 0) return false;
+  auto row = parseMetricLine(line);
+  if (!row) {
+    ++m_malformed;
+    return false;
+  }
+  addRow(*row);
+  return true;
+}
+
+void MetricsAccumulator::addRow(const MetricRow& row) {
+  if (row.key == kResumeMarkerKey) {
+    const std::int64_t k = row.step;
+    m_resumeSteps.push_back(k);
+    for (auto& [key, pts] : m_series) {
+      // Drop rows of earlier segments past the resume point (the abandoned branch).
+      auto it = std::remove_if(pts.begin(), pts.end(), [&](const SeriesPoint& p) {
+        return p.segment < row.segment && p.step > k;
+      });
+      pts.erase(it, pts.end());
+    }
+    ++m_revision;
+    return;
+  }
+  m_series[row.key].push_back({row.step, row.wallS, row.value, row.segment});
+}
+
+MetricsAccumulator readMetrics(const std::string& runDir) {
+  MetricsAccumulator acc;
+  LineTail tail(runDir + "/metrics.csv");
+  for (const auto& line : tail.poll()) acc.addLine(line);
+  return acc;
+}
+
+std::string RunSummary::displayPhase() const { return stale ? "stale" : toString(status.phase); }
+
+std::vector<RunSummary> listRuns(const std::string& runsRoot) {
+  std::vector<RunSummary> runs;
+  std::error_code ec;
+  const double now = unixNow();
+  const std::string me = hostName();
+  for (const auto& e : fs::directory_iterator(runsRoot, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.empty() || name[0] == '.') continue;
+    if (!isRunDir(e.path().string())) continue;
+    RunSummary r;
+    r.dir = e.path().string();
+    r.id = name;
+    std::string text, err;
+    if (readFile(r.dir + "/run.json", text, err)) {
+      try {
+        r.name = json::parse(text).value("name", name);
+      } catch (const std::exception&) {
+        r.name = name;
+      }
+    }
+    auto st = readStatus(r.dir, err);
+    if (!st) {
+      r.status.phase = RunPhase::Failed;
+      r.status.error = err;
+    } else {
+      r.status = *st;
+    }
+    if (r.status.phase == RunPhase::Running || r.status.phase == RunPhase::Paused ||
+        r.status.phase == RunPhase::Created) {
+      // On this host the pid tells; elsewhere a heartbeat older than 2 minutes does.
+      if (r.status.host == me)
+        r.stale = !processAlive(r.status.pid);
+      else
+        r.stale = now - r.status.updatedAt > 120.0;
+    }
+    runs.push_back(std::move(r));
+  }
+  std::sort(runs.begin(), runs.end(), [](const RunSummary& a, const RunSummary& b) {
+    return a.id > b.id;
+  });
+  return runs;
+}
+
+}  // namespace pretext::core

@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "pretext/core/events.h"
+#include "pretext/core/run_dir.h"
+#include "pretext/core/training_job.h"
+#include "test_util.h"
+
+using namespace pretext::core;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Recorder : EventSink {
+  std::vector<MetricRow> rows;
+  std::vector<RunStatus> statuses;
+  int snapshots = 0;
+  std::vector<std::string> logs;
+  ControlBlock* stopAfterFirstStep = nullptr;
+  void onMetrics(const std::vector<MetricRow>& r) override { rows.insert(rows.end(), r.begin(), r.end()); }
+  void onStatus(const RunStatus& s) override {
+    statuses.push_back(s);
+    if (stopAfterFirstStep && s.step >= 1) stopAfterFirstStep->requestStop();
+  }
+  void onSnapshot(PointSnapshotPtr) override { ++snapshots; }
+  void onLog(LogLevel, const std::string& l) override { logs.push_back(l); }
+};
+
+std::unique_ptr<TrainingJob> prepare(LaunchRequest req) {
+  std::vector<ConfigIssue> issues;
+  std::string error;
+  auto job = TrainingJob::prepare(req, issues, error);
+  for (const auto& i : issues) UNSCOPED_INFO(i.toString());
+  INFO(error);
+  REQUIRE(job);
+  return job;
+}
+
+LaunchRequest quick(const std::string& root) {
+  LaunchRequest r;
+  r.configOrPreset = "quick-test";
+  r.runsRoot = root;
+  r.overrides = {"trainer.max_steps=12", "trainer.checkpoint_every=4", "trainer.log_every=1",
+                 "trainer.lr_schedule=cosine"};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a short run finishes and leaves a complete run directory", "[train]") {
+  configureThreads(0);
+  pretext::test::TempDir root;
+  auto job = prepare(quick(root.str()));
+  ControlBlock control;
+  Recorder rec;
+  RunStatus st = job->run(control, rec);
+  INFO(st.error);
+  REQUIRE(st.phase == RunPhase::Finished);
+  CHECK(st.step == 12);
+  std::string err;
+  auto disk = readStatus(job->runDir(), err);
+  REQUIRE(disk);
+  CHECK(disk->phase == RunPhase::Finished);
+  CHECK(latestCheckpoint(job->runDir()) == 12);
+  auto acc = readMetrics(job->runDir());
+  for (const char* key : {"loss/total", "loss/pnce", "loss/ebc", "equiv/match_top1",
+                          "equiv/rot_cls_acc", "equiv/probe_err", "train/lr", "perf/steps_per_sec"})
+    CHECK(acc.series().count(key) == 1);
+  CHECK(acc.series().at("loss/total").size() == 12);
+  CHECK(fs::is_regular_file(job->runDir() + "/snapshots/" + checkpointDirName(10) + "/equiv_error.npy"));
+  CHECK(rec.snapshots >= 3);
+}
+
+TEST_CASE("resume equivalence: N steps == k steps + resume + N-k steps", "[train]") {
+  configureThreads(0);
+  pretext::test::TempDir root;
+  auto straight = prepare(quick(root / "a"));
+  ControlBlock c1;
+  NullSink none;
+  REQUIRE(straight->run(c1, none).phase == RunPhase::Finished);
+
+  auto reqB = quick(root / "b");
+  reqB.untilStep = 7;  // not a multiple of checkpoint_every: the stop writes its own checkpoint
+  auto first = prepare(reqB);
+  ControlBlock c2;
+  RunStatus mid = first->run(c2, none);
+  REQUIRE(mid.phase == RunPhase::Stopped);
+  CHECK(mid.step == 7);
+  const std::string dirB = first->runDir();
+  first.reset();
+
+  LaunchRequest resume;
+  resume.resumeDir = dirB;
+  auto second = prepare(resume);
+  CHECK(second->startStep() == 7);
+  ControlBlock c3;
+  REQUIRE(second->run(c3, none).phase == RunPhase::Finished);
+
+  std::string da, db, err;
+  REQUIRE(latestCheckpoint(straight->runDir(), &da) == 12);
+  REQUIRE(latestCheckpoint(dirB, &db) == 12);
+  double diff = maxWeightDifference(da, db, err);
+  INFO(err);
+  REQUIRE(diff >= 0);
+  CHECK(diff <= 1e-6);
+  // The resumed run's curve has one point per step, with the resume marker at 7.
+  auto acc = readMetrics(dirB);
+  CHECK(acc.series().at("loss/total").size() == 12);
+  CHECK(acc.resumeSteps() == std::vector<std::int64_t>{7});
+  // And the curves agree with the straight run.
+  auto accA = readMetrics(straight->runDir());
+  for (std::size_t i = 0; i < 12; ++i)
+    CHECK(acc.series().at("loss/total")[i].value ==
+          Approx(accA.series().at("loss/total")[i].value).epsilon(1e-5));
+}
+
+TEST_CASE("stop is honoured within one step and leaves a resumable checkpoint", "[train]") {
+  pretext::test::TempDir root;
+  auto req = quick(root.str());
+  req.overrides.push_back("trainer.max_steps=1000");
+  auto job = prepare(req);
+  ControlBlock control;
+  Recorder rec;
+  rec.stopAfterFirstStep = &control;
+  RunStatus st = job->run(control, rec);
+  CHECK(st.phase == RunPhase::Stopped);
+  CHECK(st.step == 1);
+  CHECK(latestCheckpoint(job->runDir()) == 1);
+}
+
+TEST_CASE("pause blocks between steps and resume continues", "[train]") {
+  pretext::test::TempDir root;
+  auto job = prepare(quick(root.str()));
+  ControlBlock control;
+  control.setPaused(true);
+  NullSink none;
+  RunStatus st;
+  std::thread t([&] { st = job->run(control, none); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  std::string err;
+  auto mid = readStatus(job->runDir(), err);
+  REQUIRE(mid);
+  CHECK(mid->phase == RunPhase::Paused);
+  CHECK(mid->step == 0);
+  control.setPaused(false);
+  t.join();
+  CHECK(st.phase == RunPhase::Finished);
+}
+
+TEST_CASE("invalid requests create no run directory", "[train]") {
+  pretext::test::TempDir root;
+  std::vector<ConfigIssue> issues;
+  std::string error;
+  LaunchRequest r;
+  r.configOrPreset = "quick-test";
+  r.runsRoot = root / "runs";
+  r.overrides = {"trainer.lr=-3", "model.widht=4"};
+  CHECK_FALSE(TrainingJob::prepare(r, issues, error));
+  CHECK(issues.size() == 2);
+  r.overrides.clear();
+  r.configOrPreset = "no-such-preset";
+  CHECK_FALSE(TrainingJob::prepare(r, issues, error));
+  CHECK_FALSE(fs::exists(root / "runs"));
+}
+
+TEST_CASE("a failing data source marks the run failed with the file named", "[train]") {
+  pretext::test::TempDir root;
+  fs::create_directories(root / "scans");
+  std::ofstream(root / "scans/000000.bin") << "1234567";  // 7 bytes: not a whole record
+  auto req = quick(root / "runs");
+  req.overrides.push_back("data.source=files");
+  req.overrides.push_back("data.path=" + (root / "scans"));
+  auto job = prepare(req);
+  ControlBlock control;
+  NullSink none;
+  RunStatus st = job->run(control, none);
+  CHECK(st.phase == RunPhase::Failed);
+  CHECK(st.error.find("000000.bin") != std::string::npos);
+  CHECK(st.error.find("not a multiple of the 16-byte record") != std::string::npos);
+  std::string err;
+  CHECK(readStatus(job->runDir(), err)->phase == RunPhase::Failed);
+}
+
+TEST_CASE("training on real KITTI scans from the shared data", "[train][data]") {
+  const std::string dir = pretext::test::sharedData("kitti_object");
+  if (!fs::exists(dir)) FAIL("shared data missing: " << dir);
+  pretext::test::TempDir root;
+  auto req = quick(root.str());
+  req.overrides = {"trainer.max_steps=3", "data.source=files", "data.path=" + dir};
+  auto job = prepare(req);
+  ControlBlock control;
+  NullSink none;
+  RunStatus st = job->run(control, none);
+  INFO(st.error);
+  CHECK(st.phase == RunPhase::Finished);
+}

@@ -1,0 +1,74 @@
+#include "trainer_host.h"
+
+namespace pretext::session {
+
+TrainerHost::TrainerHost(QObject* parent) : QObject(parent) {
+  m_timer.setInterval(33);  // ~30 Hz: charts and views never redraw faster than this
+  connect(&m_timer, &QTimer::timeout, this, &TrainerHost::drain);
+}
+
+TrainerHost::~TrainerHost() {
+  if (m_control) m_control->requestStop();
+  if (m_thread.joinable()) m_thread.join();
+}
+
+bool TrainerHost::start(const core::LaunchRequest& request, std::vector<core::ConfigIssue>& issues,
+                        std::string& error) {
+  if (active()) {
+    error = "a run is already active; stop it first";
+    return false;
+  }
+  m_job = core::TrainingJob::prepare(request, issues, error);
+  if (!m_job) return false;
+  core::configureThreads(static_cast<int>(m_job->config().getInt("trainer.threads")));
+  m_control = std::make_unique<core::ControlBlock>();
+  m_runDir = QString::fromStdString(m_job->runDir());
+  m_done = false;
+  m_status = core::RunStatus{};
+  m_thread = std::thread([this] {
+    // run() never throws: every failure becomes a Failed status.
+    m_final = m_job->run(*m_control, m_queue);
+    m_done = true;
+  });
+  m_timer.start();
+  Q_EMIT started(m_runDir);
+  return true;
+}
+
+void TrainerHost::pause() {
+  if (m_control) m_control->setPaused(true);
+}
+void TrainerHost::resume() {
+  if (m_control) m_control->setPaused(false);
+}
+void TrainerHost::stop() {
+  if (m_control) m_control->requestStop();
+}
+void TrainerHost::snapshotNow() {
+  if (m_control) m_control->requestSnapshot();
+}
+
+void TrainerHost::drain() {
+  const bool done = m_done.load();  // read before draining so no event is left behind
+  auto batch = m_queue.drain();
+  if (batch.metricsGap) Q_EMIT metricsGap(m_runDir);
+  if (!batch.metrics.empty()) Q_EMIT metricsArrived(batch.metrics);
+  if (batch.snapshot) Q_EMIT snapshotArrived(batch.snapshot);
+  for (const auto& [level, line] : batch.logs)
+    Q_EMIT logLine(static_cast<int>(level), QString::fromStdString(line));
+  if (batch.hasStatus) {
+    m_status = batch.status;
+    Q_EMIT statusChanged(m_status);
+  }
+  if (done) {
+    m_timer.stop();
+    m_thread.join();  // the thread has returned already; this does not wait
+    m_job.reset();
+    m_control.reset();
+    m_status = m_final;
+    Q_EMIT statusChanged(m_final);
+    Q_EMIT finished(m_final);
+  }
+}
+
+}  // namespace pretext::session

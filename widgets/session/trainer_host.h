@@ -1,0 +1,61 @@
+#pragma once
+// Hosts one training run on its own std::thread and delivers its events to the GUI thread.
+// Use from the GUI thread only. The trainer thread and the GUI share only the ControlBlock
+// and the EventQueue; the GUI drains the queue on a 30 Hz timer and never waits on it.
+#include <QObject>
+#include <QString>
+#include <QTimer>
+#include <memory>
+#include <thread>
+
+#include "pretext/core/config.h"
+#include "pretext/core/events.h"
+#include "pretext/core/run_types.h"
+#include "pretext/core/training_job.h"
+
+namespace pretext::session {
+
+class TrainerHost : public QObject {
+  Q_OBJECT
+ public:
+  explicit TrainerHost(QObject* parent = nullptr);
+  ~TrainerHost() override;  // requests a stop and joins the thread
+
+  // Validates and starts a run. On failure returns false with `issues`/`error` filled and
+  // leaves nothing on disk. Fails if a run is already active.
+  bool start(const core::LaunchRequest& request, std::vector<core::ConfigIssue>& issues,
+             std::string& error);
+  bool active() const { return m_thread.joinable(); }
+  QString runDir() const { return m_runDir; }
+  core::RunStatus lastStatus() const { return m_status; }
+
+ public Q_SLOTS:
+  void pause();
+  void resume();
+  void stop();
+  void snapshotNow();
+
+ Q_SIGNALS:
+  void started(const QString& runDir);
+  void statusChanged(const pretext::core::RunStatus& status);
+  void metricsArrived(const std::vector<pretext::core::MetricRow>& rows);
+  // Rows were dropped from the queue: re-read the metrics from the run directory.
+  void metricsGap(const QString& runDir);
+  void snapshotArrived(const pretext::core::PointSnapshotPtr& snapshot);
+  void logLine(int level, const QString& line);
+  void finished(const pretext::core::RunStatus& status);
+
+ private:
+  void drain();
+  std::unique_ptr<core::TrainingJob> m_job;
+  std::unique_ptr<core::ControlBlock> m_control;
+  core::EventQueue m_queue;
+  std::thread m_thread;
+  std::atomic<bool> m_done{false};
+  core::RunStatus m_final;
+  core::RunStatus m_status;
+  QTimer m_timer;
+  QString m_runDir;
+};
+
+}  // namespace pretext::session
