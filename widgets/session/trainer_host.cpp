@@ -1,5 +1,9 @@
 #include "trainer_host.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace pretext::session {
 
 TrainerHost::TrainerHost(QObject* parent) : QObject(parent) {
@@ -26,6 +30,10 @@ bool TrainerHost::start(const core::LaunchRequest& request, std::vector<core::Co
   m_done = false;
   m_status = core::RunStatus{};
   m_thread = std::thread([this] {
+    // Training yields the CPU to the GUI thread: a lower priority (nice 10) for this
+    // thread and the intra-op worker threads it spawns, which inherit it. On a 2-core
+    // machine this is what keeps the window responsive while all cores train.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
     // run() never throws: every failure becomes a Failed status.
     m_final = m_job->run(*m_control, m_queue);
     m_done = true;

@@ -1,0 +1,95 @@
+// pretext: the desktop workbench.
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QSurfaceFormat>
+#include <QTimer>
+#include <cstdio>
+#include <iostream>
+
+#include "pretext/core/training_job.h"
+#include "pretext/core/versions.h"
+#include "pretext/widgets/config_panel.h"
+#include "pretext/widgets/main_window.h"
+
+namespace {
+
+// VTK 9's OpenGL2 backend needs an OpenGL 3.2 core context with depth and stencil.
+void setSurfaceFormat() {
+  QSurfaceFormat fmt;
+  fmt.setRenderableType(QSurfaceFormat::OpenGL);
+  fmt.setVersion(3, 2);
+  fmt.setProfile(QSurfaceFormat::CoreProfile);
+  fmt.setDepthBufferSize(24);
+  fmt.setStencilBufferSize(8);
+  fmt.setSamples(0);
+  fmt.setSwapBehavior(QSurfaceFormat::DoubleBuffer);
+  QSurfaceFormat::setDefaultFormat(fmt);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setSurfaceFormat();
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("Pretext");
+  QApplication::setApplicationName("Pretext");
+  QApplication::setApplicationVersion(QString::fromStdString(pretext::core::pretextVersion()));
+  pretext::core::registerComponentVersion("qt", qVersion());
+  pretext::core::registerComponentVersion("vtk", PRETEXT_VTK_VERSION);
+
+  QCommandLineParser cli;
+  cli.setApplicationDescription("Pretext: a workbench for pre-training objectives.");
+  cli.addHelpOption();
+  QCommandLineOption versionOpt("version", "Print the versions of Pretext, LibTorch, Qt and VTK.");
+  QCommandLineOption runOpt("run", "Start a run from a YAML file or a preset name.", "CONFIG_OR_PRESET");
+  QCommandLineOption resumeOpt("resume", "Resume a run directory from its latest checkpoint.", "RUN_DIR");
+  QCommandLineOption openOpt("open", "Open (and tail) a run directory.", "RUN_DIR");
+  QCommandLineOption stepsOpt("max-steps", "trainer.max_steps for the run (new target on --resume).", "N");
+  QCommandLineOption setOpt("set", "Override a config value (repeatable), e.g. trainer.lr=3e-4.", "KEY=VALUE");
+  QCommandLineOption outOpt("out", "Folder that receives run directories.", "RUNS_ROOT");
+  QCommandLineOption shotOpt("screenshot", "Save a PNG of the window when the run ends.", "FILE");
+  QCommandLineOption exitOpt("exit-when-done", "Quit when the run ends (exit 0 finished, 1 failed, 2 invalid).");
+  cli.addOptions({versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
+  cli.process(app);
+
+  if (cli.isSet(versionOpt)) {
+    std::fputs(pretext::core::versionReport().c_str(), stdout);
+    return 0;
+  }
+  pretext::core::configureThreads(0);
+
+  pretext::widgets::MainWindow window;
+  if (cli.isSet(outOpt)) window.setRunsRoot(QDir(cli.value(outOpt)).absolutePath());
+  window.setAutomation(cli.value(shotOpt), cli.isSet(exitOpt));
+  window.resize(1400, 900);
+  window.show();
+
+  if (cli.isSet(runOpt) || cli.isSet(resumeOpt)) {
+    pretext::core::LaunchRequest req;
+    req.configOrPreset = cli.value(runOpt).toStdString();
+    req.resumeDir = cli.value(resumeOpt).toStdString();
+    for (const auto& s : cli.values(setOpt)) req.overrides.push_back(s.toStdString());
+    if (cli.isSet(stepsOpt)) {
+      bool ok = false;
+      req.maxSteps = cli.value(stepsOpt).toLongLong(&ok);
+      if (!ok || req.maxSteps <= 0) {
+        std::fprintf(stderr, "pretext: --max-steps expects a positive integer, got '%s'\n",
+                     cli.value(stepsOpt).toUtf8().constData());
+        return 2;
+      }
+    }
+    if (cli.isSet(runOpt)) window.configPanel()->setSource(cli.value(runOpt));
+    const bool headlessAutomation = cli.isSet(exitOpt);
+    // Start once the event loop runs so the window is up first.
+    QTimer::singleShot(0, &window, [&window, req, headlessAutomation] {
+      if (!window.startRun(req, headlessAutomation)) {
+        std::fprintf(stderr, "pretext: the run could not start (see the log panel)\n");
+        if (headlessAutomation) QApplication::exit(2);
+      }
+    });
+  } else if (cli.isSet(openOpt)) {
+    window.openRun(QDir(cli.value(openOpt)).absolutePath());
+  }
+  return app.exec();
+}

@@ -1,0 +1,252 @@
+#include <QElapsedTimer>
+#include <QSignalSpy>
+#include <QTest>
+#include <QTimer>
+#include <QtCharts/QChartView>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+
+#include "../core/test_util.h"
+#include "pixels.h"
+#include "pretext/widgets/config_panel.h"
+#include "pretext/widgets/main_window.h"
+#include "pretext/widgets/metric_chart.h"
+#include "pretext/widgets/point_cloud_view.h"
+#include "pretext/widgets/runs_browser.h"
+#include "trainer_host.h"
+
+using namespace pretext;
+using pretext::test::regionStats;
+
+namespace {
+
+// A 60 x 60 m ground grid with a ramp of scalars along x.
+void gridCloud(std::vector<float>& xyz, std::vector<float>& s, float lo, float hi) {
+  for (int i = 0; i < 120; ++i)
+    for (int j = 0; j < 120; ++j) {
+      xyz.insert(xyz.end(), {i * 0.5f - 30, j * 0.5f - 30, -1.7f + 0.02f * j});
+      s.push_back(lo + (hi - lo) * i / 119.0f);
+    }
+}
+
+void settle(int ms = 200) {
+  QElapsedTimer t;
+  t.start();
+  while (t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+}  // namespace
+
+TEST_CASE("the VTK view renders a coloured point cloud with a matching colour bar", "[gui][vtk]") {
+  widgets::PointCloudView view;
+  view.resize(640, 480);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  QImage empty = view.grabFramebuffer();
+  CHECK(regionStats(empty, empty.rect(), view.background()).fractionNotBackground < 0.001);
+
+  std::vector<float> xyz, s;
+  gridCloud(xyz, s, 2.0f, 7.5f);
+  view.setPointCloud(xyz, s, "height");
+  settle();
+  CHECK(view.pointCount() == 14400);
+  CHECK(view.scalarRange().first == Approx(2.0));
+  CHECK(view.scalarRange().second == Approx(7.5));
+  QImage img = view.grabFramebuffer();
+  REQUIRE(img.width() >= 640);
+  auto st = regionStats(img, img.rect(), view.background());
+  INFO("not background " << st.fractionNotBackground << ", colours " << st.distinctColors);
+  CHECK(st.fractionNotBackground > 0.05);
+  CHECK(st.distinctColors > 40);
+  // The colour bar sits at the right edge and holds both ends of viridis.
+  QRect bar(static_cast<int>(img.width() * 0.88), 0, static_cast<int>(img.width() * 0.12), img.height());
+  CHECK(regionStats(img, bar, view.background(), QColor(68, 1, 84), 40).matching > 20);
+  CHECK(regionStats(img, bar, view.background(), QColor(253, 231, 37), 40).matching > 20);
+  img.save("vtk_view.png");  // kept in the build folder for a human look
+}
+
+TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]") {
+  widgets::PointCloudView view;
+  view.resize(500, 400);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  std::vector<float> xyz, s;
+  gridCloud(xyz, s, 0, 1);
+  view.setPointCloud(xyz, s, "x");
+  settle();
+  QImage before = view.grabFramebuffer();
+  QTest::mousePress(&view, Qt::LeftButton, {}, QPoint(250, 200));
+  for (int k = 1; k <= 10; ++k) QTest::mouseMove(&view, QPoint(250 + 12 * k, 200 + 3 * k));
+  QTest::mouseRelease(&view, Qt::LeftButton, {}, QPoint(370, 230));
+  settle();
+  QImage rotated = view.grabFramebuffer();
+  CHECK(rotated != before);
+  QWheelEvent wheel(QPointF(250, 200), view.mapToGlobal(QPointF(250, 200)), QPoint(), QPoint(0, 120),
+                    Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+  QApplication::sendEvent(&view, &wheel);
+  settle();
+  CHECK(view.grabFramebuffer() != rotated);
+  QTest::keyClick(&view, Qt::Key_R);
+  settle();
+  CHECK(view.grabFramebuffer() == before);
+}
+
+TEST_CASE("the view follows resizes", "[gui][vtk]") {
+  widgets::PointCloudView view;
+  view.resize(300, 200);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  std::vector<float> xyz, s;
+  gridCloud(xyz, s, 0, 1);
+  view.setPointCloud(xyz, s, "x");
+  view.resize(700, 300);
+  settle();
+  QImage img = view.grabFramebuffer();
+  CHECK(img.width() == static_cast<int>(700 * view.devicePixelRatioF()));
+  // The cloud stays drawn and centred in the widened view.
+  double sumX = 0;
+  long count = 0;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < static_cast<int>(img.width() * 0.85); ++x)  // left of the colour bar
+      if (!pretext::test::near(img.pixel(x, y), view.background(), 12)) sumX += x, ++count;
+  REQUIRE(count > img.width() * img.height() / 50);
+  CHECK(std::abs(sumX / count - img.width() / 2.0) < img.width() * 0.1);
+}
+
+TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point series", "[gui][chart]") {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0, 1);
+  std::vector<QPointF> pts;
+  pts.reserve(1000000);
+  for (int i = 0; i < 1000000; ++i) pts.emplace_back(i, std::sin(i * 1e-4) + noise(rng) * 0.1);
+  const int width = 800;
+  auto out = widgets::decimateMinMax(pts, 0, 999999, width);
+  CHECK(out.size() <= static_cast<std::size_t>(4 * width));
+  CHECK(out.size() >= static_cast<std::size_t>(2 * width));
+  // For every bucket, the bucket's min and max survive.
+  const double bw = 999999.0 / width;
+  std::vector<double> mins(width, 1e9), maxs(width, -1e9), outMins(width, 1e9), outMaxs(width, -1e9);
+  auto bucket = [&](double x) { return std::min(width - 1, static_cast<int>(x / bw)); };
+  for (const auto& p : pts) {
+    mins[bucket(p.x())] = std::min(mins[bucket(p.x())], p.y());
+    maxs[bucket(p.x())] = std::max(maxs[bucket(p.x())], p.y());
+  }
+  for (const auto& p : out) {
+    outMins[bucket(p.x())] = std::min(outMins[bucket(p.x())], p.y());
+    outMaxs[bucket(p.x())] = std::max(outMaxs[bucket(p.x())], p.y());
+  }
+  CHECK(outMins == mins);
+  CHECK(outMaxs == maxs);
+  for (std::size_t i = 1; i < out.size(); ++i) REQUIRE(out[i].x() > out[i - 1].x());
+}
+
+TEST_CASE("the chart draws decimated history and survives log axes with bad values", "[gui][chart]") {
+  widgets::MetricChart chart("loss/total");
+  chart.resize(600, 300);
+  chart.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  std::vector<core::MetricRow> rows;
+  for (int s = 1; s <= 20000; ++s) rows.push_back({1, s, s * 0.01, "loss/total", 10.0 / s - (s == 500 ? 5 : 0)});
+  rows.push_back({1, 20001, 0, "loss/total", 0.0});
+  chart.addRows("runA", rows);
+  chart.redrawNow();
+  CHECK(chart.rawPointCount("runA") == 20001);
+  auto drawn = chart.drawnPoints("runA");
+  CHECK(drawn.size() < 4000);
+  CHECK(drawn.size() > 100);
+  bool hasDip = false;
+  for (const auto& p : drawn) hasDip |= (p.x() == 500);
+  CHECK(hasDip);  // a one-step outlier is not averaged away
+  chart.setLogY(true);  // 0 and the negative dip cannot be drawn on a log axis
+  auto logDrawn = chart.drawnPoints("runA");
+  CHECK_FALSE(logDrawn.empty());
+  for (const auto& p : logDrawn) CHECK(p.y() > 0);
+  CHECK(chart.keys().contains("loss/total"));
+}
+
+TEST_CASE("the config panel validates inline and yields overrides", "[gui][config]") {
+  widgets::ConfigPanel panel;
+  panel.setSource("quick-test");
+  CHECK_FALSE(panel.hasErrors());
+  CHECK(panel.overrides().empty());
+  CHECK_FALSE(panel.setValue("trainer.lr", "fast"));
+  CHECK(panel.hasErrors());
+  CHECK(panel.setValue("trainer.lr", "0.003"));
+  CHECK_FALSE(panel.hasErrors());
+  auto o = panel.overrides();
+  REQUIRE(o.size() == 1);
+  CHECK(o[0] == "trainer.lr=0.003");
+  // In range alone, but above augment.scale.max: the cross-field rule marks the row.
+  CHECK_FALSE(panel.setValue("augment.scale.min", "1.5"));
+  CHECK(panel.hasErrors());
+  CHECK(panel.setValue("augment.scale.min", "0.9"));
+  CHECK_FALSE(panel.hasErrors());
+}
+
+TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "[gui][e2e]") {
+  pretext::test::TempDir root;
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  w.resize(1280, 800);
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+
+  // Configure through the panel, as a user would, then start.
+  w.configPanel()->setSource("default");
+  REQUIRE(w.configPanel()->setValue("trainer.max_steps", "40"));
+  REQUIRE(w.configPanel()->setValue("trainer.log_every", "2"));
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  REQUIRE(w.startFromPanel());
+
+  // A 10 ms timer on the GUI thread: the largest gap between ticks is the worst stall.
+  QElapsedTimer clock;
+  clock.start();
+  qint64 last = 0, worst = 0;
+  int ticks = 0;
+  QTimer probe;
+  probe.setInterval(10);
+  QObject::connect(&probe, &QTimer::timeout, [&] {
+    const qint64 now = clock.elapsed();
+    if (ticks++ > 0) worst = std::max(worst, now - last);
+    last = now;
+  });
+  probe.start();
+  REQUIRE(done.wait(240000));
+  probe.stop();
+  INFO("ticks " << ticks << ", worst gap " << worst << " ms over " << clock.elapsed() << " ms");
+  CHECK(ticks > 50);
+  CHECK(worst < 100);
+
+  auto st = done.takeFirst().at(0).value<core::RunStatus>();
+  CHECK(st.phase == core::RunPhase::Finished);
+  w.lossChart()->redrawNow();
+  CHECK(w.lossChart()->rawPointCount(w.currentRunDir()) == 20);
+  CHECK(w.pointView()->pointCount() == 2048);
+  settle(300);
+  REQUIRE(w.saveScreenshot("main_window.png"));
+  QImage img("main_window.png");
+  REQUIRE_FALSE(img.isNull());
+  QRect chartRect(w.lossChart()->view()->viewport()->mapTo(&w, QPoint(0, 0)), w.lossChart()->view()->viewport()->size());
+  const qreal dpr = img.devicePixelRatio();
+  chartRect = QRect(chartRect.topLeft() * dpr, chartRect.size() * dpr);
+  auto curve = regionStats(img, chartRect, Qt::white, widgets::runColor(0), 40);
+  CHECK(curve.matching > 50);
+  CHECK(curve.matchMaxX - curve.matchMinX > chartRect.width() / 3);
+}
+
+TEST_CASE("the runs browser lists runs with their status", "[gui][runs]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto w1 = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(w1);
+  core::RunStatus s;
+  s.phase = core::RunPhase::Finished;
+  s.step = 7;
+  REQUIRE(w1->writeStatus(s, err));
+  widgets::RunsBrowser browser;
+  QSignalSpy refreshed(&browser, &widgets::RunsBrowser::refreshed);
+  browser.setRunsRoot(QString::fromStdString(root.str()));
+  REQUIRE(refreshed.wait(5000));
+  CHECK(browser.runCount() == 1);
+}

@@ -1,0 +1,103 @@
+#pragma once
+// The Pretext main window: experiment panel, run controls, 3D view, live plots, runs
+// browser and log, as docks. Shows either the run it hosts (TrainerHost) or a run
+// directory it tails (RunWatcher). GUI thread only.
+#include <QMainWindow>
+#include <QPointer>
+#include <memory>
+
+#include "pretext/core/run_types.h"
+#include "pretext/core/training_job.h"
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QPlainTextEdit;
+class QStackedWidget;
+
+namespace pretext::session {
+class TrainerHost;
+class RunWatcher;
+}  // namespace pretext::session
+
+namespace pretext::widgets {
+
+class PointCloudView;
+class MetricChart;
+class ConfigPanel;
+class RunsBrowser;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Starts a run; shows problems in the log and a dialog (unless `quiet`). Returns success.
+  bool startRun(const core::LaunchRequest& request, bool quiet = false);
+  // Starts a run from the experiment panel's current values.
+  bool startFromPanel();
+  void openRun(const QString& runDir);
+  void setRunsRoot(const QString& root);
+  QString runsRoot() const;
+
+  // Automation for e2e tests and figure scripts: when the hosted run ends, save a
+  // screenshot (PNG + a JSON side file with the 3D view and chart rectangles), then
+  // optionally quit with exit code 0 (finished) or 1 (failed).
+  void setAutomation(const QString& screenshotPath, bool exitWhenDone);
+  bool saveScreenshot(const QString& path);
+
+  PointCloudView* pointView() const { return m_view; }
+  MetricChart* lossChart() const { return m_lossChart; }
+  MetricChart* equivChart() const { return m_equivChart; }
+  ConfigPanel* configPanel() const { return m_config; }
+  RunsBrowser* runsBrowser() const { return m_runs; }
+  session::TrainerHost* host() const { return m_host; }
+  QString currentRunDir() const { return m_currentRun; }
+  core::RunStatus lastStatus() const { return m_status; }
+
+ Q_SIGNALS:
+  void runFinished(const pretext::core::RunStatus& status);
+
+ protected:
+  void closeEvent(QCloseEvent* e) override;
+
+ private:
+  void buildActions();
+  void buildDocks();
+  void restoreSettings();
+  void onStatus(const core::RunStatus& s);
+  void onMetrics(const std::vector<core::MetricRow>& rows);
+  void onSnapshot(const core::PointSnapshotPtr& snap);
+  void onFinished(const core::RunStatus& s);
+  void showSnapshotField();
+  void log(int level, const QString& line);
+  void updateActions();
+  void resetViewsFor(const QString& runDir);
+
+  session::TrainerHost* m_host = nullptr;
+  session::RunWatcher* m_watcher = nullptr;
+  PointCloudView* m_view = nullptr;
+  QComboBox* m_fieldBox = nullptr;
+  QLabel* m_viewCaption = nullptr;
+  QStackedWidget* m_viewStack = nullptr;
+  MetricChart* m_lossChart = nullptr;
+  MetricChart* m_equivChart = nullptr;
+  ConfigPanel* m_config = nullptr;
+  RunsBrowser* m_runs = nullptr;
+  QPlainTextEdit* m_log = nullptr;
+  QLabel* m_phaseLabel = nullptr;
+  QLabel* m_stepLabel = nullptr;
+  QLabel* m_rateLabel = nullptr;
+  QLabel* m_dirLabel = nullptr;
+  QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr,
+          *m_snapAct = nullptr;
+  core::PointSnapshotPtr m_snapshot;
+  core::RunStatus m_status;
+  QString m_currentRun;
+  QString m_screenshotPath;
+  bool m_exitWhenDone = false;
+  bool m_closeAfterStop = false;
+};
+
+}  // namespace pretext::widgets

@@ -1,0 +1,53 @@
+#pragma once
+// A VTK 3D view inside Qt 6: vtkGenericOpenGLRenderWindow rendered in a QOpenGLWidget's
+// context and blitted into its framebuffer (Debian's VTK Qt module is Qt 5 only).
+// Shows a point cloud colored by a scalar field with a color bar.
+// Mouse: left rotate, middle/shift+left pan, right/wheel zoom. Keys: R reset camera,
+// +/- point size. GUI thread only.
+#include <QColor>
+#include <QOpenGLWidget>
+#include <memory>
+#include <vector>
+
+class vtkGenericOpenGLRenderWindow;
+
+namespace pretext::widgets {
+
+class PointCloudView : public QOpenGLWidget {
+  Q_OBJECT
+ public:
+  explicit PointCloudView(QWidget* parent = nullptr);
+  ~PointCloudView() override;
+
+  // `xyz` holds 3 floats per point; `scalars` one per point (may be empty: uniform color).
+  void setPointCloud(const std::vector<float>& xyz, const std::vector<float>& scalars,
+                     const QString& fieldName);
+  // Fixes the color range (e.g. a shared scale across views); unset = automatic.
+  void setFixedRange(double lo, double hi);
+  void clearFixedRange();
+  std::pair<double, double> scalarRange() const;  // what the color bar shows
+  std::size_t pointCount() const;
+  void setBackground(const QColor& color);
+  QColor background() const;
+  void setPointSize(double pixels);
+  void resetCamera();
+  // Rotates the camera about the focal point (degrees), as a mouse drag would.
+  void orbit(double azimuthDeg, double elevationDeg);
+  vtkGenericOpenGLRenderWindow* renderWindow() const;
+
+ protected:
+  void initializeGL() override;
+  void resizeGL(int w, int h) override;
+  void paintGL() override;
+  void mousePressEvent(QMouseEvent* e) override;
+  void mouseReleaseEvent(QMouseEvent* e) override;
+  void mouseMoveEvent(QMouseEvent* e) override;
+  void wheelEvent(QWheelEvent* e) override;
+  void keyPressEvent(QKeyEvent* e) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> d;
+};
+
+}  // namespace pretext::widgets

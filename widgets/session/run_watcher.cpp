@@ -1,0 +1,126 @@
+#include "run_watcher.h"
+
+#include <QtConcurrent/QtConcurrent>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "pretext/core/fs_util.h"
+#include "pretext/core/npy.h"
+#include "pretext/core/run_dir.h"
+
+namespace fs = std::filesystem;
+
+namespace pretext::session {
+
+struct RunWatcher::State {
+  std::string dir;
+  core::LineTail metrics;
+  std::string lastSnapshot;
+  double lastStatusTime = -1;
+  explicit State(std::string d) : dir(d), metrics(d + "/metrics.csv") {}
+};
+
+struct RunWatcher::PollResult {
+  std::shared_ptr<State> source;  // results of a run no longer watched are dropped
+  std::vector<core::MetricRow> rows;
+  bool hasStatus = false;
+  core::RunStatus status;
+  core::PointSnapshotPtr snapshot;
+  std::string error;
+};
+
+namespace {
+
+core::PointSnapshotPtr readSnapshot(const std::string& dir, std::string& error) {
+  auto snap = std::make_shared<core::PointSnapshot>();
+  std::vector<std::size_t> shape;
+  if (!core::readNpyFloat32(dir + "/points.npy", snap->xyz, shape, error)) return nullptr;
+  std::string meta;
+  if (!core::readFile(dir + "/meta.json", meta, error)) return nullptr;
+  try {
+    auto j = nlohmann::json::parse(meta);
+    snap->step = j.value("step", std::int64_t(0));
+    for (const auto& f : j.at("fields")) {
+      std::vector<float> v;
+      if (!core::readNpyFloat32(dir + "/" + f.get<std::string>() + ".npy", v, shape, error)) return nullptr;
+      if (v.size() != snap->size()) {
+        error = dir + ": field " + f.get<std::string>() + " has " + std::to_string(v.size()) +
+                " values for " + std::to_string(snap->size()) + " points";
+        return nullptr;
+      }
+      snap->fields[f.get<std::string>()] = std::move(v);
+    }
+  } catch (const std::exception& e) {
+    error = dir + "/meta.json: malformed: " + e.what();
+    return nullptr;
+  }
+  return snap;
+}
+
+}  // namespace
+
+RunWatcher::RunWatcher(QObject* parent) : QObject(parent) {
+  connect(&m_timer, &QTimer::timeout, this, &RunWatcher::poll);
+  connect(&m_future, &QFutureWatcher<std::shared_ptr<PollResult>>::finished, this, &RunWatcher::deliver);
+}
+
+RunWatcher::~RunWatcher() {
+  m_timer.stop();
+  m_future.waitForFinished();  // a poll reads a few small files; bounded
+}
+
+void RunWatcher::watch(const QString& runDir, int intervalMs) {
+  stopWatching();
+  m_dir = runDir;
+  m_state = std::make_shared<State>(runDir.toStdString());
+  m_timer.start(intervalMs);
+  poll();
+}
+
+void RunWatcher::stopWatching() {
+  m_timer.stop();
+  m_dir.clear();
+  m_state.reset();
+}
+
+void RunWatcher::poll() {
+  if (!m_state || m_future.isRunning()) return;  // one poll in flight at a time
+  auto state = m_state;
+  m_future.setFuture(QtConcurrent::run([state]() {
+    auto r = std::make_shared<PollResult>();
+    r->source = state;
+    for (const auto& line : state->metrics.poll())
+      if (auto row = core::parseMetricLine(line)) r->rows.push_back(*row);
+    std::string err;
+    if (auto st = core::readStatus(state->dir, err)) {
+      if (st->updatedAt != state->lastStatusTime) {
+        state->lastStatusTime = st->updatedAt;
+        r->hasStatus = true;
+        r->status = *st;
+      }
+    }
+    // The newest committed snapshot (names sort by zero-padded step).
+    std::string newest;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(state->dir + "/snapshots", ec)) {
+      auto name = e.path().filename().string();
+      if (e.is_directory() && name.rfind("step_", 0) == 0 && name > newest) newest = name;
+    }
+    if (!newest.empty() && newest != state->lastSnapshot) {
+      r->snapshot = readSnapshot(state->dir + "/snapshots/" + newest, r->error);
+      if (r->snapshot) state->lastSnapshot = newest;
+    }
+    return r;
+  }));
+}
+
+void RunWatcher::deliver() {
+  auto r = m_future.result();
+  if (!r || r->source != m_state) return;
+  if (!r->rows.empty()) Q_EMIT metricsArrived(r->rows);
+  if (r->hasStatus) Q_EMIT statusChanged(r->status);
+  if (r->snapshot) Q_EMIT snapshotArrived(r->snapshot);
+  if (!r->error.empty()) Q_EMIT error(QString::fromStdString(r->error));
+}
+
+}  // namespace pretext::session

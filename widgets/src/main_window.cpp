@@ -1,0 +1,417 @@
+#include "pretext/widgets/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+#include <QtCharts/QChartView>
+#include <cstdio>
+
+#include "pretext/core/presets.h"
+#include "pretext/widgets/config_panel.h"
+#include "pretext/widgets/metric_chart.h"
+#include "pretext/widgets/point_cloud_view.h"
+#include "pretext/widgets/runs_browser.h"
+#include "run_watcher.h"
+#include "trainer_host.h"
+
+namespace pretext::widgets {
+
+namespace {
+QString fmtEta(double s) {
+  if (s < 0) return "?";
+  long t = static_cast<long>(s + 0.5);
+  return t >= 3600 ? QString("%1:%2:%3").arg(t / 3600).arg((t / 60) % 60, 2, 10, QChar('0')).arg(t % 60, 2, 10, QChar('0'))
+                   : QString("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QChar('0'));
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("Pretext"));
+  setObjectName("PretextMainWindow");
+  m_host = new session::TrainerHost(this);
+  m_watcher = new session::RunWatcher(this);
+
+  // Central area: the 3D view with its field selector, or a first-run explanation.
+  auto* central = new QWidget(this);
+  m_fieldBox = new QComboBox(central);
+  m_fieldBox->setToolTip(tr("Per-point field that colours the cloud"));
+  m_viewCaption = new QLabel(tr("No run yet"), central);
+  auto* resetCam = new QPushButton(tr("Reset camera"), central);
+  resetCam->setToolTip(tr("Reset the 3D camera (R in the view)"));
+  auto* bar = new QHBoxLayout();
+  bar->addWidget(new QLabel(tr("Colour by:"), central));
+  bar->addWidget(m_fieldBox);
+  bar->addWidget(m_viewCaption, 1);
+  bar->addWidget(resetCam);
+  m_view = new PointCloudView(central);
+  auto* welcome = new QLabel(central);
+  welcome->setWordWrap(true);
+  welcome->setAlignment(Qt::AlignCenter);
+  QString presetList;
+  for (const auto& p : core::presets())
+    presetList += QString("<li><b>%1</b> — %2</li>").arg(QString::fromStdString(p.name), QString::fromStdString(p.description).toHtmlEscaped());
+  welcome->setText(tr("<h2>Pretext</h2><p>Pre-train a LiDAR encoder and watch it learn.</p>"
+                      "<p>Pick a preset in the <b>Experiment</b> panel, adjust values if you like, "
+                      "and press <b>Start</b> (F5). The default experiment needs no data: it "
+                      "simulates a street-scene LiDAR.</p><ul>%1</ul>"
+                      "<p>Open an existing run with <b>File › Open run…</b> (Ctrl+O).</p>")
+                       .arg(presetList));
+  m_viewStack = new QStackedWidget(central);
+  m_viewStack->addWidget(welcome);
+  m_viewStack->addWidget(m_view);
+  auto* cl = new QVBoxLayout(central);
+  cl->setContentsMargins(2, 2, 2, 2);
+  cl->addLayout(bar);
+  cl->addWidget(m_viewStack, 1);
+  setCentralWidget(central);
+  connect(resetCam, &QPushButton::clicked, m_view, &PointCloudView::resetCamera);
+  connect(m_fieldBox, &QComboBox::currentTextChanged, this, [this] { showSnapshotField(); });
+
+  buildDocks();
+  buildActions();
+
+  m_phaseLabel = new QLabel(tr("idle"));
+  m_stepLabel = new QLabel();
+  m_rateLabel = new QLabel();
+  m_dirLabel = new QLabel();
+  statusBar()->addWidget(m_phaseLabel);
+  statusBar()->addWidget(m_stepLabel);
+  statusBar()->addWidget(m_rateLabel);
+  statusBar()->addPermanentWidget(m_dirLabel);
+
+  connect(m_host, &session::TrainerHost::statusChanged, this, &MainWindow::onStatus);
+  connect(m_host, &session::TrainerHost::metricsArrived, this, &MainWindow::onMetrics);
+  connect(m_host, &session::TrainerHost::snapshotArrived, this, &MainWindow::onSnapshot);
+  connect(m_host, &session::TrainerHost::logLine, this, &MainWindow::log);
+  connect(m_host, &session::TrainerHost::finished, this, &MainWindow::onFinished);
+  connect(m_host, &session::TrainerHost::metricsGap, this, [this](const QString& dir) {
+    log(1, tr("the live queue overflowed; re-reading metrics from %1").arg(dir));
+    openRun(dir);
+  });
+  connect(m_watcher, &session::RunWatcher::statusChanged, this, &MainWindow::onStatus);
+  connect(m_watcher, &session::RunWatcher::metricsArrived, this, &MainWindow::onMetrics);
+  connect(m_watcher, &session::RunWatcher::snapshotArrived, this, &MainWindow::onSnapshot);
+  connect(m_watcher, &session::RunWatcher::error, this, [this](const QString& e) { log(1, e); });
+
+  restoreSettings();
+  updateActions();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildDocks() {
+  setDockNestingEnabled(true);
+  auto addDock = [this](const QString& title, const QString& name, QWidget* w, Qt::DockWidgetArea area) {
+    auto* dock = new QDockWidget(title, this);
+    dock->setObjectName(name);
+    dock->setWidget(w);
+    addDockWidget(area, dock);
+    return dock;
+  };
+  m_config = new ConfigPanel(this);
+  auto* expDock = addDock(tr("Experiment"), "dock.experiment", m_config, Qt::LeftDockWidgetArea);
+
+  auto* plots = new QWidget(this);
+  m_lossChart = new MetricChart("loss/total", plots);
+  m_equivChart = new MetricChart("equiv/probe_err", plots);
+  auto* pl = new QHBoxLayout(plots);
+  pl->setContentsMargins(0, 0, 0, 0);
+  pl->addWidget(m_lossChart);
+  pl->addWidget(m_equivChart);
+  addDock(tr("Plots"), "dock.plots", plots, Qt::BottomDockWidgetArea);
+
+  m_runs = new RunsBrowser(this);
+  auto* runsDock = addDock(tr("Runs"), "dock.runs", m_runs, Qt::LeftDockWidgetArea);
+  tabifyDockWidget(expDock, runsDock);
+  expDock->raise();
+  connect(m_runs, &RunsBrowser::openRun, this, &MainWindow::openRun);
+  connect(m_runs, &RunsBrowser::resumeRun, this, [this](const QString& dir) {
+    core::LaunchRequest r;
+    r.resumeDir = dir.toStdString();
+    startRun(r);
+  });
+
+  m_log = new QPlainTextEdit(this);
+  m_log->setReadOnly(true);
+  m_log->setMaximumBlockCount(5000);
+  auto* logDock = addDock(tr("Log"), "dock.log", m_log, Qt::BottomDockWidgetArea);
+  tabifyDockWidget(findChild<QDockWidget*>("dock.plots"), logDock);
+  findChild<QDockWidget*>("dock.plots")->raise();
+}
+
+void MainWindow::buildActions() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  auto* openAct = file->addAction(tr("&Open run…"), this, [this] {
+    QString d = QFileDialog::getExistingDirectory(this, tr("Open run directory"), runsRoot());
+    if (!d.isEmpty()) openRun(d);
+  });
+  openAct->setShortcut(QKeySequence::Open);
+  file->addAction(tr("Choose runs folder…"), this, [this] {
+    QString d = QFileDialog::getExistingDirectory(this, tr("Runs folder"), runsRoot());
+    if (!d.isEmpty()) setRunsRoot(d);
+  });
+  file->addAction(tr("Save screenshot…"), this, [this] {
+    QString f = QFileDialog::getSaveFileName(this, tr("Screenshot"), "pretext.png", tr("PNG (*.png)"));
+    if (!f.isEmpty()) saveScreenshot(f);
+  });
+  file->addSeparator();
+  auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+
+  auto* run = menuBar()->addMenu(tr("&Run"));
+  m_startAct = run->addAction(tr("&Start"), this, [this] { startFromPanel(); });
+  m_startAct->setShortcut(Qt::Key_F5);
+  m_startAct->setToolTip(tr("Start a run with the Experiment panel's settings (F5)"));
+  m_pauseAct = run->addAction(tr("&Pause"), this, [this] {
+    if (m_status.phase == core::RunPhase::Paused) m_host->resume(); else m_host->pause();
+  });
+  m_pauseAct->setShortcut(Qt::Key_F6);
+  m_pauseAct->setToolTip(tr("Pause or resume after the current step (F6)"));
+  m_stopAct = run->addAction(tr("S&top"), this, [this] { m_host->stop(); });
+  m_stopAct->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+  m_stopAct->setToolTip(tr("Stop after the current step; the run stays resumable (Shift+F5)"));
+  m_snapAct = run->addAction(tr("Snapshot &now"), this, [this] { m_host->snapshotNow(); });
+  m_snapAct->setShortcut(Qt::Key_F7);
+  m_snapAct->setToolTip(tr("Write a per-point snapshot at the next step (F7)"));
+
+  auto* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(tr("Reset camera"), QKeySequence(Qt::CTRL | Qt::Key_R), m_view, &PointCloudView::resetCamera);
+  for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+
+  auto* tb = addToolBar(tr("Run"));
+  tb->setObjectName("toolbar.run");
+  tb->addActions({m_startAct, m_pauseAct, m_stopAct, m_snapAct});
+}
+
+void MainWindow::restoreSettings() {
+  QSettings s;
+  restoreGeometry(s.value("window/geometry").toByteArray());
+  restoreState(s.value("window/state").toByteArray());
+  if (s.contains("experiment/source")) m_config->setSource(s.value("experiment/source").toString());
+  setRunsRoot(s.value("runs/root", QDir::current().absoluteFilePath("runs")).toString());
+}
+
+void MainWindow::setRunsRoot(const QString& root) {
+  m_runs->setRunsRoot(root);
+  QSettings s;
+  s.setValue("runs/root", root);
+  QStringList recent = s.value("runs/recentRoots").toStringList();
+  recent.removeAll(root);
+  recent.prepend(root);
+  while (recent.size() > 10) recent.removeLast();
+  s.setValue("runs/recentRoots", recent);
+}
+
+QString MainWindow::runsRoot() const { return m_runs->runsRoot(); }
+
+void MainWindow::resetViewsFor(const QString& runDir) {
+  m_currentRun = runDir;
+  m_lossChart->clearRuns();
+  m_equivChart->clearRuns();
+  m_snapshot.reset();
+  m_dirLabel->setText(runDir);
+  setWindowTitle(tr("Pretext — %1").arg(QFileInfo(runDir).fileName()));
+}
+
+bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
+  core::LaunchRequest req = request;
+  if (req.runsRoot.empty() || req.runsRoot == "runs") req.runsRoot = runsRoot().toStdString();
+  std::vector<core::ConfigIssue> issues;
+  std::string error;
+  m_watcher->stopWatching();
+  if (!m_host->start(req, issues, error)) {
+    QStringList lines;
+    for (const auto& i : issues) lines << QString::fromStdString(i.toString());
+    if (!error.empty()) lines << QString::fromStdString(error);
+    for (const auto& l : lines) {
+      log(2, l);
+      std::fprintf(stderr, "pretext: %s\n", l.toUtf8().constData());
+    }
+    if (!quiet) QMessageBox::warning(this, tr("Cannot start the run"), lines.join("\n"));
+    return false;
+  }
+  resetViewsFor(m_host->runDir());
+  if (!req.resumeDir.empty()) {
+    // Show the history that led to the checkpoint, then live rows on top of it.
+    auto acc = core::readMetrics(req.resumeDir);
+    std::vector<core::MetricRow> rows;
+    for (const auto& [k, pts] : acc.series())
+      for (const auto& p : pts) rows.push_back({p.segment, p.step, p.wallS, k, p.value});
+    onMetrics(rows);
+  }
+  log(0, tr("started %1").arg(m_host->runDir()));
+  QSettings().setValue("experiment/source", m_config->source());
+  m_viewStack->setCurrentWidget(m_view);
+  updateActions();
+  m_runs->refresh();
+  return true;
+}
+
+bool MainWindow::startFromPanel() {
+  if (m_config->hasErrors()) {
+    QMessageBox::warning(this, tr("Cannot start the run"), tr("Fix the values marked in red in the Experiment panel first."));
+    return false;
+  }
+  core::LaunchRequest r;
+  r.configOrPreset = m_config->source().toStdString();
+  r.overrides = m_config->overrides();
+  return startRun(r);
+}
+
+void MainWindow::openRun(const QString& runDir) {
+  if (m_host->active() && runDir == m_host->runDir()) return;
+  resetViewsFor(runDir);
+  m_watcher->watch(runDir);
+  m_viewStack->setCurrentWidget(m_view);
+  log(0, tr("watching %1").arg(runDir));
+}
+
+void MainWindow::onStatus(const core::RunStatus& s) {
+  m_status = s;
+  m_phaseLabel->setText(QString::fromStdString(core::toString(s.phase)));
+  m_stepLabel->setText(tr("step %1 / %2").arg(s.step).arg(s.maxSteps));
+  m_rateLabel->setText(s.stepsPerSec > 0 ? tr("%1 steps/s · ETA %2").arg(s.stepsPerSec, 0, 'f', 2).arg(fmtEta(s.etaSec)) : QString());
+  if (!s.error.empty()) m_phaseLabel->setToolTip(QString::fromStdString(s.error));
+  updateActions();
+}
+
+void MainWindow::onMetrics(const std::vector<core::MetricRow>& rows) {
+  m_lossChart->addRows(m_currentRun, rows);
+  m_equivChart->addRows(m_currentRun, rows);
+}
+
+void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
+  m_snapshot = snap;
+  QString current = m_fieldBox->currentText();
+  QSignalBlocker block(m_fieldBox);
+  m_fieldBox->clear();
+  for (const auto& [name, v] : snap->fields) m_fieldBox->addItem(QString::fromStdString(name));
+  m_fieldBox->setCurrentText(current.isEmpty() ? "equiv_error" : current);
+  showSnapshotField();
+}
+
+void MainWindow::showSnapshotField() {
+  if (!m_snapshot) return;
+  const std::string field = m_fieldBox->currentText().toStdString();
+  auto it = m_snapshot->fields.find(field);
+  static const std::vector<float> none;
+  m_view->setPointCloud(m_snapshot->xyz, it == m_snapshot->fields.end() ? none : it->second,
+                        QString::fromStdString(field));
+  m_viewCaption->setText(tr("probe scan · %1 points · step %2").arg(m_snapshot->size()).arg(m_snapshot->step));
+}
+
+void MainWindow::onFinished(const core::RunStatus& s) {
+  onStatus(s);
+  if (s.phase == core::RunPhase::Failed)
+    log(2, tr("run failed: %1").arg(QString::fromStdString(s.error)));
+  m_runs->refresh();
+  Q_EMIT runFinished(s);
+  if (m_closeAfterStop) {
+    close();
+    return;
+  }
+  if (!m_screenshotPath.isEmpty() || m_exitWhenDone) {
+    // Let the last snapshot and chart redraw reach the screen first.
+    QTimer::singleShot(400, this, [this, s] {
+      m_lossChart->redrawNow();
+      m_equivChart->redrawNow();
+      bool ok = true;
+      if (!m_screenshotPath.isEmpty()) ok = saveScreenshot(m_screenshotPath);
+      if (m_exitWhenDone) QApplication::exit(s.phase == core::RunPhase::Failed || !ok ? 1 : 0);
+    });
+  }
+}
+
+void MainWindow::setAutomation(const QString& screenshotPath, bool exitWhenDone) {
+  m_screenshotPath = screenshotPath;
+  m_exitWhenDone = exitWhenDone;
+}
+
+bool MainWindow::saveScreenshot(const QString& path) {
+  QPixmap pix = grab();
+  if (pix.isNull() || !pix.save(path)) {
+    log(2, tr("cannot save screenshot to %1").arg(path));
+    return false;
+  }
+  // Where the views are in the image, for tests and figure scripts.
+  const qreal dpr = pix.devicePixelRatio();
+  auto rect = [&](QWidget* w) {
+    QRect r(w->mapTo(this, QPoint(0, 0)), w->size());
+    return QJsonArray{qRound(r.x() * dpr), qRound(r.y() * dpr), qRound(r.width() * dpr), qRound(r.height() * dpr)};
+  };
+  QJsonObject o{{"image", QFileInfo(path).fileName()},
+                {"view3d", rect(m_view)},
+                {"view3d_background", m_view->background().name()},
+                {"loss_chart", rect(m_lossChart->view()->viewport())},
+                {"loss_chart_color", runColor(0).name()},
+                {"run_dir", m_currentRun},
+                {"phase", QString::fromStdString(core::toString(m_status.phase))},
+                {"step", static_cast<qint64>(m_status.step)}};
+  QFile f(path + ".json");
+  if (!f.open(QIODevice::WriteOnly)) return false;
+  f.write(QJsonDocument(o).toJson());
+  log(0, tr("screenshot saved to %1").arg(path));
+  return true;
+}
+
+void MainWindow::log(int level, const QString& line) {
+  static const char* prefix[] = {"", "warning: ", "error: "};
+  m_log->appendPlainText(QString(prefix[std::clamp(level, 0, 2)]) + line);
+}
+
+void MainWindow::updateActions() {
+  const bool active = m_host->active();
+  m_startAct->setEnabled(!active);
+  m_pauseAct->setEnabled(active);
+  m_stopAct->setEnabled(active);
+  m_snapAct->setEnabled(active);
+  m_pauseAct->setText(m_status.phase == core::RunPhase::Paused ? tr("&Resume") : tr("&Pause"));
+  m_config->setEditable(!active);
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  if (m_host->active()) {
+    if (!m_exitWhenDone) {
+      auto answer = QMessageBox::question(this, tr("A run is training"),
+                                          tr("Stop the run and quit? It stops after the current step, "
+                                             "writes a checkpoint and can be resumed later."));
+      if (answer != QMessageBox::Yes) {
+        e->ignore();
+        return;
+      }
+    }
+    // Never block the GUI thread: stop, and close when the trainer has finished.
+    m_closeAfterStop = true;
+    m_host->stop();
+    m_phaseLabel->setText(tr("stopping…"));
+    e->ignore();
+    return;
+  }
+  QSettings s;
+  s.setValue("window/geometry", saveGeometry());
+  s.setValue("window/state", saveState());
+  e->accept();
+}
+
+}  // namespace pretext::widgets

@@ -1,0 +1,264 @@
+#include "pretext/widgets/metric_chart.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
+#include <QtCharts/QChart>
+#include <QtCharts/QChartView>
+#include <QtCharts/QLineSeries>
+#include <QtCharts/QLogValueAxis>
+#include <QtCharts/QValueAxis>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace pretext::widgets {
+
+QColor runColor(int index) {
+  static const QColor colors[] = {QColor(0, 114, 178),  QColor(213, 94, 0),   QColor(0, 158, 115),
+                                  QColor(204, 121, 167), QColor(230, 159, 0), QColor(86, 180, 233),
+                                  QColor(240, 228, 66),  QColor(0, 0, 0)};
+  return colors[index % 8];
+}
+
+std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& pts, double x0, double x1,
+                                    int buckets) {
+  if (pts.size() <= static_cast<std::size_t>(4 * std::max(buckets, 1)) || x1 <= x0 || buckets < 1)
+    return pts;
+  std::vector<QPointF> out;
+  out.reserve(static_cast<std::size_t>(buckets) * 4);
+  const double width = (x1 - x0) / buckets;
+  std::size_t i = 0;
+  while (i < pts.size()) {
+    const long b = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L, static_cast<long>(buckets - 1));
+    std::size_t first = i, lo = i, hi = i, last = i;
+    for (++i; i < pts.size(); ++i) {
+      const long bi = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L, static_cast<long>(buckets - 1));
+      if (bi != b) break;
+      if (pts[i].y() < pts[lo].y()) lo = i;
+      if (pts[i].y() > pts[hi].y()) hi = i;
+      last = i;
+    }
+    std::size_t idx[4] = {first, lo, hi, last};
+    std::sort(idx, idx + 4);
+    for (int k = 0; k < 4; ++k)
+      if (k == 0 || idx[k] != idx[k - 1]) out.push_back(pts[idx[k]]);
+  }
+  return out;
+}
+
+MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent), m_key(key) {
+  m_chart = new QChart();
+  m_chart->legend()->setVisible(false);
+  m_chart->setMargins(QMargins(4, 4, 4, 4));
+  m_view = new QChartView(m_chart, this);
+  m_view->setRenderHint(QPainter::Antialiasing);
+  m_view->setMinimumSize(240, 160);
+  m_view->setRubberBand(QChartView::RectangleRubberBand);
+  m_view->setToolTip(tr("Drag to zoom into a region; right-click to zoom out"));
+
+  m_keyBox = new QComboBox(this);
+  m_keyBox->setEditable(false);
+  m_keyBox->setMinimumContentsLength(18);
+  m_keyBox->addItem(key);
+  m_keyBox->setToolTip(tr("Metric to plot"));
+  m_logBox = new QCheckBox(tr("log y"), this);
+  m_logBox->setToolTip(tr("Logarithmic y axis; non-positive values are hidden and counted"));
+  m_note = new QLabel(this);
+  m_note->setStyleSheet("color: #a05000;");
+  auto* top = new QHBoxLayout();
+  top->setContentsMargins(0, 0, 0, 0);
+  top->addWidget(m_keyBox, 1);
+  top->addWidget(m_logBox);
+  top->addWidget(m_note);
+  auto* lay = new QVBoxLayout(this);
+  lay->setContentsMargins(2, 2, 2, 2);
+  lay->addLayout(top);
+  lay->addWidget(m_view, 1);
+
+  connect(m_keyBox, &QComboBox::currentTextChanged, this, [this](const QString& k) {
+    if (!k.isEmpty() && k != m_key) setKey(k);
+  });
+  connect(m_logBox, &QCheckBox::toggled, this, &MetricChart::setLogY);
+  m_redraw.setSingleShot(true);
+  m_redraw.setInterval(100);
+  connect(&m_redraw, &QTimer::timeout, this, &MetricChart::redrawNow);
+  redrawNow();
+}
+
+void MetricChart::addRows(const QString& run, const std::vector<core::MetricRow>& rows) {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end()) {
+    RunData data;
+    data.color = m_nextColor++;
+    it = m_runs.insert(run, std::move(data));
+  }
+  bool newKey = false;
+  for (const auto& r : rows) {
+    it->acc.addRow(r);
+    if (!m_knownKeys.contains(QString::fromStdString(r.key))) newKey = true;
+  }
+  if (newKey) rebuildKeyList();
+  scheduleRedraw();
+}
+
+void MetricChart::clearRuns() {
+  for (auto& r : m_runs)
+    if (r.series) m_chart->removeSeries(r.series), delete r.series;
+  m_runs.clear();
+  m_nextColor = 0;
+  scheduleRedraw();
+}
+
+void MetricChart::removeRun(const QString& run) {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end()) return;
+  if (it->series) {
+    m_chart->removeSeries(it->series);
+    delete it->series;
+  }
+  m_runs.erase(it);
+  scheduleRedraw();
+}
+
+void MetricChart::setKey(const QString& key) {
+  m_key = key;
+  if (m_keyBox->currentText() != key) {
+    if (m_keyBox->findText(key) < 0) m_keyBox->addItem(key);
+    m_keyBox->setCurrentText(key);
+  }
+  Q_EMIT keyChanged(key);
+  redrawNow();
+}
+
+void MetricChart::setLogY(bool on) {
+  m_logY = on;
+  if (m_logBox->isChecked() != on) m_logBox->setChecked(on);
+  redrawNow();
+}
+
+QStringList MetricChart::keys() const { return m_knownKeys; }
+
+void MetricChart::rebuildKeyList() {
+  QStringList keys;
+  for (const auto& r : m_runs)
+    for (const auto& [k, pts] : r.acc.series()) {
+      QString q = QString::fromStdString(k);
+      if (!keys.contains(q)) keys << q;
+    }
+  keys.sort();
+  m_knownKeys = keys;
+  QSignalBlocker block(m_keyBox);
+  m_keyBox->clear();
+  m_keyBox->addItems(keys);
+  if (!keys.contains(m_key)) m_keyBox->addItem(m_key);
+  m_keyBox->setCurrentText(m_key);
+}
+
+void MetricChart::scheduleRedraw() {
+  m_dirty = true;
+  if (!m_redraw.isActive()) m_redraw.start();
+}
+
+std::vector<QPointF> MetricChart::drawnPoints(const QString& run) const {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end() || !it->series) return {};
+  auto pts = it->series->points();
+  return std::vector<QPointF>(pts.begin(), pts.end());
+}
+
+std::size_t MetricChart::rawPointCount(const QString& run) const {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end()) return 0;
+  auto s = it->acc.series().find(m_key.toStdString());
+  return s == it->acc.series().end() ? 0 : s->second.size();
+}
+
+void MetricChart::redrawNow() {
+  m_dirty = false;
+  for (auto* axis : m_chart->axes()) {
+    m_chart->removeAxis(axis);
+    delete axis;
+  }
+  const std::string key = m_key.toStdString();
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  std::size_t hidden = 0;
+  std::map<QString, std::vector<QPointF>> raw;
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    auto s = it->acc.series().find(key);
+    std::vector<QPointF> pts;
+    if (s != it->acc.series().end()) {
+      pts.reserve(s->second.size());
+      for (const auto& p : s->second) {
+        if (!std::isfinite(p.value) || (m_logY && p.value <= 0)) {
+          ++hidden;
+          continue;
+        }
+        pts.emplace_back(static_cast<double>(p.step), p.value);
+      }
+    }
+    if (!pts.empty()) {
+      x0 = std::min(x0, pts.front().x());
+      x1 = std::max(x1, pts.back().x());
+    }
+    raw[it.key()] = std::move(pts);
+  }
+  const int buckets = std::max(16, m_view->viewport()->width());
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    auto pts = decimateMinMax(raw[it.key()], x0, x1, buckets);
+    for (const auto& p : pts) {
+      y0 = std::min(y0, p.y());
+      y1 = std::max(y1, p.y());
+    }
+    if (!it->series) {
+      it->series = new QLineSeries();
+      it->series->setName(it.key());
+      QPen pen(runColor(it->color));
+      pen.setWidthF(2.0);
+      it->series->setPen(pen);
+      m_chart->addSeries(it->series);
+    }
+    it->series->replace(QList<QPointF>(pts.begin(), pts.end()));
+  }
+  if (!(x1 > x0)) {
+    x0 = 0;
+    x1 = std::isfinite(x1) ? x1 + 1 : 1;
+  }
+  if (!(y1 >= y0)) {
+    y0 = m_logY ? 0.1 : 0;
+    y1 = 1;
+  }
+  auto* ax = new QValueAxis();
+  ax->setRange(x0, x1);
+  ax->setTitleText(tr("step"));
+  ax->setLabelFormat("%g");
+  ax->applyNiceNumbers();
+  m_chart->addAxis(ax, Qt::AlignBottom);
+  QAbstractAxis* ay = nullptr;
+  if (m_logY) {
+    auto* log = new QLogValueAxis();
+    log->setBase(10);
+    log->setRange(y0 / 1.2, y1 * 1.2);
+    log->setLabelFormat("%g");
+    ay = log;
+  } else {
+    auto* lin = new QValueAxis();
+    const double pad = y1 > y0 ? 0.05 * (y1 - y0) : std::max(1e-6, 0.05 * std::fabs(y0));
+    lin->setRange(y0 - pad, y1 + pad);
+    lin->setLabelFormat("%.4g");
+    lin->applyNiceNumbers();
+    ay = lin;
+  }
+  ay->setTitleText(m_key);
+  m_chart->addAxis(ay, Qt::AlignLeft);
+  for (auto& r : m_runs) {
+    if (!r.series) continue;
+    r.series->attachAxis(ax);
+    r.series->attachAxis(ay);
+  }
+  m_note->setText(hidden ? tr("%1 non-positive/non-finite hidden").arg(hidden) : QString());
+}
+
+}  // namespace pretext::widgets

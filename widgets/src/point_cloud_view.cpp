@@ -1,0 +1,369 @@
+#include "pretext/widgets/point_cloud_view.h"
+
+#include <vtkActor.h>
+#include <vtkCallbackCommand.h>
+#include <vtkCamera.h>
+#include <vtkCellArray.h>
+#include <vtkFloatArray.h>
+#include <vtkGenericOpenGLRenderWindow.h>
+#include <vtkGenericRenderWindowInteractor.h>
+#include <vtkIdTypeArray.h>
+#include <vtkInteractorStyleTrackballCamera.h>
+#include <vtkLookupTable.h>
+#include <vtkNew.h>
+#include <vtkOpenGLFramebufferObject.h>
+#include <vtkOpenGLState.h>
+#include <vtkPointData.h>
+#include <vtkPoints.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty.h>
+#include <vtkRenderer.h>
+#include <vtkScalarBarActor.h>
+#include <vtkSmartPointer.h>
+#include <vtkTextProperty.h>
+
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QOpenGLContext>
+#include <QOpenGLExtraFunctions>
+#include <QWheelEvent>
+#include <algorithm>
+#include <cmath>
+
+namespace pretext::widgets {
+
+namespace {
+// Perceptually uniform, colour-blind-safe map (viridis control points).
+const double kViridis[][3] = {{0.267, 0.005, 0.329}, {0.283, 0.141, 0.458}, {0.254, 0.265, 0.530},
+                              {0.207, 0.372, 0.553}, {0.164, 0.471, 0.558}, {0.128, 0.567, 0.551},
+                              {0.135, 0.659, 0.518}, {0.267, 0.749, 0.441}, {0.478, 0.821, 0.318},
+                              {0.741, 0.873, 0.150}, {0.993, 0.906, 0.144}};
+
+vtkSmartPointer<vtkLookupTable> makeViridis() {
+  auto lut = vtkSmartPointer<vtkLookupTable>::New();
+  const int n = 256, stops = 11;
+  lut->SetNumberOfTableValues(n);
+  for (int i = 0; i < n; ++i) {
+    double t = static_cast<double>(i) / (n - 1) * (stops - 1);
+    int k = std::min(static_cast<int>(t), stops - 2);
+    double f = t - k;
+    lut->SetTableValue(i, kViridis[k][0] * (1 - f) + kViridis[k + 1][0] * f,
+                       kViridis[k][1] * (1 - f) + kViridis[k + 1][1] * f,
+                       kViridis[k][2] * (1 - f) + kViridis[k + 1][2] * f, 1.0);
+  }
+  lut->Build();
+  return lut;
+}
+}  // namespace
+
+struct PointCloudView::Impl {
+  vtkNew<vtkGenericOpenGLRenderWindow> window;
+  vtkNew<vtkGenericRenderWindowInteractor> interactor;
+  vtkNew<vtkInteractorStyleTrackballCamera> style;
+  vtkNew<vtkRenderer> renderer;
+  vtkNew<vtkPolyData> poly;
+  vtkNew<vtkPolyDataMapper> mapper;
+  vtkNew<vtkActor> actor;
+  vtkNew<vtkScalarBarActor> colorBar;
+  vtkSmartPointer<vtkLookupTable> lut = makeViridis();
+  std::vector<unsigned long> observers;
+  bool inPaint = false;
+  bool fixedRange = false;
+  double range[2] = {0, 1};
+  bool cameraSet = false;
+  QColor background{38, 41, 46};
+};
+
+PointCloudView::PointCloudView(QWidget* parent) : QOpenGLWidget(parent), d(std::make_unique<Impl>()) {
+  setFocusPolicy(Qt::StrongFocus);
+  setMinimumSize(200, 150);
+  setToolTip(tr("3D view: drag to rotate, shift-drag or middle-drag to pan, wheel to zoom, "
+                "R to reset the camera, +/- point size"));
+
+  d->window->SetReadyForRendering(false);  // until Qt's context exists (initializeGL)
+  d->window->SetFrameBlitModeToNoBlit();   // we blit into Qt's framebuffer ourselves
+  d->window->SetMultiSamples(0);
+  d->window->AddRenderer(d->renderer);
+  d->interactor->SetRenderWindow(d->window);
+  d->interactor->SetInteractorStyle(d->style);
+  // Renders requested by the interactor (camera moves) become Qt repaints.
+  d->interactor->EnableRenderOff();
+
+  auto onEvent = [](vtkObject*, unsigned long id, void* client, void* call) {
+    auto* self = static_cast<PointCloudView*>(client);
+    switch (id) {
+      case vtkCommand::WindowMakeCurrentEvent:
+        // Not QOpenGLWidget::makeCurrent(): that also binds Qt's framebuffer, behind the
+        // back of VTK's cached GL state (VTK would then attach its buffers to Qt's FBO).
+        if (QOpenGLContext::currentContext() != self->context())
+          self->context()->makeCurrent(self->context()->surface());
+        break;
+      case vtkCommand::WindowIsCurrentEvent:
+        *static_cast<bool*>(call) = QOpenGLContext::currentContext() == self->context();
+        break;
+      case vtkCommand::WindowFrameEvent:
+      case vtkCommand::RenderEvent:
+        if (!self->d->inPaint) self->update();
+        break;
+      default: break;
+    }
+  };
+  vtkNew<vtkCallbackCommand> cb;
+  cb->SetCallback(onEvent);
+  cb->SetClientData(this);
+  for (auto ev : {vtkCommand::WindowMakeCurrentEvent, vtkCommand::WindowIsCurrentEvent,
+                  vtkCommand::WindowFrameEvent})
+    d->observers.push_back(d->window->AddObserver(ev, cb));
+  d->interactor->AddObserver(vtkCommand::RenderEvent, cb);
+
+  d->renderer->SetBackground(d->background.redF(), d->background.greenF(), d->background.blueF());
+  d->poly->SetPoints(vtkNew<vtkPoints>());
+  d->poly->SetVerts(vtkNew<vtkCellArray>());
+  d->mapper->SetInputData(d->poly);
+  d->mapper->SetLookupTable(d->lut);
+  d->mapper->SetScalarModeToUsePointData();
+  d->mapper->SetColorModeToMapScalars();
+  d->actor->SetMapper(d->mapper);
+  d->actor->GetProperty()->SetPointSize(2.0);
+  d->renderer->AddActor(d->actor);
+
+  d->colorBar->SetLookupTable(d->lut);
+  d->colorBar->SetNumberOfLabels(5);
+  d->colorBar->SetMaximumWidthInPixels(90);
+  d->colorBar->SetBarRatio(0.25);
+  d->colorBar->GetPositionCoordinate()->SetValue(0.88, 0.08);
+  d->colorBar->SetWidth(0.11);
+  d->colorBar->SetHeight(0.84);
+  d->colorBar->GetTitleTextProperty()->SetFontSize(12);
+  d->colorBar->GetLabelTextProperty()->SetFontSize(11);
+  d->colorBar->SetVisibility(false);
+  d->renderer->AddActor2D(d->colorBar);
+}
+
+PointCloudView::~PointCloudView() {
+  makeCurrent();
+  for (auto id : d->observers) d->window->RemoveObserver(id);
+  d->window->Finalize();  // release GL resources while Qt's context is current
+  doneCurrent();
+}
+
+vtkGenericOpenGLRenderWindow* PointCloudView::renderWindow() const { return d->window; }
+
+void PointCloudView::initializeGL() {
+  d->window->SetOwnContext(false);
+  d->window->SetReadyForRendering(true);
+  d->window->OpenGLInitContext();
+  d->window->GetState()->Reset();
+  d->interactor->Initialize();
+  resizeGL(width(), height());
+}
+
+void PointCloudView::resizeGL(int, int) {
+  const qreal dpr = devicePixelRatioF();
+  const int w = std::max(1, static_cast<int>(std::lround(width() * dpr)));
+  const int h = std::max(1, static_cast<int>(std::lround(height() * dpr)));
+  d->interactor->UpdateSize(w, h);  // also sizes the render window
+  d->window->SetDPI(static_cast<int>(72 * dpr));
+}
+
+void PointCloudView::paintGL() {
+  // Qt bound its own framebuffer behind VTK's back; VTK caches GL state (framebuffer
+  // bindings included) and would otherwise attach its buffers to Qt's framebuffer.
+  d->window->GetState()->Reset();
+  d->window->GetState()->ResetFramebufferBindings();
+  d->inPaint = true;
+  d->window->Render();
+  d->inPaint = false;
+  if (QOpenGLContext::currentContext() != context()) makeCurrent();  // a render may switch contexts
+  auto* f = context()->extraFunctions();
+  const qreal dpr = devicePixelRatioF();
+  const int w = static_cast<int>(std::lround(width() * dpr));
+  const int h = static_cast<int>(std::lround(height() * dpr));
+  f->glBindFramebuffer(GL_DRAW_FRAMEBUFFER, defaultFramebufferObject());
+  const GLenum buffer = GL_COLOR_ATTACHMENT0;
+  f->glDrawBuffers(1, &buffer);
+  // glBlitFramebuffer honours the scissor test, which Qt or VTK may have left enabled.
+  const bool scissor = f->glIsEnabled(GL_SCISSOR_TEST);
+  if (scissor) {
+    d->window->GetState()->vtkglDisable(GL_SCISSOR_TEST);
+    f->glDisable(GL_SCISSOR_TEST);
+  }
+  // Copy VTK's render framebuffer (where its renderers drew) into Qt's framebuffer.
+  vtkOpenGLFramebufferObject* src = d->window->GetRenderFramebuffer();
+  int* size = src->GetLastSize();
+  f->glBindFramebuffer(GL_READ_FRAMEBUFFER, src->GetFBOIndex());
+  f->glReadBuffer(GL_COLOR_ATTACHMENT0);
+  f->glBlitFramebuffer(0, 0, size[0], size[1], 0, 0, w, h, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+  f->glBindFramebuffer(GL_FRAMEBUFFER, defaultFramebufferObject());
+  d->window->GetState()->ResetFramebufferBindings();
+  // VTK leaves alpha at the renderer's background alpha (0): make the result opaque, or
+  // Qt composes (and grabs) it as transparent black.
+  GLboolean mask[4];
+  GLfloat clear[4];
+  f->glGetBooleanv(GL_COLOR_WRITEMASK, mask);
+  f->glGetFloatv(GL_COLOR_CLEAR_VALUE, clear);
+  f->glColorMask(GL_FALSE, GL_FALSE, GL_FALSE, GL_TRUE);
+  f->glClearColor(0, 0, 0, 1);
+  f->glClear(GL_COLOR_BUFFER_BIT);
+  f->glColorMask(mask[0], mask[1], mask[2], mask[3]);
+  f->glClearColor(clear[0], clear[1], clear[2], clear[3]);
+  if (scissor) {
+    d->window->GetState()->vtkglEnable(GL_SCISSOR_TEST);
+    f->glEnable(GL_SCISSOR_TEST);
+  }
+}
+
+void PointCloudView::setPointCloud(const std::vector<float>& xyz, const std::vector<float>& scalars,
+                                   const QString& fieldName) {
+  const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
+  vtkNew<vtkPoints> pts;
+  pts->SetDataTypeToFloat();
+  pts->SetNumberOfPoints(n);
+  std::copy(xyz.begin(), xyz.begin() + 3 * n, static_cast<float*>(pts->GetVoidPointer(0)));
+  vtkNew<vtkCellArray> verts;
+  vtkNew<vtkIdTypeArray> offsets, conn;
+  offsets->SetNumberOfValues(n + 1);
+  conn->SetNumberOfValues(n);
+  for (vtkIdType i = 0; i < n; ++i) {
+    offsets->SetValue(i, i);
+    conn->SetValue(i, i);
+  }
+  offsets->SetValue(n, n);
+  verts->SetData(offsets, conn);
+  d->poly->SetPoints(pts);
+  d->poly->SetVerts(verts);
+  if (static_cast<vtkIdType>(scalars.size()) == n && n > 0) {
+    vtkNew<vtkFloatArray> s;
+    s->SetName(fieldName.toUtf8().constData());
+    s->SetNumberOfValues(n);
+    std::copy(scalars.begin(), scalars.end(), s->GetPointer(0));
+    d->poly->GetPointData()->SetScalars(s);
+    if (!d->fixedRange) {
+      auto [lo, hi] = std::minmax_element(scalars.begin(), scalars.end());
+      d->range[0] = *lo;
+      d->range[1] = *hi > *lo ? *hi : *lo + 1e-6;
+    }
+    d->mapper->ScalarVisibilityOn();
+    d->mapper->SetScalarRange(d->range);
+    d->lut->SetRange(d->range);
+    d->colorBar->SetTitle(fieldName.toUtf8().constData());
+    d->colorBar->SetVisibility(true);
+  } else {
+    d->poly->GetPointData()->SetScalars(nullptr);
+    d->mapper->ScalarVisibilityOff();
+    d->colorBar->SetVisibility(false);
+  }
+  d->poly->Modified();
+  if (!d->cameraSet && n > 0) {
+    resetCamera();
+    d->cameraSet = true;
+  }
+  update();
+}
+
+void PointCloudView::setFixedRange(double lo, double hi) {
+  d->fixedRange = true;
+  d->range[0] = lo;
+  d->range[1] = hi > lo ? hi : lo + 1e-6;
+  d->mapper->SetScalarRange(d->range);
+  d->lut->SetRange(d->range);
+  update();
+}
+
+void PointCloudView::clearFixedRange() { d->fixedRange = false; }
+
+std::pair<double, double> PointCloudView::scalarRange() const { return {d->range[0], d->range[1]}; }
+
+std::size_t PointCloudView::pointCount() const {
+  return static_cast<std::size_t>(d->poly->GetNumberOfPoints());
+}
+
+void PointCloudView::setBackground(const QColor& c) {
+  d->background = c;
+  d->renderer->SetBackground(c.redF(), c.greenF(), c.blueF());
+  update();
+}
+
+QColor PointCloudView::background() const { return d->background; }
+
+void PointCloudView::setPointSize(double px) {
+  d->actor->GetProperty()->SetPointSize(static_cast<float>(std::clamp(px, 1.0, 20.0)));
+  update();
+}
+
+void PointCloudView::resetCamera() {
+  // A view from behind and above the sensor, looking forward along +x (z up).
+  vtkCamera* cam = d->renderer->GetActiveCamera();
+  cam->SetFocalPoint(0, 0, 0);
+  cam->SetPosition(-1, 0, 0.8);
+  cam->SetViewUp(0, 0, 1);
+  d->renderer->ResetCamera();
+  cam->Zoom(1.6);
+  d->renderer->ResetCameraClippingRange();
+  update();
+}
+
+void PointCloudView::orbit(double az, double el) {
+  vtkCamera* cam = d->renderer->GetActiveCamera();
+  cam->Azimuth(az);
+  cam->Elevation(el);
+  cam->OrthogonalizeViewUp();
+  d->renderer->ResetCameraClippingRange();
+  update();
+}
+
+namespace {
+void setEventPosition(vtkGenericRenderWindowInteractor* iren, QWidget* w, const QPointF& p,
+                      Qt::KeyboardModifiers mods) {
+  const qreal dpr = w->devicePixelRatioF();
+  iren->SetEventInformationFlipY(static_cast<int>(p.x() * dpr), static_cast<int>(p.y() * dpr),
+                                 (mods & Qt::ControlModifier) ? 1 : 0,
+                                 (mods & Qt::ShiftModifier) ? 1 : 0);
+}
+}  // namespace
+
+void PointCloudView::mousePressEvent(QMouseEvent* e) {
+  setEventPosition(d->interactor, this, e->position(), e->modifiers());
+  switch (e->button()) {
+    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent); break;
+    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent); break;
+    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent); break;
+    default: break;
+  }
+}
+
+void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
+  setEventPosition(d->interactor, this, e->position(), e->modifiers());
+  switch (e->button()) {
+    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent); break;
+    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent); break;
+    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent); break;
+    default: break;
+  }
+}
+
+void PointCloudView::mouseMoveEvent(QMouseEvent* e) {
+  setEventPosition(d->interactor, this, e->position(), e->modifiers());
+  d->interactor->InvokeEvent(vtkCommand::MouseMoveEvent);
+}
+
+void PointCloudView::wheelEvent(QWheelEvent* e) {
+  setEventPosition(d->interactor, this, e->position(), e->modifiers());
+  const int delta = e->angleDelta().y();
+  if (delta > 0) d->interactor->InvokeEvent(vtkCommand::MouseWheelForwardEvent);
+  if (delta < 0) d->interactor->InvokeEvent(vtkCommand::MouseWheelBackwardEvent);
+  e->accept();
+}
+
+void PointCloudView::keyPressEvent(QKeyEvent* e) {
+  switch (e->key()) {
+    case Qt::Key_R: resetCamera(); break;
+    case Qt::Key_Plus:
+    case Qt::Key_Equal: setPointSize(d->actor->GetProperty()->GetPointSize() + 1); break;
+    case Qt::Key_Minus: setPointSize(d->actor->GetProperty()->GetPointSize() - 1); break;
+    default: QOpenGLWidget::keyPressEvent(e);
+  }
+}
+
+}  // namespace pretext::widgets
