@@ -21,7 +21,9 @@ using namespace pretext;
 namespace {
 
 int runGui(const std::string& args, std::string& output) {
-  std::string cmd = std::string(PRETEXT_GUI_EXE) + " " + args + " 2>&1";
+  // A private settings folder: a developer's saved window layout must not change the test.
+  const std::string config = std::string(PRETEXT_ARTIFACTS) + "/e2e-config";
+  std::string cmd = "XDG_CONFIG_HOME=" + config + " " + std::string(PRETEXT_GUI_EXE) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
   char buf[4096];

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything Pretext needs on Debian 12 (bookworm) from Debian's own packages.
+# Idempotent; uses sudo when not root. Usage: scripts/setup.sh
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config binutils
+  # GUI: Qt 6 widgets/charts/OpenGL/SVG, VTK 9 (its CMake config needs MPI's C headers)
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6-dev libvtk9-dev
+  # core: LibTorch (CPU), YAML and JSON
+  libtorch-dev libyaml-cpp-dev nlohmann-json3-dev
+  # LibTorch on reference BLAS is ~35x slower here: OpenBLAS (pthreads) takes over libblas
+  libopenblas0-pthread
+  # tests: Catch2 v2, a virtual X server with software OpenGL (Mesa llvmpipe), fonts
+  catch2 xvfb xauth libgl1-mesa-dri fonts-dejavu-core
+  # benchmark peers and export checks (Python PyTorch and NumPy from Debian)
+  python3-torch python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
