@@ -14,7 +14,9 @@
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/runs_browser.h"
+#include "run_watcher.h"
 #include "trainer_host.h"
+#include <fstream>
 
 using namespace pretext;
 using pretext::test::regionStats;
@@ -249,4 +251,92 @@ TEST_CASE("the runs browser lists runs with their status", "[gui][runs]") {
   browser.setRunsRoot(QString::fromStdString(root.str()));
   REQUIRE(refreshed.wait(5000));
   CHECK(browser.runCount() == 1);
+}
+
+TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  session::RunWatcher watcher;
+  std::vector<core::MetricRow> seen;
+  core::RunStatus lastStatus;
+  core::PointSnapshotPtr lastSnap;
+  QObject::connect(&watcher, &session::RunWatcher::metricsArrived,
+                   [&](const std::vector<core::MetricRow>& r) { seen.insert(seen.end(), r.begin(), r.end()); });
+  QObject::connect(&watcher, &session::RunWatcher::statusChanged, [&](const core::RunStatus& s) { lastStatus = s; });
+  QObject::connect(&watcher, &session::RunWatcher::snapshotArrived, [&](const core::PointSnapshotPtr& s) { lastSnap = s; });
+  watcher.watch(QString::fromStdString(writer->dir()), 50);
+
+  auto waitFor = [&](auto pred) {
+    QElapsedTimer t;
+    t.start();
+    while (!pred() && t.elapsed() < 5000) QApplication::processEvents(QEventLoop::AllEvents, 20);
+    return pred();
+  };
+  REQUIRE(writer->appendMetrics({{1, 1, 0.1, "loss/total", 3.0}, {1, 2, 0.2, "loss/total", 2.0}}, err));
+  CHECK(waitFor([&] { return seen.size() == 2; }));
+  // A half-written line is not delivered until it is complete.
+  {
+    std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "1,3,0.3,loss/to";
+  }
+  settle(300);
+  CHECK(seen.size() == 2);
+  {
+    std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "tal,1.5\n";
+  }
+  CHECK(waitFor([&] { return seen.size() == 3 && seen.back().value == 1.5; }));
+  core::RunStatus st;
+  st.phase = core::RunPhase::Running;
+  st.step = 3;
+  st.updatedAt = 123.0;
+  REQUIRE(writer->writeStatus(st, err));
+  CHECK(waitFor([&] { return lastStatus.step == 3; }));
+  core::PointSnapshot snap;
+  snap.step = 3;
+  snap.xyz = {0, 0, 0, 1, 1, 1};
+  snap.fields["equiv_error"] = {0.5f, 0.25f};
+  REQUIRE(writer->writeSnapshot(snap, err));
+  CHECK(waitFor([&] { return lastSnap && lastSnap->step == 3; }));
+  REQUIRE(lastSnap);
+  CHECK(lastSnap->fields.at("equiv_error") == std::vector<float>{0.5f, 0.25f});
+}
+
+TEST_CASE("pause, resume and stop from the GUI; closing while training stops first", "[gui][e2e]") {
+  pretext::test::TempDir root;
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  core::LaunchRequest req;
+  req.configOrPreset = "quick-test";
+  req.overrides = {"trainer.max_steps=100000"};
+  REQUIRE(w.startRun(req, true));
+  auto waitFor = [&](auto pred, int ms = 20000) {
+    QElapsedTimer t;
+    t.start();
+    while (!pred() && t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+    return pred();
+  };
+  REQUIRE(waitFor([&] { return w.lastStatus().step >= 2; }));
+  w.host()->pause();
+  REQUIRE(waitFor([&] { return w.lastStatus().phase == core::RunPhase::Paused; }));
+  const auto pausedAt = w.lastStatus().step;
+  settle(500);
+  CHECK(w.lastStatus().step == pausedAt);  // no steps while paused
+  w.host()->resume();
+  REQUIRE(waitFor([&] { return w.lastStatus().step > pausedAt + 1; }));
+
+  // Close while training (automation mode skips the question): stop, then close.
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  w.setAutomation(QString(), true);
+  w.close();
+  CHECK(w.isVisible());  // not yet: the trainer finishes its step first
+  REQUIRE(done.wait(20000));
+  CHECK(done.takeFirst().at(0).value<core::RunStatus>().phase == core::RunPhase::Stopped);
+  CHECK(waitFor([&] { return !w.isVisible(); }, 2000));
+  std::string err;
+  auto latest = core::latestCheckpoint(w.currentRunDir().toStdString());
+  REQUIRE(latest);
+  CHECK(*latest == core::readStatus(w.currentRunDir().toStdString(), err)->step);
 }
