@@ -271,6 +271,18 @@ std::optional<Config> Config::resolveRaw(const std::map<std::string, ConfigValue
     issues.push_back({"objective.pnce.pairs", "must not exceed data.points_per_scan (" +
                                                   std::to_string(i("data.points_per_scan")) +
                                                   ")"});
+  if (i("lm.d_model") % i("lm.heads") != 0)
+    issues.push_back({"lm.heads", "must divide lm.d_model (" + std::to_string(i("lm.d_model")) + ")"});
+  else if (std::get<std::string>(values.at("lm.position")) == "rope" &&
+           (i("lm.d_model") / i("lm.heads")) % 2 != 0)
+    issues.push_back({"lm.position", "rope needs an even head dimension (lm.d_model / lm.heads)"});
+  if (std::get<std::string>(values.at("text.source")) == "file" &&
+      std::get<std::string>(values.at("text.path")).empty())
+    issues.push_back({"text.path", "required when text.source is 'file'"});
+  if (i("text.backcopy_triggers") >= i("text.backcopy_vocab"))
+    issues.push_back({"text.backcopy_triggers", "must be smaller than text.backcopy_vocab"});
+  if (i("text.fixed_token_pos") >= i("lm.context"))
+    issues.push_back({"text.fixed_token_pos", "must be smaller than lm.context"});
   if (issues.size() != before) return std::nullopt;
   Config c;
   c.m_values = std::move(values);

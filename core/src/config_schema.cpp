@@ -57,8 +57,9 @@ constexpr double kBig = 1e9;
 std::vector<ParamSpec> buildSchema() {
   return {
       text("experiment.name", "default", "Short name used in the run directory name"),
-      choice("experiment.kind", "lidar_ssl", {"lidar_ssl"},
-             "What is trained: lidar_ssl = self-supervised LiDAR point encoder"),
+      choice("experiment.kind", "lidar_ssl", {"lidar_ssl", "lm_sink"},
+             "What is trained: lidar_ssl = self-supervised LiDAR point encoder; "
+             "lm_sink = small language model with attention-sink diagnostics"),
       integer("experiment.seed", 0, 0, 2147483647.0,
               "Seed for weights, data and augmentations (runs are reproducible)"),
       text("experiment.notes", "", "Free text kept with the run"),
@@ -70,6 +71,7 @@ std::vector<ParamSpec> buildSchema() {
       integer("trainer.warmup_steps", 20, 0, kBig, "Linear warm-up steps"),
       choice("trainer.lr_schedule", "cosine", {"constant", "cosine"},
              "After warm-up: constant, or cosine decay to 0 at max_steps"),
+      real("trainer.beta2", 0.999, 0, 0.99999, "AdamW beta2 (beta1 is 0.9)"),
       real("trainer.grad_clip", 1.0, 0, 1e6, "Clip the global gradient norm (0 = off)"),
       integer("trainer.log_every", 5, 1, kBig, "Write metrics every N steps"),
       integer("trainer.checkpoint_every", 50, 1, kBig, "Write a checkpoint every N steps"),
@@ -101,6 +103,51 @@ std::vector<ParamSpec> buildSchema() {
       real("augment.flip.prob", 0.5, 0, 1, "Probability of a flip"),
       real("augment.jitter_m", 0.0, 0, 1, "Per-point Gaussian jitter std in metres"),
 
+      // ---- lm_sink: the language model (methods.md §2) ----
+      integer("lm.d_model", 128, 8, 4096, "Model width"),
+      integer("lm.layers", 2, 1, 64, "Transformer blocks"),
+      integer("lm.heads", 4, 1, 64, "Attention heads (must divide lm.d_model)"),
+      integer("lm.ffn", 512, 8, 16384, "Feed-forward hidden width (GELU)"),
+      integer("lm.context", 64, 4, 4096, "Context length T (tokens per training sequence)"),
+      choice("lm.norm", "rmsnorm", {"rmsnorm", "layernorm"}, "Pre-norm type"),
+      choice("lm.init", "torch", {"torch", "small"},
+             "torch: PyTorch defaults (embeddings N(0,1)); small: N(0, 0.02) weights (GPT-2 "
+             "style). On Bigram-Backcopy the sink emerges by step ~200 with torch, not in "
+             "1000 steps with small (docs/results.md)"),
+      choice("lm.attention", "softmax", {"softmax", "sigmoid", "sigmoid_norm", "elu1", "elu1_norm"},
+             "softmax; sigmoid / elu1 without normalisation; *_norm: row-normalised"),
+      choice("lm.sink", "none", {"none", "k_bias", "kv_bias"},
+             "Learnable sink key with zero value (k_bias) or learnable value (kv_bias)"),
+      flag("lm.sink_per_head", false, "One sink key per head instead of one shared by all heads"),
+      choice("lm.position", "learned", {"none", "sinusoidal", "learned", "rope", "alibi"},
+             "Positional encoding"),
+      choice("lm.mask", "causal", {"causal", "prefix", "sliding"},
+             "causal; prefix: the first lm.prefix_len tokens see each other; sliding window"),
+      integer("lm.prefix_len", 8, 1, 4096, "Prefix length for lm.mask = prefix"),
+      integer("lm.window", 16, 1, 4096, "Keys each query sees for lm.mask = sliding"),
+
+      choice("text.source", "backcopy", {"backcopy", "shakespeare", "file"},
+             "backcopy: synthetic Bigram-Backcopy stream; shakespeare: the embedded corpus; "
+             "file: text.path"),
+      file("text.path", "A UTF-8/ASCII text corpus (text.source = file)"),
+      choice("text.tokenizer", "char", {"char", "byte"}, "Character- or byte-level tokens"),
+      flag("text.bos", true, "Start every sequence with a BOS token"),
+      integer("text.fixed_token_pos", 0, 0, 4096,
+              "If > 0, the token at this position (1 = first after BOS) is always the PAD token"),
+      integer("text.backcopy_vocab", 64, 8, 4096, "Bigram-Backcopy: vocabulary size (incl. triggers)"),
+      integer("text.backcopy_triggers", 3, 1, 64, "Bigram-Backcopy: trigger tokens"),
+      real("text.backcopy_trigger_prob", 0.2, 0, 1, "Bigram-Backcopy: chance the next token is a trigger"),
+      real("text.backcopy_alpha", 0.2, 1e-3, 100, "Bigram-Backcopy: Dirichlet concentration of bigram rows"),
+
+      real("sink.epsilon", 0.3, 0, 1, "Sink threshold epsilon: a head sinks on k if alpha_k > epsilon"),
+      integer("sink.probe_sequences", 100, 1, 10000, "Fixed probe sequences for the sink metric"),
+      integer("sink.function_tokens", 8, 1, 4096,
+              "The most frequent tokens counted as function tokens for the loss split"),
+      integer("sink.hessian_every", 0, 0, kBig,
+              "Hutchinson trace-of-Hessian estimate every N steps (0 = off; costly)"),
+      integer("sink.hessian_samples", 8, 1, 256, "Rademacher probes per Hessian-trace estimate"),
+
+      // ---- lidar_ssl: the point encoder ----
       integer("model.width", 64, 8, 1024, "Hidden width of the point encoder"),
       integer("model.feature_dim", 32, 4, 1024, "Per-point feature dimension"),
 

@@ -22,6 +22,11 @@ void EventQueue::onSnapshot(PointSnapshotPtr snapshot) {
   m_snapshot = std::move(snapshot);
 }
 
+void EventQueue::onAttention(AttentionSnapshotPtr snapshot) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_attention = std::move(snapshot);
+}
+
 void EventQueue::onLog(LogLevel level, const std::string& line) {
   std::lock_guard<std::mutex> lock(m_mutex);
   m_logs.emplace_back(level, line);
@@ -43,6 +48,8 @@ EventQueue::Batch EventQueue::drain() {
   m_hasStatus = false;
   b.snapshot = std::move(m_snapshot);
   m_snapshot.reset();
+  b.attention = std::move(m_attention);
+  m_attention.reset();
   b.logs.assign(m_logs.begin(), m_logs.end());
   m_logs.clear();
   b.logsDropped = m_logsDropped;
@@ -58,6 +65,9 @@ void FanoutSink::onStatus(const RunStatus& st) {
 }
 void FanoutSink::onSnapshot(PointSnapshotPtr snap) {
   for (auto* s : m_sinks) s->onSnapshot(snap);
+}
+void FanoutSink::onAttention(AttentionSnapshotPtr snap) {
+  for (auto* s : m_sinks) s->onAttention(snap);
 }
 void FanoutSink::onLog(LogLevel l, const std::string& line) {
   for (auto* s : m_sinks) s->onLog(l, line);

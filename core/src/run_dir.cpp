@@ -313,9 +313,10 @@ bool RunDirWriter::commitCheckpoint(std::int64_t step, int keep, std::string& er
   return true;
 }
 
-bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) {
+template <class Fill>
+bool RunDirWriter::commitSnapshot(std::int64_t step, Fill&& fill, std::string& error) {
   const fs::path root = fs::path(m_dir) / "snapshots";
-  const std::string name = checkpointDirName(snap.step);
+  const std::string name = checkpointDirName(step);
   const fs::path tmp = root / (".tmp-" + name);
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -324,24 +325,43 @@ bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) 
     error = tmp.string() + ": cannot create: " + ec.message();
     return false;
   }
-  if (!writeNpyFloat32((tmp / "points.npy").string(), snap.xyz, {snap.size(), 3}, error))
-    return false;
-  json meta{{"step", snap.step}, {"points", snap.size()}, {"fields", json::array()}};
-  for (const auto& [name2, values] : snap.fields) {
-    if (!writeNpyFloat32((tmp / (name2 + ".npy")).string(), values, {values.size()}, error))
-      return false;
-    meta["fields"].push_back(name2);
-  }
-  if (!writeFileAtomic((tmp / "meta.json").string(), meta.dump(2) + "\n", error)) return false;
+  if (!fill(tmp.string())) return false;
   fs::remove_all(root / name, ec);
   fs::rename(tmp, root / name, ec);
   if (ec) {
     error = (root / name).string() + ": cannot commit snapshot: " + ec.message();
     return false;
   }
-  return appendEvent("snapshot", "\"step\":" + std::to_string(snap.step) + ",\"dir\":\"snapshots/" +
+  return appendEvent("snapshot", "\"step\":" + std::to_string(step) + ",\"dir\":\"snapshots/" +
                                      name + "\"",
                      error);
+}
+
+bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) {
+  return commitSnapshot(snap.step, [&](const std::string& dir) {
+    if (!writeNpyFloat32(dir + "/points.npy", snap.xyz, {snap.size(), 3}, error)) return false;
+    json meta{{"step", snap.step}, {"kind", "points"}, {"points", snap.size()}, {"fields", json::array()}};
+    for (const auto& [field, values] : snap.fields) {
+      if (!writeNpyFloat32(dir + "/" + field + ".npy", values, {values.size()}, error)) return false;
+      meta["fields"].push_back(field);
+    }
+    return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
+  }, error);
+}
+
+bool RunDirWriter::writeAttentionSnapshot(const AttentionSnapshot& s, std::string& error) {
+  return commitSnapshot(s.step, [&](const std::string& dir) {
+    const auto L = static_cast<std::size_t>(s.layers), H = static_cast<std::size_t>(s.heads);
+    if (!writeNpyFloat32(dir + "/attention.npy", s.maps,
+                         {L, H, static_cast<std::size_t>(s.queries), static_cast<std::size_t>(s.keys)}, error) ||
+        !writeNpyFloat32(dir + "/alpha1.npy", s.alpha1, {L, H}, error) ||
+        !writeNpyFloat32(dir + "/hidden_norm.npy", s.hiddenNorm, {s.hiddenNorm.size()}, error))
+      return false;
+    json meta{{"step", s.step},     {"kind", "attention"},   {"layers", s.layers},
+              {"heads", s.heads},   {"queries", s.queries},  {"keys", s.keys},
+              {"has_sink_slot", s.hasSinkSlot}, {"tokens", s.tokens}};
+    return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
+  }, error);
 }
 
 // ---- readers -------------------------------------------------------------------------

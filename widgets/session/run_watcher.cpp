@@ -39,6 +39,7 @@ core::PointSnapshotPtr readSnapshot(const std::string& dir, std::string& error) 
   if (!core::readFile(dir + "/meta.json", meta, error)) return nullptr;
   try {
     auto j = nlohmann::json::parse(meta);
+    if (!j.contains("fields")) return nullptr;  // not a point snapshot (e.g. attention maps)
     snap->step = j.value("step", std::int64_t(0));
     for (const auto& f : j.at("fields")) {
       std::vector<float> v;
@@ -108,7 +109,7 @@ void RunWatcher::poll() {
     }
     if (!newest.empty() && newest != state->lastSnapshot) {
       r->snapshot = readSnapshot(state->dir + "/snapshots/" + newest, r->error);
-      if (r->snapshot) state->lastSnapshot = newest;
+      if (r->snapshot || r->error.empty()) state->lastSnapshot = newest;
     }
     return r;
   }));

@@ -27,6 +27,7 @@ class TrainerHost : public QObject {
              std::string& error);
   bool active() const { return m_thread.joinable(); }
   QString runDir() const { return m_runDir; }
+  QString experimentKind() const { return m_kind; }
   core::RunStatus lastStatus() const { return m_status; }
 
  public Q_SLOTS:
@@ -56,6 +57,7 @@ class TrainerHost : public QObject {
   core::RunStatus m_status;
   QTimer m_timer;
   QString m_runDir;
+  QString m_kind;
 };
 
 }  // namespace pretext::session

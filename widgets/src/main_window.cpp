@@ -27,6 +27,7 @@
 #include <QtCharts/QChartView>
 #include <cstdio>
 
+#include "pretext/core/config.h"
 #include "pretext/core/presets.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/metric_chart.h"
@@ -252,6 +253,7 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
     return false;
   }
   resetViewsFor(m_host->runDir());
+  chooseChartKeys(m_host->experimentKind());
   if (!req.resumeDir.empty()) {
     // Show the history that led to the checkpoint, then live rows on top of it.
     auto acc = core::readMetrics(req.resumeDir);
@@ -282,9 +284,19 @@ bool MainWindow::startFromPanel() {
 void MainWindow::openRun(const QString& runDir) {
   if (m_host->active() && runDir == m_host->runDir()) return;
   resetViewsFor(runDir);
+  std::vector<core::ConfigIssue> issues;
+  if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
+    chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
   m_watcher->watch(runDir);
   m_viewStack->setCurrentWidget(m_view);
   log(0, tr("watching %1").arg(runDir));
+}
+
+void MainWindow::chooseChartKeys(const QString& kind) {
+  const bool lm = kind == "lm_sink";
+  m_lossChart->setKey(lm ? "loss/val" : "loss/total");
+  m_equivChart->setKey(lm ? "sink/sink1" : "equiv/probe_err");
+  m_viewCaption->setText(lm ? tr("language-model run: the 3D view is for point-cloud runs") : QString());
 }
 
 void MainWindow::onStatus(const core::RunStatus& s) {

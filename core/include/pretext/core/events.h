@@ -20,6 +20,7 @@ class EventSink {
   virtual void onStatus(const RunStatus& status) = 0;
   virtual void onSnapshot(PointSnapshotPtr snapshot) = 0;
   virtual void onLog(LogLevel level, const std::string& line) = 0;
+  virtual void onAttention(AttentionSnapshotPtr) {}
 };
 
 // A sink that ignores everything (headless runs that only write the run directory).
@@ -33,7 +34,7 @@ class NullSink : public EventSink {
 
 // Bounded, coalescing queue from the trainer thread to a consumer (the GUI drains it on a
 // timer). Producers never block on the consumer. Policy:
-//  - status and snapshot: only the newest is kept (coalesced);
+//  - status and snapshots: only the newest of each is kept (coalesced);
 //  - metric rows: up to `maxRows`; on overflow the oldest are dropped and `metricsGap`
 //    is reported, telling the consumer to re-read history from the run directory;
 //  - log lines: up to `maxLogs`; on overflow the oldest are dropped and counted.
@@ -48,15 +49,19 @@ class EventQueue : public EventSink {
     bool hasStatus = false;
     RunStatus status;
     PointSnapshotPtr snapshot;
+    AttentionSnapshotPtr attention;
     std::vector<std::pair<LogLevel, std::string>> logs;
     std::size_t logsDropped = 0;
-    bool empty() const { return metrics.empty() && !hasStatus && !snapshot && logs.empty(); }
+    bool empty() const {
+      return metrics.empty() && !hasStatus && !snapshot && !attention && logs.empty();
+    }
   };
 
   void onMetrics(const std::vector<MetricRow>& rows) override;
   void onStatus(const RunStatus& status) override;
   void onSnapshot(PointSnapshotPtr snapshot) override;
   void onLog(LogLevel level, const std::string& line) override;
+  void onAttention(AttentionSnapshotPtr snapshot) override;
   Batch drain();  // consumer side; never blocks on the producer for more than a copy
 
  private:
@@ -67,6 +72,7 @@ class EventQueue : public EventSink {
   bool m_hasStatus = false;
   RunStatus m_status;
   PointSnapshotPtr m_snapshot;
+  AttentionSnapshotPtr m_attention;
   std::deque<std::pair<LogLevel, std::string>> m_logs;
   std::size_t m_logsDropped = 0;
 };
@@ -79,6 +85,7 @@ class FanoutSink : public EventSink {
   void onStatus(const RunStatus& s) override;
   void onSnapshot(PointSnapshotPtr s) override;
   void onLog(LogLevel l, const std::string& line) override;
+  void onAttention(AttentionSnapshotPtr s) override;
 
  private:
   std::vector<EventSink*> m_sinks;

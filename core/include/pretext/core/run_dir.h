@@ -47,9 +47,14 @@ class RunDirWriter {
   std::string beginCheckpoint(std::int64_t step, std::string& error);
   bool commitCheckpoint(std::int64_t step, int keep, std::string& error);
   bool writeSnapshot(const PointSnapshot& snap, std::string& error);
+  // attention.npy (layers, heads, queries, keys), alpha1.npy, hidden_norm.npy, meta.json.
+  bool writeAttentionSnapshot(const AttentionSnapshot& snap, std::string& error);
 
  private:
   RunDirWriter() = default;
+  // Creates snapshots/.tmp-step_N, lets `fill` write into it, renames it to step_N.
+  template <class Fill>
+  bool commitSnapshot(std::int64_t step, Fill&& fill, std::string& error);
   bool openAppendFiles(std::string& error);
   std::string m_dir;
   int m_segment = 1;

@@ -49,6 +49,19 @@ struct PointSnapshot {
 };
 using PointSnapshotPtr = std::shared_ptr<const PointSnapshot>;
 
+// Attention maps of one probe sequence: layers x heads x queries x keys (row-major).
+// With a learnable sink slot the key axis has T+1 entries and key 0 is the slot.
+struct AttentionSnapshot {
+  std::int64_t step = 0;
+  int layers = 0, heads = 0, queries = 0, keys = 0;
+  bool hasSinkSlot = false;
+  std::vector<float> maps;
+  std::vector<std::string> tokens;  // display text of each query position
+  std::vector<float> alpha1;        // layers x heads: alpha_1 over the probe set
+  std::vector<float> hiddenNorm;    // per position: |h| at the last block's output
+};
+using AttentionSnapshotPtr = std::shared_ptr<const AttentionSnapshot>;
+
 enum class LogLevel { Info, Warning, Error };
 
 }  // namespace pretext::core

@@ -74,6 +74,7 @@ class MainWindow : public QMainWindow {
   void log(int level, const QString& line);
   void updateActions();
   void resetViewsFor(const QString& runDir);
+  void chooseChartKeys(const QString& experimentKind);
 
   session::TrainerHost* m_host = nullptr;
   session::RunWatcher* m_watcher = nullptr;

@@ -1,0 +1,39 @@
+// Training throughput of the default attention-sink LM (2 layers, d 128, 4 heads, FFN 512,
+// T 64, batch 32, softmax, learned positions, AdamW): tokens per second for
+// forward + backward + optimizer step. bench/lm_train_bench.py runs the same model in
+// Python PyTorch; scripts/bench.sh runs both and prints the ratio.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+#include "lm_model.h"
+#include "pretext/core/training_job.h"
+
+int main(int argc, char** argv) {
+  const int steps = argc > 1 ? std::atoi(argv[1]) : 60, warmup = 10;
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 0;
+  pretext::core::configureThreads(threads);
+  using namespace pretext::core::lm;
+  ModelOptions o;  // vocab 66, d 128, 2 layers, 4 heads, FFN 512, context 64
+  torch::manual_seed(0);
+  TransformerLM model(o);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.1).betas({0.9, 0.95}));
+  const int B = 32, T = 64;
+  auto tokens = torch::randint(0, o.vocab, {B, T + 1}, torch::kLong);
+  auto step = [&] {
+    auto logits = model->forward(tokens.narrow(1, 0, T));
+    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, o.vocab}), tokens.narrow(1, 1, T).reshape({-1}));
+    opt.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    opt.step();
+    return loss.item<double>();
+  };
+  for (int i = 0; i < warmup; ++i) step();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("cpp tokens_per_sec %.0f steps_per_sec %.2f threads %d\n", steps * B * T / s, steps / s,
+              torch::get_num_threads());
+  return 0;
+}

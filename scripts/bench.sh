@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs each benchmark next to its Python peer in the same invocation and prints the ratio.
+# Run on an otherwise idle machine. Usage: scripts/bench.sh [steps] [threads]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+STEPS=${1:-60}
+THREADS=${2:-$(nproc)}
+cmake --build "$BUILD_DIR" --target lm_train_bench >/dev/null
+echo "== LM training step (2x128, T 64, batch 32), $THREADS threads, $STEPS steps"
+for round in 1 2 3; do
+  cpp=$("$BUILD_DIR/bench/lm_train_bench" "$STEPS" "$THREADS")
+  py=$(python3 bench/lm_train_bench.py "$STEPS" "$THREADS")
+  c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
+  echo "round $round: $cpp | $py | C++/Python $(python3 -c "print(f'{$c/$p:.2f}')")"
+done
