@@ -2,7 +2,6 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
-#include <QSurfaceFormat>
 #include <QTimer>
 #include <cstdio>
 #include <iostream>
@@ -11,26 +10,10 @@
 #include "pretext/core/versions.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
-
-namespace {
-
-// VTK 9's OpenGL2 backend needs an OpenGL 3.2 core context with depth and stencil.
-void setSurfaceFormat() {
-  QSurfaceFormat fmt;
-  fmt.setRenderableType(QSurfaceFormat::OpenGL);
-  fmt.setVersion(3, 2);
-  fmt.setProfile(QSurfaceFormat::CoreProfile);
-  fmt.setDepthBufferSize(24);
-  fmt.setStencilBufferSize(8);
-  fmt.setSamples(0);
-  fmt.setSwapBehavior(QSurfaceFormat::DoubleBuffer);
-  QSurfaceFormat::setDefaultFormat(fmt);
-}
-
-}  // namespace
+#include "pretext/widgets/point_cloud_view.h"
 
 int main(int argc, char** argv) {
-  setSurfaceFormat();
+  pretext::widgets::setVtkSurfaceFormat();
   QApplication app(argc, argv);
   QApplication::setOrganizationName("Pretext");
   QApplication::setApplicationName("Pretext");

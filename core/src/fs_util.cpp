@@ -24,6 +24,22 @@ bool fsyncPath(const std::string& path) {
   return ok;
 }
 
+bool writeAll(int fd, const std::string& data, const std::string& what, std::string& error) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error = what + ": write failed: " + std::strerror(errno);
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 bool writeFileAtomic(const std::string& path, const std::string& content, std::string& error) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -31,19 +47,10 @@ bool writeFileAtomic(const std::string& path, const std::string& content, std::s
     error = tmp + ": cannot create: " + std::strerror(errno);
     return false;
   }
-  const char* p = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = tmp + ": write failed: " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
+  if (!writeAll(fd, content, tmp, error)) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return false;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     error = tmp + ": fsync/close failed: " + std::strerror(errno);

@@ -193,14 +193,8 @@ class LidarSslExperiment : public Experiment {
   void trainStep(std::int64_t step, double lr, MetricWindow& window) override;
   Evaluation evaluate(std::int64_t step) override;
 
-  void save(const std::string& dir) override {
-    torch::save(model, dir + "/model.pt");
-    torch::save(*optimizer, dir + "/optimizer.pt");
-  }
-  void load(const std::string& dir) override {
-    torch::load(model, dir + "/model.pt");
-    torch::load(*optimizer, dir + "/optimizer.pt");
-  }
+  void save(const std::string& dir) override { saveModelAndOptimizer(dir, model, *optimizer); }
+  void load(const std::string& dir) override { loadModelAndOptimizer(dir, model, *optimizer); }
   double itemsPerStep() const override {
     return static_cast<double>(config.getInt("trainer.batch_size") * config.getInt("data.points_per_scan") * 2);
   }

@@ -243,14 +243,8 @@ class LmSinkExperiment : public Experiment {
     return sum / static_cast<double>(samples);
   }
 
-  void save(const std::string& dir) override {
-    torch::save(model, dir + "/model.pt");
-    torch::save(*optimizer, dir + "/optimizer.pt");
-  }
-  void load(const std::string& dir) override {
-    torch::load(model, dir + "/model.pt");
-    torch::load(*optimizer, dir + "/optimizer.pt");
-  }
+  void save(const std::string& dir) override { saveModelAndOptimizer(dir, model, *optimizer); }
+  void load(const std::string& dir) override { loadModelAndOptimizer(dir, model, *optimizer); }
   double itemsPerStep() const override { return static_cast<double>(B * T); }
   const char* itemName() const override { return "tokens"; }
 

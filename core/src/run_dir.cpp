@@ -68,22 +68,6 @@ std::string slugify(const std::string& name) {
   return s.empty() ? "run" : s;
 }
 
-bool appendAll(int fd, const std::string& text, const std::string& what, std::string& error) {
-  const char* p = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = what + ": append failed: " + std::strerror(errno);
-      return false;
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // Cuts everything after the last newline: the torn tail of a crashed writer.
 bool cutTornTail(const std::string& path, std::string& error) {
   std::error_code ec;
@@ -263,7 +247,7 @@ bool RunDirWriter::appendMetrics(const std::vector<MetricRow>& rows, std::string
     text += buf;
   }
   // One write() call per batch keeps rows whole even if the process dies mid-way.
-  return appendAll(m_metricsFd, text, m_dir + "/metrics.csv", error);
+  return writeAll(m_metricsFd, text, m_dir + "/metrics.csv", error);
 }
 
 bool RunDirWriter::appendEvent(const std::string& type, const std::string& fieldsJson,
@@ -272,7 +256,7 @@ bool RunDirWriter::appendEvent(const std::string& type, const std::string& field
                      std::to_string(m_segment) + ",\"type\":" + json(type).dump();
   if (!fieldsJson.empty()) line += "," + fieldsJson;
   line += "}\n";
-  return appendAll(m_eventsFd, line, m_dir + "/events.jsonl", error);
+  return writeAll(m_eventsFd, line, m_dir + "/events.jsonl", error);
 }
 
 std::string RunDirWriter::beginCheckpoint(std::int64_t step, std::string& error) {

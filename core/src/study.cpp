@@ -44,7 +44,8 @@ std::vector<Study> builtinStudies() {
   s.push_back({"sink-attention", "Attention operation: softmax vs sigmoid (no norm / norm) vs a learnable sink key",
                {arm("softmax", sm), arm("sigmoid (no norm)", "sink-backcopy-sigmoid"),
                 arm("sigmoid (normalised)", sm, {"lm.attention=sigmoid_norm"}),
-                arm("softmax + K bias", "sink-backcopy-kbias")},
+                arm("softmax, no BOS", sm, {"text.bos=false"}),
+                arm("softmax + K bias, no BOS", "sink-backcopy-kbias")},
                {"sink/sink1", "sink/alpha1_mean", "sink/sink_slot", "loss/val"}, 0, {0}});
   s.push_back({"sink-lr", "Learning rate (softmax)",
                {arm("lr 3e-4", sm, {"trainer.lr=3e-4"}), arm("lr 1e-3", sm, {"trainer.lr=1e-3"}),

@@ -2,17 +2,11 @@
 // format VTK needs. Run under Xvfb (ctest does that through xvfb-run).
 #define CATCH_CONFIG_RUNNER
 #include <QApplication>
-#include <QSurfaceFormat>
+#include "pretext/widgets/point_cloud_view.h"
 #include <catch2/catch.hpp>
 
 int main(int argc, char** argv) {
-  QSurfaceFormat fmt;
-  fmt.setRenderableType(QSurfaceFormat::OpenGL);
-  fmt.setVersion(3, 2);
-  fmt.setProfile(QSurfaceFormat::CoreProfile);
-  fmt.setDepthBufferSize(24);
-  fmt.setStencilBufferSize(8);
-  QSurfaceFormat::setDefaultFormat(fmt);
+  pretext::widgets::setVtkSurfaceFormat();
   QApplication::setOrganizationName("PretextTests");
   QApplication::setApplicationName("PretextTests");
   QApplication app(argc, argv);

@@ -340,3 +340,23 @@ TEST_CASE("pause, resume and stop from the GUI; closing while training stops fir
   REQUIRE(latest);
   CHECK(*latest == core::readStatus(w.currentRunDir().toStdString(), err)->step);
 }
+
+TEST_CASE("a language-model run shows its loss and sink curves", "[gui][lm]") {
+  pretext::test::TempDir root;
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  core::LaunchRequest req;
+  req.configOrPreset = "sink-backcopy-softmax";
+  req.overrides = {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
+                   "sink.probe_sequences=6", "trainer.snapshot_every=2", "trainer.max_steps=8"};
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  REQUIRE(w.startRun(req, true));
+  CHECK(w.lossChart()->key() == "loss/val");
+  CHECK(w.equivChart()->key() == "sink/sink1");
+  REQUIRE(done.wait(60000));
+  w.equivChart()->redrawNow();
+  CHECK(w.equivChart()->rawPointCount(w.currentRunDir()) == 5);  // steps 0, 2, 4, 6, 8
+  CHECK(w.lossChart()->keys().contains("sink/alpha1_mean"));
+}

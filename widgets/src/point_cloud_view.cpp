@@ -27,6 +27,7 @@
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLExtraFunctions>
+#include <QSurfaceFormat>
 #include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
@@ -56,6 +57,17 @@ vtkSmartPointer<vtkLookupTable> makeViridis() {
   return lut;
 }
 }  // namespace
+
+void setVtkSurfaceFormat() {
+  QSurfaceFormat fmt;
+  fmt.setRenderableType(QSurfaceFormat::OpenGL);
+  fmt.setVersion(3, 2);
+  fmt.setProfile(QSurfaceFormat::CoreProfile);
+  fmt.setDepthBufferSize(24);
+  fmt.setStencilBufferSize(8);
+  fmt.setSamples(0);
+  QSurfaceFormat::setDefaultFormat(fmt);
+}
 
 struct PointCloudView::Impl {
   vtkNew<vtkGenericOpenGLRenderWindow> window;

@@ -13,6 +13,10 @@ class vtkGenericOpenGLRenderWindow;
 
 namespace pretext::widgets {
 
+// Sets the default OpenGL surface format VTK 9 needs (3.2 core, depth, stencil). Call
+// before constructing the QApplication.
+void setVtkSurfaceFormat();
+
 class PointCloudView : public QOpenGLWidget {
   Q_OBJECT
  public:
