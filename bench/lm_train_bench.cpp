@@ -17,12 +17,14 @@ int main(int argc, char** argv) {
   ModelOptions o;  // vocab 66, d 128, 2 layers, 4 heads, FFN 512, context 64
   torch::manual_seed(0);
   TransformerLM model(o);
-  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3).weight_decay(0.1).betas({0.9, 0.95}));
+  torch::optim::AdamW opt(model->parameters(),
+                          torch::optim::AdamWOptions(1e-3).weight_decay(0.1).betas({0.9, 0.95}));
   const int B = 32, T = 64;
   auto tokens = torch::randint(0, o.vocab, {B, T + 1}, torch::kLong);
   auto step = [&] {
     auto logits = model->forward(tokens.narrow(1, 0, T));
-    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, o.vocab}), tokens.narrow(1, 1, T).reshape({-1}));
+    auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, o.vocab}),
+                                                     tokens.narrow(1, 1, T).reshape({-1}));
     opt.zero_grad();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
@@ -33,7 +35,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("cpp tokens_per_sec %.0f steps_per_sec %.2f threads %d\n", steps * B * T / s, steps / s,
-              torch::get_num_threads());
+  std::printf("cpp tokens_per_sec %.0f steps_per_sec %.2f threads %d\n", steps * B * T / s,
+              steps / s, torch::get_num_threads());
   return 0;
 }

@@ -8,7 +8,6 @@
 
 #include "pretext/core/training_job.h"
 #include "pretext/core/versions.h"
-#include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
 
@@ -25,15 +24,21 @@ int main(int argc, char** argv) {
   cli.setApplicationDescription("Pretext: a workbench for pre-training objectives.");
   cli.addHelpOption();
   QCommandLineOption versionOpt("version", "Print the versions of Pretext, LibTorch, Qt and VTK.");
-  QCommandLineOption runOpt("run", "Start a run from a YAML file or a preset name.", "CONFIG_OR_PRESET");
-  QCommandLineOption resumeOpt("resume", "Resume a run directory from its latest checkpoint.", "RUN_DIR");
+  QCommandLineOption runOpt("run", "Start a run from a YAML file or a preset name.",
+                            "CONFIG_OR_PRESET");
+  QCommandLineOption resumeOpt("resume", "Resume a run directory from its latest checkpoint.",
+                               "RUN_DIR");
   QCommandLineOption openOpt("open", "Open (and tail) a run directory.", "RUN_DIR");
-  QCommandLineOption stepsOpt("max-steps", "trainer.max_steps for the run (new target on --resume).", "N");
-  QCommandLineOption setOpt("set", "Override a config value (repeatable), e.g. trainer.lr=3e-4.", "KEY=VALUE");
+  QCommandLineOption stepsOpt("max-steps",
+                              "trainer.max_steps for the run (new target on --resume).", "N");
+  QCommandLineOption setOpt("set", "Override a config value (repeatable), e.g. trainer.lr=3e-4.",
+                            "KEY=VALUE");
   QCommandLineOption outOpt("out", "Folder that receives run directories.", "RUNS_ROOT");
   QCommandLineOption shotOpt("screenshot", "Save a PNG of the window when the run ends.", "FILE");
-  QCommandLineOption exitOpt("exit-when-done", "Quit when the run ends (exit 0 finished, 1 failed, 2 invalid).");
-  cli.addOptions({versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
+  QCommandLineOption exitOpt("exit-when-done",
+                             "Quit when the run ends (exit 0 finished, 1 failed, 2 invalid).");
+  cli.addOptions(
+      {versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
   cli.process(app);
 
   if (cli.isSet(versionOpt)) {
@@ -62,7 +67,6 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    if (cli.isSet(runOpt)) window.configPanel()->setSource(cli.value(runOpt));
     const bool headlessAutomation = cli.isSet(exitOpt);
     // Start once the event loop runs so the window is up first.
     QTimer::singleShot(0, &window, [&window, req, headlessAutomation] {

@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--list") {
-      for (const auto& s : builtinStudies()) std::printf("%-18s %s (%zu arms)\n", s.name.c_str(), s.description.c_str(), s.arms.size());
+      for (const auto& s : builtinStudies())
+        std::printf("%-18s %s (%zu arms)\n", s.name.c_str(), s.description.c_str(), s.arms.size());
       return 0;
     } else if (a == "--out") {
       out = need();
@@ -110,9 +111,8 @@ int main(int argc, char** argv) {
   if (out.empty()) out = "studies/" + study.name;
   configureThreads(0);
   try {
-    auto runs = runStudy(study, out, [](const std::string& line) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    });
+    auto runs = runStudy(
+        study, out, [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     std::printf("%s/summary.md\n", out.c_str());
     for (const auto& r : runs)
       if (r.phase != "finished") return 1;

@@ -76,7 +76,11 @@ class ProgressPrinter : public EventSink {
   void onSnapshot(PointSnapshotPtr) override {}
   void onLog(LogLevel level, const std::string& msg) override {
     if (m_tty) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(stderr, "%s%s\n", level == LogLevel::Error ? "error: " : level == LogLevel::Warning ? "warning: " : "", msg.c_str());
+    std::fprintf(stderr, "%s%s\n",
+                 level == LogLevel::Error     ? "error: "
+                 : level == LogLevel::Warning ? "warning: "
+                                              : "",
+                 msg.c_str());
   }
   void finish() {
     if (m_tty) std::fprintf(stderr, "\n");
@@ -114,10 +118,12 @@ bool parseCount(const char* opt, const char* text, std::int64_t& out) {
 
 void printConfigHelp() {
   for (const auto& s : configSchema()) {
-    std::printf("%-32s default %-12s %s", s.path.c_str(), formatValue(s.defaultValue).c_str(), s.help.c_str());
+    std::printf("%-32s default %-12s %s", s.path.c_str(), formatValue(s.defaultValue).c_str(),
+                s.help.c_str());
     if (!s.choices.empty()) {
       std::printf(" [");
-      for (std::size_t i = 0; i < s.choices.size(); ++i) std::printf("%s%s", i ? "|" : "", s.choices[i].c_str());
+      for (std::size_t i = 0; i < s.choices.size(); ++i)
+        std::printf("%s%s", i ? "|" : "", s.choices[i].c_str());
       std::printf("]");
     }
     std::printf("\n");
@@ -145,7 +151,8 @@ int main(int argc, char** argv) {
       std::fputs(versionReport().c_str(), stdout);
       return 0;
     } else if (a == "--list-presets") {
-      for (const auto& p : presets()) std::printf("%-28s %s\n", p.name.c_str(), p.description.c_str());
+      for (const auto& p : presets())
+        std::printf("%-28s %s\n", p.name.c_str(), p.description.c_str());
       return 0;
     } else if (a == "--help-config") {
       printConfigHelp();
@@ -197,7 +204,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pretext-train: %s\n", error.c_str());
     return 1;
   }
-  configureThreads(static_cast<int>(job->config().getInt("trainer.threads")));
 
   ControlBlock control;
   std::atomic<bool> signalled{false};
@@ -212,7 +218,8 @@ int main(int argc, char** argv) {
 
   if (!quiet)
     std::fprintf(stderr, "pretext-train: run %s (steps %lld -> %lld)\n", job->runDir().c_str(),
-                 static_cast<long long>(job->startStep()), static_cast<long long>(job->targetStep()));
+                 static_cast<long long>(job->startStep()),
+                 static_cast<long long>(job->targetStep()));
   ProgressPrinter printer(isatty(STDERR_FILENO), job->targetStep());
   NullSink nothing;
   EventSink& sink = quiet ? static_cast<EventSink&>(nothing) : printer;

@@ -17,9 +17,7 @@ namespace fs = std::filesystem;
 
 namespace pretext::core {
 
-std::string ConfigIssue::toString() const {
-  return path.empty() ? message : path + ": " + message;
-}
+std::string ConfigIssue::toString() const { return path.empty() ? message : path + ": " + message; }
 
 namespace {
 
@@ -58,11 +56,16 @@ bool isSection(const std::string& prefix) {
 
 std::string typeName(const ParamSpec& s) {
   switch (s.type) {
-    case ParamType::Bool: return "true or false";
-    case ParamType::Int: return "an integer";
-    case ParamType::Float: return "a number";
-    case ParamType::String: return "a string";
-    case ParamType::Path: return "a path";
+    case ParamType::Bool:
+      return "true or false";
+    case ParamType::Int:
+      return "an integer";
+    case ParamType::Float:
+      return "a number";
+    case ParamType::String:
+      return "a string";
+    case ParamType::Path:
+      return "a path";
     case ParamType::Enum: {
       std::string r = "one of ";
       for (std::size_t i = 0; i < s.choices.size(); ++i) r += (i ? ", " : "") + s.choices[i];
@@ -74,8 +77,9 @@ std::string typeName(const ParamSpec& s) {
 
 std::string rangeText(const ParamSpec& s) {
   std::ostringstream o;
-  o << " in [" << formatValue(s.type == ParamType::Int ? ConfigValue(std::int64_t(s.minValue))
-                                                        : ConfigValue(s.minValue))
+  o << " in ["
+    << formatValue(s.type == ParamType::Int ? ConfigValue(std::int64_t(s.minValue))
+                                            : ConfigValue(s.minValue))
     << ", "
     << formatValue(s.type == ParamType::Int ? ConfigValue(std::int64_t(s.maxValue))
                                             : ConfigValue(s.maxValue))
@@ -136,7 +140,8 @@ std::optional<ConfigValue> convert(const ParamSpec& s, const std::string& raw,
     case ParamType::Enum:
       if (std::find(s.choices.begin(), s.choices.end(), raw) == s.choices.end()) return expected();
       return ConfigValue(raw);
-    case ParamType::String: return ConfigValue(raw);
+    case ParamType::String:
+      return ConfigValue(raw);
     case ParamType::Path: {
       if (raw.empty()) return ConfigValue(std::string());
       fs::path p(raw);
@@ -179,13 +184,12 @@ void flatten(const YAML::Node& node, const std::string& prefix,
       }
       flatten(v, path, out, issues);
     } else if (v.IsSequence()) {
-      issues.push_back({path, "expected " + (spec ? typeName(*spec) : "a mapping") +
-                                  ", got a list"});
+      issues.push_back(
+          {path, "expected " + (spec ? typeName(*spec) : "a mapping") + ", got a list"});
     } else if (v.IsNull()) {
       issues.push_back({path, "missing value" + (spec ? "; expected " + typeName(*spec) : "")});
     } else if (!spec) {
-      issues.push_back({path, "expected a mapping (a section of keys), got '" +
-                                  v.Scalar() + "'"});
+      issues.push_back({path, "expected a mapping (a section of keys), got '" + v.Scalar() + "'"});
     } else {
       out[path] = v.Scalar();
     }
@@ -262,17 +266,16 @@ std::optional<Config> Config::resolveRaw(const std::map<std::string, ConfigValue
   auto i = [&](const char* k) { return std::get<std::int64_t>(values.at(k)); };
   if (f("augment.scale.min") > f("augment.scale.max"))
     issues.push_back({"augment.scale.min", "must not exceed augment.scale.max (" +
-                                               formatValue(values.at("augment.scale.max")) +
-                                               ")"});
+                                               formatValue(values.at("augment.scale.max")) + ")"});
   if (std::get<std::string>(values.at("data.source")) == "files" &&
       std::get<std::string>(values.at("data.path")).empty())
     issues.push_back({"data.path", "required when data.source is 'files'"});
   if (i("objective.pnce.pairs") > i("data.points_per_scan"))
     issues.push_back({"objective.pnce.pairs", "must not exceed data.points_per_scan (" +
-                                                  std::to_string(i("data.points_per_scan")) +
-                                                  ")"});
+                                                  std::to_string(i("data.points_per_scan")) + ")"});
   if (i("lm.d_model") % i("lm.heads") != 0)
-    issues.push_back({"lm.heads", "must divide lm.d_model (" + std::to_string(i("lm.d_model")) + ")"});
+    issues.push_back(
+        {"lm.heads", "must divide lm.d_model (" + std::to_string(i("lm.d_model")) + ")"});
   else if (std::get<std::string>(values.at("lm.position")) == "rope" &&
            (i("lm.d_model") / i("lm.heads")) % 2 != 0)
     issues.push_back({"lm.position", "rope needs an even head dimension (lm.d_model / lm.heads)"});
@@ -304,13 +307,14 @@ std::optional<Config> Config::parse(const std::string& yamlText, const std::stri
       flatten(root, "", raw, issues);
     }
   } catch (const YAML::Exception& e) {
-    issues.push_back({"", source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
-                              ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg});
+    issues.push_back({"", source + ": YAML syntax error at line " +
+                              std::to_string(e.mark.line + 1) + ", column " +
+                              std::to_string(e.mark.column + 1) + ": " + e.msg});
     return std::nullopt;
   }
   for (auto& [k, v] : parseOverrides(overrides, issues)) raw[k] = v;
-  fs::path baseDir = fs::path(source).has_parent_path() ? fs::path(source).parent_path()
-                                                        : fs::current_path();
+  fs::path baseDir =
+      fs::path(source).has_parent_path() ? fs::path(source).parent_path() : fs::current_path();
   auto cfg = resolveRaw(defaults().m_values, raw, baseDir.string(), issues);
   if (issues.size() != before) return std::nullopt;
   return cfg;

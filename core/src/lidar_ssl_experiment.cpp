@@ -107,7 +107,8 @@ struct AugmentSettings {
 
 class ScanSource {
  public:
-  explicit ScanSource(const Config& c) : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
+  explicit ScanSource(const Config& c)
+      : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
     m_sim.beams = static_cast<int>(c.getInt("data.sim.beams"));
     m_sim.azimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
     m_sim.maxRange = c.getFloat("data.sim.max_range");
@@ -171,7 +172,6 @@ struct ProbeSet {
   torch::Tensor view1, view2;
 };
 
-
 class LidarSslExperiment : public Experiment {
  public:
   explicit LidarSslExperiment(const Config& c) : config(c) {}
@@ -196,7 +196,8 @@ class LidarSslExperiment : public Experiment {
   void save(const std::string& dir) override { saveModelAndOptimizer(dir, model, *optimizer); }
   void load(const std::string& dir) override { loadModelAndOptimizer(dir, model, *optimizer); }
   double itemsPerStep() const override {
-    return static_cast<double>(config.getInt("trainer.batch_size") * config.getInt("data.points_per_scan") * 2);
+    return static_cast<double>(config.getInt("trainer.batch_size") *
+                               config.getInt("data.points_per_scan") * 2);
   }
   const char* itemName() const override { return "points"; }
 
@@ -226,7 +227,8 @@ Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
   b.pairs = torch::empty({B, static_cast<long>(P)}, torch::kLong);
   std::normal_distribution<float> jitter(0.0f, static_cast<float>(aug.jitter));
   for (std::int64_t i = 0; i < B; ++i) {
-    LidarScan scan = source->scan((static_cast<std::uint64_t>(step) << 16) | static_cast<std::uint64_t>(i));
+    LidarScan scan =
+        source->scan((static_cast<std::uint64_t>(step) << 16) | static_cast<std::uint64_t>(i));
     auto idx = samplePoints(scan.size(), N, rng);
     std::vector<float> base(N * 3);
     for (std::size_t k = 0; k < N; ++k)
@@ -251,10 +253,10 @@ Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
   return b;
 }
 
-
 ProbeSet LidarSslExperiment::makeProbe(const ScanSource& source) const {
   const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
-  std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")), kProbeSalt));
+  std::mt19937_64 rng(
+      mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")), kProbeSalt));
   LidarScan scan = source.scan(kProbeSalt);
   auto idx = samplePoints(scan.size(), N, rng);
   ProbeSet p;
@@ -273,11 +275,11 @@ ProbeSet LidarSslExperiment::makeProbe(const ScanSource& source) const {
   return p;
 }
 
-
 void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& window) {
   const double tau = config.getFloat("objective.pnce.temperature");
   const double wP = config.getFloat("objective.pnce.weight");
-  const double wC = (config.getBool("augment.rotation.enabled") ? 1.0 : 0.0) * config.getFloat("objective.ebc.weight");
+  const double wC = (config.getBool("augment.rotation.enabled") ? 1.0 : 0.0) *
+                    config.getFloat("objective.ebc.weight");
   const double clip = config.getFloat("trainer.grad_clip");
   const auto B = config.getInt("trainer.batch_size");
   Batch batch = makeBatch(step);
@@ -305,16 +307,20 @@ void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& w
                              " (try a smaller trainer.lr)");
   optimizer->zero_grad();
   total.backward();
-  const double gradNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
+  const double gradNorm =
+      torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
   optimizer->step();
 
   torch::NoGradGuard ng;
   window.add("loss/total", total.item<double>());
   window.add("loss/pnce", pnce.item<double>());
   window.add("loss/ebc", ebc.item<double>());
-  window.add("equiv/match_top1", (logits.argmax(2) == torch::arange(P, torch::kLong)).to(torch::kFloat).mean().item<double>());
-  window.add("equiv/rot_cls_acc", 0.5 * ((cls1.argmax(1) == batch.bin1).to(torch::kFloat).mean().item<double>() +
-                                         (cls2.argmax(1) == batch.bin2).to(torch::kFloat).mean().item<double>()));
+  window.add(
+      "equiv/match_top1",
+      (logits.argmax(2) == torch::arange(P, torch::kLong)).to(torch::kFloat).mean().item<double>());
+  window.add("equiv/rot_cls_acc",
+             0.5 * ((cls1.argmax(1) == batch.bin1).to(torch::kFloat).mean().item<double>() +
+                    (cls2.argmax(1) == batch.bin2).to(torch::kFloat).mean().item<double>()));
   window.add("train/grad_norm", gradNorm);
 }
 
@@ -328,7 +334,8 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
   auto snap = std::make_shared<PointSnapshot>();
   snap->step = step;
   snap->xyz = probe.xyz;
-  snap->fields["equiv_error"] = std::vector<float>(err.data_ptr<float>(), err.data_ptr<float>() + err.numel());
+  snap->fields["equiv_error"] =
+      std::vector<float>(err.data_ptr<float>(), err.data_ptr<float>() + err.numel());
   snap->fields["height"] = probe.height;
   snap->fields["intensity"] = probe.intensity;
   Evaluation ev;

@@ -10,7 +10,8 @@
 
 namespace pretext::core::lm {
 
-std::vector<std::int64_t> TokenSource::sequence(std::mt19937_64& rng, std::int64_t n, bool validation) const {
+std::vector<std::int64_t> TokenSource::sequence(std::mt19937_64& rng, std::int64_t n,
+                                                bool validation) const {
   std::vector<std::int64_t> out(static_cast<std::size_t>(n));
   if (withBos) {
     out[0] = bos();
@@ -66,7 +67,9 @@ std::string BackcopySource::baseText(std::int64_t id) const {
 }
 
 CorpusSource::CorpusSource(std::string_view text, bool bytes) {
-  if (text.size() < 1000) throw std::runtime_error("the text corpus is too small (" + std::to_string(text.size()) + " bytes; need at least 1000)");
+  if (text.size() < 1000)
+    throw std::runtime_error("the text corpus is too small (" + std::to_string(text.size()) +
+                             " bytes; need at least 1000)");
   std::array<std::int64_t, 256> map{};
   map.fill(-1);
   if (bytes) {
@@ -83,10 +86,12 @@ CorpusSource::CorpusSource(std::string_view text, bool bytes) {
   m_split = m_ids.size() * 9 / 10;
 }
 
-void CorpusSource::fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n, bool validation) const {
+void CorpusSource::fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n,
+                        bool validation) const {
   const std::size_t lo = validation ? m_split : 0, hi = validation ? m_ids.size() : m_split;
   const std::size_t len = static_cast<std::size_t>(n);
-  if (hi - lo <= len) throw std::runtime_error("the text corpus split is shorter than one sequence");
+  if (hi - lo <= len)
+    throw std::runtime_error("the text corpus split is shorter than one sequence");
   std::uniform_int_distribution<std::size_t> start(lo, hi - len - 1);
   std::copy_n(m_ids.begin() + static_cast<std::ptrdiff_t>(start(rng)), len, out);
 }
@@ -107,9 +112,10 @@ std::unique_ptr<TokenSource> makeTokenSource(const Config& c) {
   const std::string src = c.getString("text.source");
   std::unique_ptr<TokenSource> out;
   if (src == "backcopy") {
-    out = std::make_unique<BackcopySource>(c.getInt("text.backcopy_vocab"), c.getInt("text.backcopy_triggers"),
-                                           c.getFloat("text.backcopy_trigger_prob"), c.getFloat("text.backcopy_alpha"),
-                                           static_cast<std::uint64_t>(c.getInt("experiment.seed")));
+    out = std::make_unique<BackcopySource>(
+        c.getInt("text.backcopy_vocab"), c.getInt("text.backcopy_triggers"),
+        c.getFloat("text.backcopy_trigger_prob"), c.getFloat("text.backcopy_alpha"),
+        static_cast<std::uint64_t>(c.getInt("experiment.seed")));
   } else {
     const bool bytes = c.getString("text.tokenizer") == "byte";
     if (src == "shakespeare") {

@@ -30,7 +30,8 @@ class TokenSource {
 
  protected:
   virtual std::int64_t baseVocab() const = 0;
-  virtual void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n, bool validation) const = 0;
+  virtual void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n,
+                    bool validation) const = 0;
   virtual std::string baseText(std::int64_t id) const = 0;
 };
 
@@ -47,7 +48,8 @@ class BackcopySource : public TokenSource {
 
  protected:
   std::int64_t baseVocab() const override { return m_vocab; }
-  void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n, bool validation) const override;
+  void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n,
+            bool validation) const override;
   std::string baseText(std::int64_t id) const override;
 
  private:
@@ -63,7 +65,8 @@ class CorpusSource : public TokenSource {
 
  protected:
   std::int64_t baseVocab() const override { return static_cast<std::int64_t>(m_chars.size()); }
-  void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n, bool validation) const override;
+  void fill(std::mt19937_64& rng, std::int64_t* out, std::int64_t n,
+            bool validation) const override;
   std::string baseText(std::int64_t id) const override;
 
  private:

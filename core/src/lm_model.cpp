@@ -18,15 +18,18 @@ torch::Tensor visibilityMask(std::int64_t T, const AttentionOptions& o) {
 }
 
 torch::Tensor alibiBias(std::int64_t heads, std::int64_t T) {
-  auto slopes = torch::pow(2.0, -8.0 * (torch::arange(1, heads + 1, torch::kFloat) / static_cast<double>(heads)));
-  auto dist = (torch::arange(T, torch::kFloat).unsqueeze(1) - torch::arange(T, torch::kFloat).unsqueeze(0));
+  auto slopes = torch::pow(
+      2.0, -8.0 * (torch::arange(1, heads + 1, torch::kFloat) / static_cast<double>(heads)));
+  auto dist =
+      (torch::arange(T, torch::kFloat).unsqueeze(1) - torch::arange(T, torch::kFloat).unsqueeze(0));
   return -slopes.view({heads, 1, 1}) * dist.clamp_min(0).unsqueeze(0);
 }
 
 torch::Tensor applyRope(const torch::Tensor& x) {
   const auto T = x.size(2), d = x.size(3);
-  auto inv = torch::pow(10000.0, -torch::arange(0, d, 2, torch::kFloat) / static_cast<double>(d));  // [d/2]
-  auto ang = torch::arange(T, torch::kFloat).unsqueeze(1) * inv.unsqueeze(0);                     // [T, d/2]
+  auto inv = torch::pow(10000.0,
+                        -torch::arange(0, d, 2, torch::kFloat) / static_cast<double>(d));  // [d/2]
+  auto ang = torch::arange(T, torch::kFloat).unsqueeze(1) * inv.unsqueeze(0);  // [T, d/2]
   auto c = torch::cos(ang), s = torch::sin(ang);
   auto pairs = x.reshape({x.size(0), x.size(1), T, d / 2, 2});
   auto xe = pairs.select(4, 0), xo = pairs.select(4, 1);
@@ -40,7 +43,8 @@ std::pair<torch::Tensor, torch::Tensor> attend(const torch::Tensor& q, const tor
   if (bias.defined()) s = s + bias;
   torch::Tensor w;
   if (kind == "softmax") {
-    w = torch::softmax(s.masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity()), -1);
+    w = torch::softmax(
+        s.masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity()), -1);
   } else {
     auto m = visible.to(s.scalar_type());
     w = (kind.rfind("sigmoid", 0) == 0 ? torch::sigmoid(s) : torch::elu(s) + 1.0) * m;
@@ -61,7 +65,8 @@ torch::Tensor NormImpl::forward(const torch::Tensor& x) {
   return (x - mu) * torch::rsqrt(var + 1e-5) * weight + bias;
 }
 
-BlockImpl::BlockImpl(std::int64_t d, std::int64_t h, std::int64_t ffn, bool rms, const AttentionOptions& o)
+BlockImpl::BlockImpl(std::int64_t d, std::int64_t h, std::int64_t ffn, bool rms,
+                     const AttentionOptions& o)
     : heads(h), dHead(d / h), opt(o) {
   norm1 = register_module("norm1", Norm(d, rms));
   norm2 = register_module("norm2", Norm(d, rms));
@@ -116,7 +121,8 @@ TransformerLMImpl::TransformerLMImpl(const ModelOptions& o) : opt(o) {
   for (std::int64_t l = 0; l < o.layers; ++l)
     blocks->push_back(Block(o.dModel, o.heads, o.ffn, o.rms, o.attention));
   normF = register_module("norm_f", Norm(o.dModel, o.rms));
-  head = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(o.dModel, o.vocab).bias(false)));
+  head = register_module(
+      "head", torch::nn::Linear(torch::nn::LinearOptions(o.dModel, o.vocab).bias(false)));
   if (o.smallInit) {
     torch::NoGradGuard ng;
     for (auto& p : named_parameters())
@@ -133,9 +139,11 @@ torch::Tensor TransformerLMImpl::forward(const torch::Tensor& tokens, Trace* tra
     x = x + pos(torch::arange(T, torch::kLong)).unsqueeze(0);
   } else if (a.position == "sinusoidal") {
     auto p = torch::arange(T, torch::kFloat).unsqueeze(1);
-    auto div = torch::pow(10000.0, -torch::arange(0, opt.dModel, 2, torch::kFloat) / static_cast<double>(opt.dModel));
+    auto div = torch::pow(
+        10000.0, -torch::arange(0, opt.dModel, 2, torch::kFloat) / static_cast<double>(opt.dModel));
     auto pe = torch::zeros({T, opt.dModel});
-    pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)}, torch::sin(p * div));
+    pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, torch::indexing::None, 2)},
+                  torch::sin(p * div));
     pe.index_put_({torch::indexing::Slice(), torch::indexing::Slice(1, torch::indexing::None, 2)},
                   torch::cos(p * div).narrow(1, 0, opt.dModel / 2));
     x = x + pe.unsqueeze(0);

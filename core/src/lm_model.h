@@ -17,7 +17,9 @@ struct AttentionOptions {
   std::string mask = "causal";       // causal | prefix | sliding
   int prefixLen = 8;
   int window = 16;
-  bool normalized() const { return kind == "softmax" || kind == "sigmoid_norm" || kind == "elu1_norm"; }
+  bool normalized() const {
+    return kind == "softmax" || kind == "sigmoid_norm" || kind == "elu1_norm";
+  }
   bool hasSlot() const { return sink != "none"; }
 };
 
@@ -33,7 +35,8 @@ torch::Tensor applyRope(const torch::Tensor& x /* [B, H, T, d] */);
 // [B,H,T,Tk] as applied (unnormalised for sigmoid/elu1).
 std::pair<torch::Tensor, torch::Tensor> attend(const torch::Tensor& q, const torch::Tensor& k,
                                                const torch::Tensor& v, const torch::Tensor& visible,
-                                               const std::string& kind, const torch::Tensor& bias = {});
+                                               const std::string& kind,
+                                               const torch::Tensor& bias = {});
 
 // What a forward pass exposes for diagnostics.
 struct Trace {
@@ -51,9 +54,10 @@ struct NormImpl : torch::nn::Module {
 TORCH_MODULE(Norm);
 
 struct BlockImpl : torch::nn::Module {
-  BlockImpl(std::int64_t d, std::int64_t heads, std::int64_t ffn, bool rms, const AttentionOptions& o);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& visible, const torch::Tensor& bias,
-                        Trace* trace);
+  BlockImpl(std::int64_t d, std::int64_t heads, std::int64_t ffn, bool rms,
+            const AttentionOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& visible,
+                        const torch::Tensor& bias, Trace* trace);
   std::int64_t heads, dHead;
   AttentionOptions opt;
   Norm norm1{nullptr}, norm2{nullptr};

@@ -61,12 +61,15 @@ class LmSinkExperiment : public Experiment {
     auto sample = batch(256, mixSeed(seed, kFreqSalt), false);
     auto acc = sample.accessor<std::int64_t, 2>();
     for (std::int64_t i = 0; i < sample.size(0); ++i)
-      for (std::int64_t j = 1; j < sample.size(1); ++j) ++counts[static_cast<std::size_t>(acc[i][j])];
+      for (std::int64_t j = 1; j < sample.size(1); ++j)
+        ++counts[static_cast<std::size_t>(acc[i][j])];
     std::vector<std::int64_t> order(counts.size());
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return counts[a] > counts[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return counts[a] > counts[b]; });
     isFunction = torch::zeros({source->vocabSize()}, torch::kBool);
-    const auto k = std::min<std::int64_t>(config.getInt("sink.function_tokens"), source->vocabSize());
+    const auto k =
+        std::min<std::int64_t>(config.getInt("sink.function_tokens"), source->vocabSize());
     for (std::int64_t i = 0; i < k; ++i) isFunction[order[static_cast<std::size_t>(i)]] = true;
     model->train();
   }
@@ -79,7 +82,8 @@ class LmSinkExperiment : public Experiment {
     const auto fixed = config.getInt("text.fixed_token_pos");
     for (std::int64_t i = 0; i < n; ++i) {
       auto s = source->sequence(rng, T + 1, validation);
-      if (fixed > 0) s[static_cast<std::size_t>(source->withBos ? fixed : fixed - 1)] = source->pad();
+      if (fixed > 0)
+        s[static_cast<std::size_t>(source->withBos ? fixed : fixed - 1)] = source->pad();
       std::copy(s.begin(), s.end(), p + i * (T + 1));
     }
     return out;
@@ -94,18 +98,22 @@ class LmSinkExperiment : public Experiment {
   }
 
   void trainStep(std::int64_t step, double lr, MetricWindow& window) override {
-    auto tokens = batch(B, mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
-                                   static_cast<std::uint64_t>(step)), false);
+    auto tokens = batch(B,
+                        mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
+                                static_cast<std::uint64_t>(step)),
+                        false);
     setLearningRate(*optimizer, lr);
     auto losses = tokenLosses(tokens);
     auto loss = losses.mean();
     const double value = loss.item<double>();
     if (!std::isfinite(value))
-      throw std::runtime_error("loss became non-finite at step " + std::to_string(step) + " (try a smaller trainer.lr)");
+      throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
+                               " (try a smaller trainer.lr)");
     optimizer->zero_grad();
     loss.backward();
     const double clip = config.getFloat("trainer.grad_clip");
-    const double gradNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
+    const double gradNorm =
+        torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
     optimizer->step();
     window.add("loss/train", value);
     window.add("loss/total", value);
@@ -115,8 +123,10 @@ class LmSinkExperiment : public Experiment {
     auto prevF = isFunction.index({tokens.narrow(1, 0, T)});
     auto nextF = isFunction.index({tokens.narrow(1, 1, T)});
     const double total = losses.sum().item<double>() + 1e-12;
-    const std::pair<const char*, torch::Tensor> buckets[] = {
-        {"FF", prevF & nextF}, {"FC", prevF & ~nextF}, {"CF", ~prevF & nextF}, {"CC", ~prevF & ~nextF}};
+    const std::pair<const char*, torch::Tensor> buckets[] = {{"FF", prevF & nextF},
+                                                             {"FC", prevF & ~nextF},
+                                                             {"CF", ~prevF & nextF},
+                                                             {"CC", ~prevF & ~nextF}};
     for (const auto& [name, m] : buckets) {
       const double s = losses.masked_select(m).sum().item<double>();
       window.add(std::string("fn/share_") + name, 100.0 * s / total);
@@ -132,7 +142,8 @@ class LmSinkExperiment : public Experiment {
       sinkDiagnostics(step, ev);
     }
     const auto every = config.getInt("sink.hessian_every");
-    if (every > 0 && step > 0 && step % every == 0) ev.metrics.push_back({"diag/hessian_trace", hessianTrace(step)});
+    if (every > 0 && step > 0 && step % every == 0)
+      ev.metrics.push_back({"diag/hessian_trace", hessianTrace(step)});
     model->train();
     return ev;
   }
@@ -158,12 +169,15 @@ class LmSinkExperiment : public Experiment {
     for (int k = 1; k <= 3 && k <= T; ++k)
       ev.metrics.push_back({"sink/sink" + std::to_string(k), rate(alpha.select(3, k - 1))});
     const auto fixed = config.getInt("text.fixed_token_pos");
-    if (fixed > 0) ev.metrics.push_back({"sink/sink_fixed", rate(alpha.select(3, source->withBos ? fixed : fixed - 1))});
+    if (fixed > 0)
+      ev.metrics.push_back(
+          {"sink/sink_fixed", rate(alpha.select(3, source->withBos ? fixed : fixed - 1))});
     auto alpha1 = alpha.select(3, 0).mean(0);  // [L, H]
     ev.metrics.push_back({"sink/alpha1_mean", alpha1.mean().item<double>()});
     for (std::int64_t l = 0; l < alpha1.size(0); ++l)
       for (std::int64_t h = 0; h < alpha1.size(1); ++h)
-        ev.metrics.push_back({"sink/alpha1/l" + std::to_string(l) + "h" + std::to_string(h), alpha1[l][h].item<double>()});
+        ev.metrics.push_back({"sink/alpha1/l" + std::to_string(l) + "h" + std::to_string(h),
+                              alpha1[l][h].item<double>()});
     if (slot) {
       auto s = torch::stack(slots, 1);  // [N, L, H]
       ev.metrics.push_back({"sink/sink_slot", rate(s)});
@@ -186,7 +200,7 @@ class LmSinkExperiment : public Experiment {
       auto knn = tf::normalize(trace.k[l], tf::NormalizeFuncOptions().dim(3));
       auto cos = torch::matmul(qn, knn.transpose(2, 3));  // [N, H, T, T]
       auto causal = (torch::arange(T).unsqueeze(0) <= torch::arange(T).unsqueeze(1));
-      auto rows = cos.narrow(2, 1, T - 1);               // queries t >= 2 (1-indexed)
+      auto rows = cos.narrow(2, 1, T - 1);  // queries t >= 2 (1-indexed)
       auto vis = causal.narrow(0, 1, T - 1).to(torch::kFloat);
       c1 += rows.select(3, 0).mean().item<double>();
       auto others = vis.clone();
@@ -211,7 +225,8 @@ class LmSinkExperiment : public Experiment {
     auto h0 = hn.select(0, 0).contiguous();
     snap->hiddenNorm.assign(h0.data_ptr<float>(), h0.data_ptr<float>() + h0.numel());
     auto toks = probe.select(0, 0);
-    for (std::int64_t t = 0; t < T; ++t) snap->tokens.push_back(source->tokenText(toks[t].item<std::int64_t>()));
+    for (std::int64_t t = 0; t < T; ++t)
+      snap->tokens.push_back(source->tokenText(toks[t].item<std::int64_t>()));
     ev.attention = snap;
   }
 
@@ -219,9 +234,11 @@ class LmSinkExperiment : public Experiment {
   double hessianTrace(std::int64_t step) {
     auto params = model->parameters();
     auto loss = tokenLosses(valBatch).mean();
-    auto grads = torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true, /*create_graph=*/true);
-    std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")) ^ 0x4E55ull,
-                                static_cast<std::uint64_t>(step)));
+    auto grads =
+        torch::autograd::grad({loss}, params, {}, /*retain_graph=*/true, /*create_graph=*/true);
+    std::mt19937_64 rng(
+        mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")) ^ 0x4E55ull,
+                static_cast<std::uint64_t>(step)));
     std::bernoulli_distribution coin(0.5);
     const auto samples = config.getInt("sink.hessian_samples");
     double sum = 0;

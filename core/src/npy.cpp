@@ -17,7 +17,9 @@ bool writeNpyFloat32(const std::string& path, const std::vector<float>& data,
   }
   std::ostringstream h;
   h << "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-  for (std::size_t i = 0; i < shape.size(); ++i) h << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? "," : "") << (i + 1 < shape.size() ? " " : "");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    h << shape[i] << (shape.size() == 1 || i + 1 < shape.size() ? "," : "")
+      << (i + 1 < shape.size() ? " " : "");
   h << "), }";
   std::string header = h.str();
   // magic(6) + version(2) + len(2) + header + '\n' must be a multiple of 64.

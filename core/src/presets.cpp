@@ -47,7 +47,8 @@ bool resolveConfigSource(const std::string& arg, std::string& yamlText, std::str
     return true;
   }
   std::string names;
-  for (const auto& p : embeddedPresets()) names += (names.empty() ? "" : ", ") + std::string(p.name);
+  for (const auto& p : embeddedPresets())
+    names += (names.empty() ? "" : ", ") + std::string(p.name);
   error = arg + ": no such config file or preset (presets: " + names + ")";
   return false;
 }

@@ -26,12 +26,18 @@ namespace pretext::core {
 
 std::string toString(RunPhase p) {
   switch (p) {
-    case RunPhase::Created: return "created";
-    case RunPhase::Running: return "running";
-    case RunPhase::Paused: return "paused";
-    case RunPhase::Finished: return "finished";
-    case RunPhase::Stopped: return "stopped";
-    case RunPhase::Failed: return "failed";
+    case RunPhase::Created:
+      return "created";
+    case RunPhase::Running:
+      return "running";
+    case RunPhase::Paused:
+      return "paused";
+    case RunPhase::Finished:
+      return "finished";
+    case RunPhase::Stopped:
+      return "stopped";
+    case RunPhase::Failed:
+      return "failed";
   }
   return "unknown";
 }
@@ -165,7 +171,8 @@ std::unique_ptr<RunDirWriter> RunDirWriter::create(const std::string& runsRoot,
     return nullptr;
   };
   if (fs::exists(finalDir, ec)) return fail(finalDir.string() + ": already exists");
-  if (!fs::create_directory(tmpDir, ec)) return fail(tmpDir.string() + ": cannot create: " + ec.message());
+  if (!fs::create_directory(tmpDir, ec))
+    return fail(tmpDir.string() + ": cannot create: " + ec.message());
   fs::create_directory(tmpDir / "checkpoints", ec);
   fs::create_directory(tmpDir / "snapshots", ec);
 
@@ -226,7 +233,8 @@ std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& run
   w->m_dir = runDir;
   w->m_segment = segment + 1;
   if (!w->openAppendFiles(error)) return nullptr;
-  MetricRow marker{w->m_segment, resumeStep, 0.0, kResumeMarkerKey, static_cast<double>(resumeStep)};
+  MetricRow marker{w->m_segment, resumeStep, 0.0, kResumeMarkerKey,
+                   static_cast<double>(resumeStep)};
   if (!w->appendMetrics({marker}, error)) return nullptr;
   return w;
 }
@@ -252,8 +260,8 @@ bool RunDirWriter::appendMetrics(const std::vector<MetricRow>& rows, std::string
 
 bool RunDirWriter::appendEvent(const std::string& type, const std::string& fieldsJson,
                                std::string& error) {
-  std::string line = "{\"time\":" + std::to_string(unixNow()) + ",\"segment\":" +
-                     std::to_string(m_segment) + ",\"type\":" + json(type).dump();
+  std::string line = "{\"time\":" + std::to_string(unixNow()) +
+                     ",\"segment\":" + std::to_string(m_segment) + ",\"type\":" + json(type).dump();
   if (!fieldsJson.empty()) line += "," + fieldsJson;
   line += "}\n";
   return writeAll(m_eventsFd, line, m_dir + "/events.jsonl", error);
@@ -316,36 +324,53 @@ bool RunDirWriter::commitSnapshot(std::int64_t step, Fill&& fill, std::string& e
     error = (root / name).string() + ": cannot commit snapshot: " + ec.message();
     return false;
   }
-  return appendEvent("snapshot", "\"step\":" + std::to_string(step) + ",\"dir\":\"snapshots/" +
-                                     name + "\"",
+  return appendEvent("snapshot",
+                     "\"step\":" + std::to_string(step) + ",\"dir\":\"snapshots/" + name + "\"",
                      error);
 }
 
 bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) {
-  return commitSnapshot(snap.step, [&](const std::string& dir) {
-    if (!writeNpyFloat32(dir + "/points.npy", snap.xyz, {snap.size(), 3}, error)) return false;
-    json meta{{"step", snap.step}, {"kind", "points"}, {"points", snap.size()}, {"fields", json::array()}};
-    for (const auto& [field, values] : snap.fields) {
-      if (!writeNpyFloat32(dir + "/" + field + ".npy", values, {values.size()}, error)) return false;
-      meta["fields"].push_back(field);
-    }
-    return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
-  }, error);
+  return commitSnapshot(
+      snap.step,
+      [&](const std::string& dir) {
+        if (!writeNpyFloat32(dir + "/points.npy", snap.xyz, {snap.size(), 3}, error)) return false;
+        json meta{{"step", snap.step},
+                  {"kind", "points"},
+                  {"points", snap.size()},
+                  {"fields", json::array()}};
+        for (const auto& [field, values] : snap.fields) {
+          if (!writeNpyFloat32(dir + "/" + field + ".npy", values, {values.size()}, error))
+            return false;
+          meta["fields"].push_back(field);
+        }
+        return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
+      },
+      error);
 }
 
 bool RunDirWriter::writeAttentionSnapshot(const AttentionSnapshot& s, std::string& error) {
-  return commitSnapshot(s.step, [&](const std::string& dir) {
-    const auto L = static_cast<std::size_t>(s.layers), H = static_cast<std::size_t>(s.heads);
-    if (!writeNpyFloat32(dir + "/attention.npy", s.maps,
-                         {L, H, static_cast<std::size_t>(s.queries), static_cast<std::size_t>(s.keys)}, error) ||
-        !writeNpyFloat32(dir + "/alpha1.npy", s.alpha1, {L, H}, error) ||
-        !writeNpyFloat32(dir + "/hidden_norm.npy", s.hiddenNorm, {s.hiddenNorm.size()}, error))
-      return false;
-    json meta{{"step", s.step},     {"kind", "attention"},   {"layers", s.layers},
-              {"heads", s.heads},   {"queries", s.queries},  {"keys", s.keys},
-              {"has_sink_slot", s.hasSinkSlot}, {"tokens", s.tokens}};
-    return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
-  }, error);
+  return commitSnapshot(
+      s.step,
+      [&](const std::string& dir) {
+        const auto L = static_cast<std::size_t>(s.layers), H = static_cast<std::size_t>(s.heads);
+        if (!writeNpyFloat32(
+                dir + "/attention.npy", s.maps,
+                {L, H, static_cast<std::size_t>(s.queries), static_cast<std::size_t>(s.keys)},
+                error) ||
+            !writeNpyFloat32(dir + "/alpha1.npy", s.alpha1, {L, H}, error) ||
+            !writeNpyFloat32(dir + "/hidden_norm.npy", s.hiddenNorm, {s.hiddenNorm.size()}, error))
+          return false;
+        json meta{{"step", s.step},
+                  {"kind", "attention"},
+                  {"layers", s.layers},
+                  {"heads", s.heads},
+                  {"queries", s.queries},
+                  {"keys", s.keys},
+                  {"has_sink_slot", s.hasSinkSlot},
+                  {"tokens", s.tokens}};
+        return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
+      },
+      error);
 }
 
 // ---- readers -------------------------------------------------------------------------
@@ -517,9 +542,8 @@ std::vector<RunSummary> listRuns(const std::string& runsRoot) {
     }
     runs.push_back(std::move(r));
   }
-  std::sort(runs.begin(), runs.end(), [](const RunSummary& a, const RunSummary& b) {
-    return a.id > b.id;
-  });
+  std::sort(runs.begin(), runs.end(),
+            [](const RunSummary& a, const RunSummary& b) { return a.id > b.id; });
   return runs;
 }
 

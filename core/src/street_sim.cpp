@@ -57,7 +57,8 @@ void hitGround(const Scene& s, double dx, double dy, double dz, Hit& best) {
     return;
   }
   t = s.ground / dz;
-  if (t > 0 && std::fabs(t * dy) <= kRoadHalfWidth && t < best.t) best = {t, 0, 0, 1, SimClass::Road, 0.15};
+  if (t > 0 && std::fabs(t * dy) <= kRoadHalfWidth && t < best.t)
+    best = {t, 0, 0, 1, SimClass::Road, 0.15};
 }
 
 void hitBox(const Box& b, double dx, double dy, double dz, Hit& best) {
@@ -117,7 +118,7 @@ void hitSphere(const Sphere& sp, double dx, double dy, double dz, Hit& best) {
   if (disc < 0) return;
   const double t = (-bq - std::sqrt(disc)) / 2;
   if (t <= 0 || t >= best.t) return;
-  best = {t, (t * dx - sp.cx) / sp.r, (t * dy - sp.cy) / sp.r, (t * dz - sp.cz) / sp.r, sp.cls,
+  best = {t,      (t * dx - sp.cx) / sp.r, (t * dy - sp.cy) / sp.r, (t * dz - sp.cz) / sp.r, sp.cls,
           sp.refl};
 }
 
@@ -132,8 +133,8 @@ Scene buildScene(const StreetSimOptions& o, std::mt19937_64& rng) {
     while (x < o.maxRange) {
       const double len = uni(8, 25), gap = uni(1, 6);
       const double setback = uni(9, 13), depth = uni(6, 12), height = uni(5, 16);
-      s.boxes.push_back({x + len / 2, side * (setback + depth / 2), s.ground + kCurbHeight,
-                         len / 2, depth / 2, height, 0.0, SimClass::Building, uni(0.3, 0.5)});
+      s.boxes.push_back({x + len / 2, side * (setback + depth / 2), s.ground + kCurbHeight, len / 2,
+                         depth / 2, height, 0.0, SimClass::Building, uni(0.3, 0.5)});
       x += len + gap;
     }
   }
@@ -152,8 +153,8 @@ Scene buildScene(const StreetSimOptions& o, std::mt19937_64& rng) {
       const double y = (U(rng) < 0.5 ? -1 : 1) * uni(6.8, 8.5);
       const double trunk = uni(2, 3.5), crown = uni(1.2, 2.2);
       s.cylinders.push_back({x, y, s.ground + kCurbHeight, 0.2, trunk, SimClass::Vegetation, 0.25});
-      s.spheres.push_back({x, y, s.ground + kCurbHeight + trunk + crown * 0.8, crown,
-                           SimClass::Vegetation, 0.2});
+      s.spheres.push_back(
+          {x, y, s.ground + kCurbHeight + trunk + crown * 0.8, crown, SimClass::Vegetation, 0.2});
     }
   }
   return s;

@@ -50,7 +50,8 @@ struct TrainingJob::Impl {
   double lrAt(std::int64_t step) const {
     const double peak = config.getFloat("trainer.lr");
     const std::int64_t warm = config.getInt("trainer.warmup_steps");
-    if (step <= warm && warm > 0) return peak * static_cast<double>(step) / static_cast<double>(warm);
+    if (step <= warm && warm > 0)
+      return peak * static_cast<double>(step) / static_cast<double>(warm);
     if (config.getString("trainer.lr_schedule") == "constant") return peak;
     const double span = static_cast<double>(std::max<std::int64_t>(1, maxSteps - warm));
     const double progress = std::min(1.0, static_cast<double>(step - warm) / span);
@@ -62,10 +63,14 @@ struct TrainingJob::Impl {
     const std::string dir = writer->beginCheckpoint(step, err);
     if (dir.empty()) throw std::runtime_error(err);
     experiment->save(dir);
-    json state{{"step", step}, {"wall_s", wall}, {"segment", writer->segment()},
-               {"kind", config.getString("experiment.kind")}, {"format_version", kRunFormatVersion}};
+    json state{{"step", step},
+               {"wall_s", wall},
+               {"segment", writer->segment()},
+               {"kind", config.getString("experiment.kind")},
+               {"format_version", kRunFormatVersion}};
     if (!writeFileAtomic(dir + "/state.json", state.dump(2) + "\n", err) ||
-        !writer->commitCheckpoint(step, static_cast<int>(config.getInt("trainer.keep_checkpoints")), err))
+        !writer->commitCheckpoint(step, static_cast<int>(config.getInt("trainer.keep_checkpoints")),
+                                  err))
       throw std::runtime_error(err);
     writer->appendEvent("checkpoint", "\"step\":" + std::to_string(step), err);
   }
@@ -98,7 +103,9 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   auto log = [&](LogLevel l, const std::string& msg) {
     sink.onLog(l, msg);
     std::string e;
-    writer->appendEvent("log", "\"level\":" + std::to_string(static_cast<int>(l)) + ",\"message\":" + json(msg).dump(), e);
+    writer->appendEvent(
+        "log",
+        "\"level\":" + std::to_string(static_cast<int>(l)) + ",\"message\":" + json(msg).dump(), e);
   };
 
   using Clock = std::chrono::steady_clock;
@@ -106,6 +113,8 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   auto wall = [&] { return wallOffset + std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::int64_t step = startStep;
   try {
+    // Every caller (CLI, GUI thread, study runner, tests) gets the configured threads.
+    configureThreads(static_cast<int>(config.getInt("trainer.threads")));
     experiment = makeExperiment(config);
     experiment->build();
     if (resumed && !checkpointDir.empty()) {
@@ -113,8 +122,8 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       log(LogLevel::Info, "resumed from checkpoint at step " + std::to_string(startStep));
     }
     writer->appendEvent(resumed ? "resume" : "start",
-                        "\"from_step\":" + std::to_string(startStep) + ",\"target_step\":" +
-                            std::to_string(targetStep),
+                        "\"from_step\":" + std::to_string(startStep) +
+                            ",\"target_step\":" + std::to_string(targetStep),
                         err);
     publish(RunPhase::Running);
 
@@ -201,7 +210,8 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     if (lastCheckpoint != step) saveCheckpoint(step, wall());
     const bool finished = !stopped && step >= maxSteps;
     writer->appendEvent(finished ? "finish" : "stop", "\"step\":" + std::to_string(step), err);
-    log(LogLevel::Info, std::string(finished ? "finished" : "stopped") + " at step " + std::to_string(step));
+    log(LogLevel::Info,
+        std::string(finished ? "finished" : "stopped") + " at step " + std::to_string(step));
     publish(finished ? RunPhase::Finished : RunPhase::Stopped);
   } catch (const c10::Error& e) {
     st.error = std::string("LibTorch error: ") + e.what_without_backtrace();
@@ -210,7 +220,8 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   }
   if (!st.error.empty()) {
     log(LogLevel::Error, "run failed at step " + std::to_string(step) + ": " + st.error);
-    writer->appendEvent("fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump(), err);
+    writer->appendEvent(
+        "fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump(), err);
     publish(RunPhase::Failed);
   }
   return st;
@@ -222,7 +233,9 @@ const std::string& TrainingJob::runDir() const { return m_impl->writer->dir(); }
 const Config& TrainingJob::config() const { return m_impl->config; }
 std::int64_t TrainingJob::startStep() const { return m_impl->startStep; }
 std::int64_t TrainingJob::targetStep() const { return m_impl->targetStep; }
-RunStatus TrainingJob::run(ControlBlock& control, EventSink& sink) { return m_impl->run(control, sink); }
+RunStatus TrainingJob::run(ControlBlock& control, EventSink& sink) {
+  return m_impl->run(control, sink);
+}
 
 std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
                                                   std::vector<ConfigIssue>& issues,
@@ -235,7 +248,8 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
       return nullptr;
     }
     if (!isRunDir(req.resumeDir)) {
-      error = req.resumeDir + ": not a Pretext run directory (expected run.json, config.yaml, status.json)";
+      error = req.resumeDir +
+              ": not a Pretext run directory (expected run.json, config.yaml, status.json)";
       return nullptr;
     }
     auto cfg = Config::load(req.resumeDir + "/config.yaml", {}, issues);
@@ -249,8 +263,8 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
     impl->targetStep = impl->maxSteps;
     if (req.untilStep > 0) impl->targetStep = std::min(impl->targetStep, req.untilStep);
     if (impl->startStep >= impl->targetStep) {
-      error = req.resumeDir + ": already at step " + std::to_string(impl->startStep) +
-              " (target " + std::to_string(impl->targetStep) +
+      error = req.resumeDir + ": already at step " + std::to_string(impl->startStep) + " (target " +
+              std::to_string(impl->targetStep) +
               "); pass --max-steps with a larger number to train further";
       return nullptr;
     }
@@ -258,7 +272,8 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
     if (!impl->writer) return nullptr;
     if (req.maxSteps > 0) {
       std::string e;
-      impl->writer->appendEvent("target_changed", "\"max_steps\":" + std::to_string(req.maxSteps), e);
+      impl->writer->appendEvent("target_changed", "\"max_steps\":" + std::to_string(req.maxSteps),
+                                e);
     }
   } else {
     std::string text, source;
@@ -281,7 +296,8 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
 }
 
 void configureThreads(int threads) {
-  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
 }
 

@@ -61,11 +61,13 @@ TEST_CASE("pretext-train: help, version and usage errors", "[cli]") {
 
 TEST_CASE("pretext-train: invalid configs exit 2 naming each key, no run dir", "[cli]") {
   pretext::test::TempDir dir;
-  std::ofstream(dir / "bad.yaml") << "trainer:\n  lr: fast\n  batch_sise: 2\ndata:\n  source: files\n  path: ./missing\n";
+  std::ofstream(dir / "bad.yaml")
+      << "trainer:\n  lr: fast\n  batch_sise: 2\ndata:\n  source: files\n  path: ./missing\n";
   auto r = run(dir / "bad.yaml" + " --out " + (dir / "runs") + " --set model.width=0");
   CHECK(r.code == 2);
   CHECK(r.output.find("trainer.lr: expected a number") != std::string::npos);
-  CHECK(r.output.find("trainer.batch_sise: unknown key (did you mean 'trainer.batch_size'?)") != std::string::npos);
+  CHECK(r.output.find("trainer.batch_sise: unknown key (did you mean 'trainer.batch_size'?)") !=
+        std::string::npos);
   CHECK(r.output.find("data.path: path './missing' does not exist") != std::string::npos);
   CHECK(r.output.find("model.width: value 0 is out of range") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "runs"));

@@ -34,8 +34,9 @@ TEST_CASE("defaults round-trip through YAML exactly", "[config]") {
 
 TEST_CASE("values, overrides and awkward floats survive the round trip", "[config]") {
   std::vector<ConfigIssue> issues;
-  auto c = Config::parse("trainer:\n  lr: 3.0e-4\n  max_steps: 1e3\nexperiment:\n  name: \"a: b # c\"\n",
-                         "x.yaml", {"trainer.weight_decay=0.1", "augment.flip.enabled=no"}, issues);
+  auto c =
+      Config::parse("trainer:\n  lr: 3.0e-4\n  max_steps: 1e3\nexperiment:\n  name: \"a: b # c\"\n",
+                    "x.yaml", {"trainer.weight_decay=0.1", "augment.flip.enabled=no"}, issues);
   REQUIRE(issues.empty());
   CHECK(c->getFloat("trainer.lr") == 3.0e-4);
   CHECK(c->getInt("trainer.max_steps") == 1000);
@@ -48,7 +49,8 @@ TEST_CASE("values, overrides and awkward floats survive the round trip", "[confi
 }
 
 TEST_CASE("wrong types name the key path and the expected value", "[config]") {
-  auto is = parseIssues("trainer:\n  lr: fast\n  batch_size: 2.5\naugment:\n  flip:\n    enabled: maybe\n");
+  auto is = parseIssues(
+      "trainer:\n  lr: fast\n  batch_size: 2.5\naugment:\n  flip:\n    enabled: maybe\n");
   CHECK(hasIssue(is, "trainer.lr", "expected a number"));
   CHECK(hasIssue(is, "trainer.lr", "'fast'"));
   CHECK(hasIssue(is, "trainer.batch_size", "expected an integer"));

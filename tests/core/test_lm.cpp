@@ -52,15 +52,21 @@ TEST_CASE("every attention variant matches a hand-computed 1-head example", "[lm
 
 TEST_CASE("masks: causal, prefix-LM and sliding window", "[lm]") {
   auto c = visibilityMask(4, causal());
-  CHECK(c.equal(torch::tensor({1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1}).view({4, 4}).to(torch::kBool)));
+  CHECK(c.equal(torch::tensor({1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1})
+                    .view({4, 4})
+                    .to(torch::kBool)));
   AttentionOptions p;
   p.mask = "prefix";
   p.prefixLen = 2;
-  CHECK(visibilityMask(4, p).equal(torch::tensor({1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1}).view({4, 4}).to(torch::kBool)));
+  CHECK(visibilityMask(4, p).equal(torch::tensor({1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1})
+                                       .view({4, 4})
+                                       .to(torch::kBool)));
   AttentionOptions s;
   s.mask = "sliding";
   s.window = 2;
-  CHECK(visibilityMask(4, s).equal(torch::tensor({1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1}).view({4, 4}).to(torch::kBool)));
+  CHECK(visibilityMask(4, s).equal(torch::tensor({1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1})
+                                       .view({4, 4})
+                                       .to(torch::kBool)));
 }
 
 TEST_CASE("causal masking: changing a future token never changes earlier outputs", "[lm]") {
@@ -99,7 +105,8 @@ TEST_CASE("RoPE makes q.k depend only on the relative position and keeps norms",
   auto dot = [&](int i, int j) { return (rq[0][0][i] * rk[0][0][j]).sum().item<double>(); };
   CHECK(dot(5, 2) == Approx(dot(9, 6)).epsilon(1e-4));
   CHECK(dot(3, 3) == Approx(dot(11, 11)).epsilon(1e-4));
-  CHECK(dot(0, 0) == Approx((qv * kv).sum().item<double>()).epsilon(1e-5));  // position 0 is not rotated
+  CHECK(dot(0, 0) ==
+        Approx((qv * kv).sum().item<double>()).epsilon(1e-5));  // position 0 is not rotated
 }
 
 TEST_CASE("ALiBi: zero on the diagonal, linear in distance, steeper for the first heads", "[lm]") {

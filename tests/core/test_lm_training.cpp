@@ -17,9 +17,16 @@ namespace fs = std::filesystem;
 
 namespace {
 std::vector<std::string> tiny(std::vector<std::string> extra = {}) {
-  std::vector<std::string> o = {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16",
-                                "trainer.batch_size=4", "sink.probe_sequences=6", "trainer.log_every=1",
-                                "trainer.snapshot_every=4", "trainer.checkpoint_every=3", "trainer.max_steps=10"};
+  std::vector<std::string> o = {"lm.d_model=32",
+                                "lm.heads=2",
+                                "lm.ffn=64",
+                                "lm.context=16",
+                                "trainer.batch_size=4",
+                                "sink.probe_sequences=6",
+                                "trainer.log_every=1",
+                                "trainer.snapshot_every=4",
+                                "trainer.checkpoint_every=3",
+                                "trainer.max_steps=10"};
   o.insert(o.end(), extra.begin(), extra.end());
   return o;
 }
@@ -46,21 +53,24 @@ LaunchRequest request(const std::string& root, std::vector<std::string> extra = 
 TEST_CASE("an LM run logs the sink metrics and writes attention snapshots", "[lm][train]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  auto job = prepare(request(root.str(), {"lm.sink=k_bias", "sink.hessian_every=4", "sink.hessian_samples=2"}));
+  auto job = prepare(
+      request(root.str(), {"lm.sink=k_bias", "sink.hessian_every=4", "sink.hessian_samples=2"}));
   ControlBlock control;
   NullSink none;
   RunStatus st = job->run(control, none);
   INFO(st.error);
   REQUIRE(st.phase == RunPhase::Finished);
   auto acc = readMetrics(job->runDir());
-  for (const char* k : {"loss/train", "loss/val", "sink/sink1", "sink/sink2", "sink/alpha1_mean", "sink/alpha1/l1h1",
-                        "sink/sink_slot", "sink/alpha_slot_mean", "norm/h_first", "norm/k_rest", "sink/cos_q_k1",
-                        "fn/share_FC", "fn/share_CC", "diag/hessian_trace", "perf/tokens_per_sec"}) {
+  for (const char* k : {"loss/train", "loss/val", "sink/sink1", "sink/sink2", "sink/alpha1_mean",
+                        "sink/alpha1/l1h1", "sink/sink_slot", "sink/alpha_slot_mean",
+                        "norm/h_first", "norm/k_rest", "sink/cos_q_k1", "fn/share_FC",
+                        "fn/share_CC", "diag/hessian_trace", "perf/tokens_per_sec"}) {
     INFO(k);
     CHECK(acc.series().count(k) == 1);
   }
   double shares = 0;
-  for (const char* k : {"fn/share_FF", "fn/share_FC", "fn/share_CF", "fn/share_CC"}) shares += acc.series().at(k).back().value;
+  for (const char* k : {"fn/share_FF", "fn/share_FC", "fn/share_CF", "fn/share_CC"})
+    shares += acc.series().at(k).back().value;
   CHECK(shares == Approx(100.0).epsilon(1e-4));
   const fs::path snap = fs::path(job->runDir()) / "snapshots" / checkpointDirName(8);
   std::vector<float> maps;
@@ -133,7 +143,8 @@ TEST_CASE("the study runner writes a summary table and plots", "[study]") {
   pretext::test::TempDir out;
   Study s;
   s.name = "tiny";
-  s.arms = {{"softmax", "sink-backcopy-softmax", tiny()}, {"sigmoid", "sink-backcopy-sigmoid", tiny()}};
+  s.arms = {{"softmax", "sink-backcopy-softmax", tiny()},
+            {"sigmoid", "sink-backcopy-sigmoid", tiny()}};
   s.keys = {"sink/sink1", "loss/val", "no/such_key"};
   s.steps = 4;
   s.seeds = {0, 1};

@@ -1,5 +1,5 @@
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -62,10 +62,11 @@ TEST_CASE("metric rows round-trip and torn lines are never seen", "[rundir]") {
   pretext::test::TempDir root;
   auto w = newRun(root.str());
   std::string err;
-  REQUIRE(w->appendMetrics({{1, 5, 0.5, "loss/total", 2.5}, {1, 10, 1.0, "loss/total", 1.25}}, err));
+  REQUIRE(
+      w->appendMetrics({{1, 5, 0.5, "loss/total", 2.5}, {1, 10, 1.0, "loss/total", 1.25}}, err));
   const std::string csv = w->dir() + "/metrics.csv";
   LineTail tail(csv);
-  CHECK(tail.poll().size() == 3);  // header + 2
+  CHECK(tail.poll().size() == 3);      // header + 2
   appendRaw(csv, "1,15,1.5,loss/to");  // a writer killed mid-line
   CHECK(tail.poll().empty());
   auto acc = readMetrics(w->dir());
@@ -102,7 +103,8 @@ TEST_CASE("resume hides the abandoned branch and cuts a torn tail", "[rundir]") 
   auto w2 = RunDirWriter::openForResume(dir, 20, err);
   REQUIRE(w2);
   CHECK(w2->segment() == 2);
-  REQUIRE(w2->appendMetrics({{2, 25, 2.6, "loss/total", 50.0}, {2, 30, 3.1, "loss/total", 40.0}}, err));
+  REQUIRE(
+      w2->appendMetrics({{2, 25, 2.6, "loss/total", 50.0}, {2, 30, 3.1, "loss/total", 40.0}}, err));
   auto acc = readMetrics(dir);
   CHECK(acc.malformedLines() == 0);
   const auto& s = acc.series().at("loss/total");

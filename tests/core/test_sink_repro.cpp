@@ -1,10 +1,12 @@
-// Reproduction at CPU scale (methods.md §2.5-2.6): on Bigram-Backcopy a 2-layer softmax LM
-// develops an attention sink on the first token (here 4 of 8 heads, Sink_1 = 50 % by step
-// 300); sigmoid attention without normalisation reaches the same validation loss with a far
-// weaker one. Measured at 600 steps: softmax 50 %, sigmoid 8.4 % (one head's proxy alpha_1
-// crosses 0.3 after step 450; 0 % before). The paper's sigmoid figure is 0.44 %; our run
-// does not reach "< 1 %" at matched loss, and the test asserts what it does show: at most a
-// quarter of the softmax sink. See docs/results.md. Slow label: ~4-5 minutes for both cases.
+// Reproduction at CPU scale (methods.md §2.5-2.6) on Bigram-Backcopy, 2 layers x 4 heads:
+// - softmax develops a sink on the first token (measured: Sink_1 = 50 %, 4 of 8 heads, from
+//   step ~250 on);
+// - sigmoid attention without normalisation has none at a validation loss within 5 % of
+//   softmax (measured: 0 % at step 1000; a transient 6-12 % bump between steps 450 and 650,
+//   while its loss catches up, is documented in docs/results.md);
+// - a learnable sink key with zero value takes the sink when there is no BOS (measured:
+//   Sink_slot 50 %, Sink_1 0 % from step ~1050).
+// Slow label: about 4-5 minutes for the three runs on 2 cores.
 #include <catch2/catch.hpp>
 
 #include "pretext/core/events.h"
@@ -33,7 +35,8 @@ Final train(const std::string& preset, std::int64_t steps, const std::string& ro
   REQUIRE(job->run(control, sink).phase == RunPhase::Finished);
   auto acc = readMetrics(job->runDir());
   auto slot = acc.series().find("sink/sink_slot");
-  return {acc.series().at("sink/sink1").back().value, acc.series().at("sink/alpha1_mean").back().value,
+  return {acc.series().at("sink/sink1").back().value,
+          acc.series().at("sink/alpha1_mean").back().value,
           acc.series().at("loss/val").back().value,
           slot == acc.series().end() ? -1.0 : slot->second.back().value};
 }
@@ -43,14 +46,14 @@ TEST_CASE("softmax attention sinks on the first token, sigmoid without normalisa
           "[sink][slow]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  const std::int64_t steps = 600;
-  Final soft = train("sink-backcopy-softmax", steps, root.str());
-  Final sig = train("sink-backcopy-sigmoid", steps, root.str());
-  INFO("softmax: Sink_1 " << soft.sink1 << " %, alpha_1 " << soft.alpha1 << ", val loss " << soft.valLoss);
-  INFO("sigmoid: Sink_1 " << sig.sink1 << " %, alpha_1 " << sig.alpha1 << ", val loss " << sig.valLoss);
+  Final soft = train("sink-backcopy-softmax", 400, root.str());
+  Final sig = train("sink-backcopy-sigmoid", 1000, root.str());
+  INFO("softmax: Sink_1 " << soft.sink1 << " %, alpha_1 " << soft.alpha1 << ", val loss "
+                          << soft.valLoss);
+  INFO("sigmoid: Sink_1 " << sig.sink1 << " %, alpha_1 " << sig.alpha1 << ", val loss "
+                          << sig.valLoss);
   CHECK(soft.sink1 >= 30.0);
-  CHECK(sig.sink1 <= soft.sink1 / 4);
-  CHECK(sig.alpha1 < soft.alpha1 / 2);
+  CHECK(sig.sink1 < 1.0);
   CHECK(std::abs(sig.valLoss - soft.valLoss) <= 0.05 * soft.valLoss);
 }
 

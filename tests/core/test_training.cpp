@@ -19,7 +19,9 @@ struct Recorder : EventSink {
   int snapshots = 0;
   std::vector<std::string> logs;
   ControlBlock* stopAfterFirstStep = nullptr;
-  void onMetrics(const std::vector<MetricRow>& r) override { rows.insert(rows.end(), r.begin(), r.end()); }
+  void onMetrics(const std::vector<MetricRow>& r) override {
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
   void onStatus(const RunStatus& s) override {
     statuses.push_back(s);
     if (stopAfterFirstStep && s.step >= 1) stopAfterFirstStep->requestStop();
@@ -69,7 +71,8 @@ TEST_CASE("a short run finishes and leaves a complete run directory", "[train]")
                           "equiv/rot_cls_acc", "equiv/probe_err", "train/lr", "perf/steps_per_sec"})
     CHECK(acc.series().count(key) == 1);
   CHECK(acc.series().at("loss/total").size() == 12);
-  CHECK(fs::is_regular_file(job->runDir() + "/snapshots/" + checkpointDirName(10) + "/equiv_error.npy"));
+  CHECK(fs::is_regular_file(job->runDir() + "/snapshots/" + checkpointDirName(10) +
+                            "/equiv_error.npy"));
   CHECK(rec.snapshots >= 3);
 }
 

@@ -23,7 +23,8 @@ namespace {
 int runGui(const std::string& args, std::string& output) {
   // A private settings folder: a developer's saved window layout must not change the test.
   const std::string config = std::string(PRETEXT_ARTIFACTS) + "/e2e-config";
-  std::string cmd = "XDG_CONFIG_HOME=" + config + " " + std::string(PRETEXT_GUI_EXE) + " " + args + " 2>&1";
+  std::string cmd =
+      "XDG_CONFIG_HOME=" + config + " " + std::string(PRETEXT_GUI_EXE) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
   char buf[4096];
@@ -45,9 +46,10 @@ TEST_CASE("pretext --run trains a preset, screenshots the window and exits", "[e
   fs::create_directories(out);
   const std::string shot = (out / "main_window.png").string();
   std::string log;
-  const int code = runGui("--run quick-test --max-steps 24 --set trainer.snapshot_every=4 --out " +
-                              (out / "runs").string() + " --screenshot " + shot + " --exit-when-done",
-                          log);
+  const int code =
+      runGui("--run quick-test --max-steps 24 --set trainer.snapshot_every=4 --out " +
+                 (out / "runs").string() + " --screenshot " + shot + " --exit-when-done",
+             log);
   INFO(log);
   REQUIRE(code == 0);
 
@@ -66,7 +68,8 @@ TEST_CASE("pretext --run trains a preset, screenshots the window and exits", "[e
   REQUIRE(acc.series().count("loss/total"));
   CHECK(acc.series().at("loss/total").back().step == 24);
   CHECK(acc.malformedLines() == 0);
-  CHECK(fs::is_regular_file(fs::path(dir) / "snapshots" / core::checkpointDirName(24) / "points.npy"));
+  CHECK(fs::is_regular_file(fs::path(dir) / "snapshots" / core::checkpointDirName(24) /
+                            "points.npy"));
   std::ifstream run(fs::path(dir) / "run.json");
   std::string runJson((std::istreambuf_iterator<char>(run)), {});
   CHECK(runJson.find("\"qt\"") != std::string::npos);  // the GUI registered its versions
@@ -84,11 +87,14 @@ TEST_CASE("pretext --run trains a preset, screenshots the window and exits", "[e
   REQUIRE(img.rect().contains(view));
   REQUIRE(img.rect().contains(chart));
   auto v = test::regionStats(img, view, QColor(meta.value("view3d_background").toString()));
-  INFO("3D view: " << v.fractionNotBackground * 100 << "% not background, " << v.distinctColors << " colours");
+  INFO("3D view: " << v.fractionNotBackground * 100 << "% not background, " << v.distinctColors
+                   << " colours");
   CHECK(v.fractionNotBackground > 0.005);
   CHECK(v.distinctColors > 30);
-  auto c = test::regionStats(img, chart, Qt::white, QColor(meta.value("loss_chart_color").toString()), 40);
-  INFO("chart: " << c.matching << " curve pixels spanning x " << c.matchMinX << ".." << c.matchMaxX);
+  auto c = test::regionStats(img, chart, Qt::white,
+                             QColor(meta.value("loss_chart_color").toString()), 40);
+  INFO("chart: " << c.matching << " curve pixels spanning x " << c.matchMinX << ".."
+                 << c.matchMaxX);
   CHECK(c.matching > 80);
   CHECK(c.matchMaxX - c.matchMinX > chart.width() / 2);
 }
@@ -97,7 +103,8 @@ TEST_CASE("pretext --run with an invalid config exits 2 and names the key", "[e2
   const fs::path out = fs::path(PRETEXT_ARTIFACTS) / "e2e-invalid";
   fs::remove_all(out);
   std::string log;
-  const int code = runGui("--run quick-test --set trainer.lr=fast --out " + out.string() + " --exit-when-done", log);
+  const int code = runGui(
+      "--run quick-test --set trainer.lr=fast --out " + out.string() + " --exit-when-done", log);
   INFO(log);
   CHECK(code == 2);
   CHECK(log.find("trainer.lr: expected a number") != std::string::npos);

@@ -2,8 +2,8 @@
 // format VTK needs. Run under Xvfb (ctest does that through xvfb-run).
 #define CATCH_CONFIG_RUNNER
 #include <QApplication>
-#include "pretext/widgets/point_cloud_view.h"
 #include <catch2/catch.hpp>
+#include "pretext/widgets/point_cloud_view.h"
 
 int main(int argc, char** argv) {
   pretext::widgets::setVtkSurfaceFormat();

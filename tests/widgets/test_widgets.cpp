@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include <fstream>
 #include "../core/test_util.h"
 #include "pixels.h"
 #include "pretext/widgets/config_panel.h"
@@ -16,7 +17,6 @@
 #include "pretext/widgets/runs_browser.h"
 #include "run_watcher.h"
 #include "trainer_host.h"
-#include <fstream>
 
 using namespace pretext;
 using pretext::test::regionStats;
@@ -62,7 +62,8 @@ TEST_CASE("the VTK view renders a coloured point cloud with a matching colour ba
   CHECK(st.fractionNotBackground > 0.05);
   CHECK(st.distinctColors > 40);
   // The colour bar sits at the right edge and holds both ends of viridis.
-  QRect bar(static_cast<int>(img.width() * 0.88), 0, static_cast<int>(img.width() * 0.12), img.height());
+  QRect bar(static_cast<int>(img.width() * 0.88), 0, static_cast<int>(img.width() * 0.12),
+            img.height());
   CHECK(regionStats(img, bar, view.background(), QColor(68, 1, 84), 40).matching > 20);
   CHECK(regionStats(img, bar, view.background(), QColor(253, 231, 37), 40).matching > 20);
   img.save("vtk_view.png");  // kept in the build folder for a human look
@@ -84,8 +85,8 @@ TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]"
   settle();
   QImage rotated = view.grabFramebuffer();
   CHECK(rotated != before);
-  QWheelEvent wheel(QPointF(250, 200), view.mapToGlobal(QPointF(250, 200)), QPoint(), QPoint(0, 120),
-                    Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+  QWheelEvent wheel(QPointF(250, 200), view.mapToGlobal(QPointF(250, 200)), QPoint(),
+                    QPoint(0, 120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
   QApplication::sendEvent(&view, &wheel);
   settle();
   CHECK(view.grabFramebuffer() != rotated);
@@ -116,7 +117,8 @@ TEST_CASE("the view follows resizes", "[gui][vtk]") {
   CHECK(std::abs(sumX / count - img.width() / 2.0) < img.width() * 0.1);
 }
 
-TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point series", "[gui][chart]") {
+TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point series",
+          "[gui][chart]") {
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0, 1);
   std::vector<QPointF> pts;
@@ -128,7 +130,8 @@ TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point seri
   CHECK(out.size() >= static_cast<std::size_t>(2 * width));
   // For every bucket, the bucket's min and max survive.
   const double bw = 999999.0 / width;
-  std::vector<double> mins(width, 1e9), maxs(width, -1e9), outMins(width, 1e9), outMaxs(width, -1e9);
+  std::vector<double> mins(width, 1e9), maxs(width, -1e9), outMins(width, 1e9),
+      outMaxs(width, -1e9);
   auto bucket = [&](double x) { return std::min(width - 1, static_cast<int>(x / bw)); };
   for (const auto& p : pts) {
     mins[bucket(p.x())] = std::min(mins[bucket(p.x())], p.y());
@@ -143,13 +146,15 @@ TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point seri
   for (std::size_t i = 1; i < out.size(); ++i) REQUIRE(out[i].x() > out[i - 1].x());
 }
 
-TEST_CASE("the chart draws decimated history and survives log axes with bad values", "[gui][chart]") {
+TEST_CASE("the chart draws decimated history and survives log axes with bad values",
+          "[gui][chart]") {
   widgets::MetricChart chart("loss/total");
   chart.resize(600, 300);
   chart.show();
   REQUIRE(QTest::qWaitForWindowExposed(&chart));
   std::vector<core::MetricRow> rows;
-  for (int s = 1; s <= 20000; ++s) rows.push_back({1, s, s * 0.01, "loss/total", 10.0 / s - (s == 500 ? 5 : 0)});
+  for (int s = 1; s <= 20000; ++s)
+    rows.push_back({1, s, s * 0.01, "loss/total", 10.0 / s - (s == 500 ? 5 : 0)});
   rows.push_back({1, 20001, 0, "loss/total", 0.0});
   chart.addRows("runA", rows);
   chart.redrawNow();
@@ -159,7 +164,7 @@ TEST_CASE("the chart draws decimated history and survives log axes with bad valu
   CHECK(drawn.size() > 100);
   bool hasDip = false;
   for (const auto& p : drawn) hasDip |= (p.x() == 500);
-  CHECK(hasDip);  // a one-step outlier is not averaged away
+  CHECK(hasDip);        // a one-step outlier is not averaged away
   chart.setLogY(true);  // 0 and the negative dip cannot be drawn on a log axis
   auto logDrawn = chart.drawnPoints("runA");
   CHECK_FALSE(logDrawn.empty());
@@ -229,7 +234,8 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   REQUIRE(w.saveScreenshot("main_window.png"));
   QImage img("main_window.png");
   REQUIRE_FALSE(img.isNull());
-  QRect chartRect(w.lossChart()->view()->viewport()->mapTo(&w, QPoint(0, 0)), w.lossChart()->view()->viewport()->size());
+  QRect chartRect(w.lossChart()->view()->viewport()->mapTo(&w, QPoint(0, 0)),
+                  w.lossChart()->view()->viewport()->size());
   const qreal dpr = img.devicePixelRatio();
   chartRect = QRect(chartRect.topLeft() * dpr, chartRect.size() * dpr);
   auto curve = regionStats(img, chartRect, Qt::white, widgets::runColor(0), 40);
@@ -262,10 +268,13 @@ TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {
   std::vector<core::MetricRow> seen;
   core::RunStatus lastStatus;
   core::PointSnapshotPtr lastSnap;
-  QObject::connect(&watcher, &session::RunWatcher::metricsArrived,
-                   [&](const std::vector<core::MetricRow>& r) { seen.insert(seen.end(), r.begin(), r.end()); });
-  QObject::connect(&watcher, &session::RunWatcher::statusChanged, [&](const core::RunStatus& s) { lastStatus = s; });
-  QObject::connect(&watcher, &session::RunWatcher::snapshotArrived, [&](const core::PointSnapshotPtr& s) { lastSnap = s; });
+  QObject::connect(
+      &watcher, &session::RunWatcher::metricsArrived,
+      [&](const std::vector<core::MetricRow>& r) { seen.insert(seen.end(), r.begin(), r.end()); });
+  QObject::connect(&watcher, &session::RunWatcher::statusChanged,
+                   [&](const core::RunStatus& s) { lastStatus = s; });
+  QObject::connect(&watcher, &session::RunWatcher::snapshotArrived,
+                   [&](const core::PointSnapshotPtr& s) { lastSnap = s; });
   watcher.watch(QString::fromStdString(writer->dir()), 50);
 
   auto waitFor = [&](auto pred) {
@@ -274,17 +283,14 @@ TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {
     while (!pred() && t.elapsed() < 5000) QApplication::processEvents(QEventLoop::AllEvents, 20);
     return pred();
   };
-  REQUIRE(writer->appendMetrics({{1, 1, 0.1, "loss/total", 3.0}, {1, 2, 0.2, "loss/total", 2.0}}, err));
+  REQUIRE(
+      writer->appendMetrics({{1, 1, 0.1, "loss/total", 3.0}, {1, 2, 0.2, "loss/total", 2.0}}, err));
   CHECK(waitFor([&] { return seen.size() == 2; }));
   // A half-written line is not delivered until it is complete.
-  {
-    std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "1,3,0.3,loss/to";
-  }
+  { std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "1,3,0.3,loss/to"; }
   settle(300);
   CHECK(seen.size() == 2);
-  {
-    std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "tal,1.5\n";
-  }
+  { std::ofstream(writer->dir() + "/metrics.csv", std::ios::app) << "tal,1.5\n"; }
   CHECK(waitFor([&] { return seen.size() == 3 && seen.back().value == 1.5; }));
   core::RunStatus st;
   st.phase = core::RunPhase::Running;
@@ -349,10 +355,18 @@ TEST_CASE("a language-model run shows its loss and sink curves", "[gui][lm]") {
   REQUIRE(QTest::qWaitForWindowExposed(&w));
   core::LaunchRequest req;
   req.configOrPreset = "sink-backcopy-softmax";
-  req.overrides = {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
-                   "sink.probe_sequences=6", "trainer.snapshot_every=2", "trainer.max_steps=8"};
+  req.overrides = {"lm.d_model=32",
+                   "lm.heads=2",
+                   "lm.ffn=64",
+                   "lm.context=16",
+                   "trainer.batch_size=4",
+                   "sink.probe_sequences=6",
+                   "trainer.snapshot_every=2",
+                   "trainer.max_steps=8"};
   QSignalSpy done(&w, &widgets::MainWindow::runFinished);
   REQUIRE(w.startRun(req, true));
+  auto shown = w.configPanel()->overrides();  // the panel shows what the run uses
+  CHECK(std::find(shown.begin(), shown.end(), "lm.d_model=32") != shown.end());
   CHECK(w.lossChart()->key() == "loss/val");
   CHECK(w.equivChart()->key() == "sink/sink1");
   REQUIRE(done.wait(60000));

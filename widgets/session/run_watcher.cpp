@@ -43,7 +43,8 @@ core::PointSnapshotPtr readSnapshot(const std::string& dir, std::string& error) 
     snap->step = j.value("step", std::int64_t(0));
     for (const auto& f : j.at("fields")) {
       std::vector<float> v;
-      if (!core::readNpyFloat32(dir + "/" + f.get<std::string>() + ".npy", v, shape, error)) return nullptr;
+      if (!core::readNpyFloat32(dir + "/" + f.get<std::string>() + ".npy", v, shape, error))
+        return nullptr;
       if (v.size() != snap->size()) {
         error = dir + ": field " + f.get<std::string>() + " has " + std::to_string(v.size()) +
                 " values for " + std::to_string(snap->size()) + " points";
@@ -62,7 +63,8 @@ core::PointSnapshotPtr readSnapshot(const std::string& dir, std::string& error) 
 
 RunWatcher::RunWatcher(QObject* parent) : QObject(parent) {
   connect(&m_timer, &QTimer::timeout, this, &RunWatcher::poll);
-  connect(&m_future, &QFutureWatcher<std::shared_ptr<PollResult>>::finished, this, &RunWatcher::deliver);
+  connect(&m_future, &QFutureWatcher<std::shared_ptr<PollResult>>::finished, this,
+          &RunWatcher::deliver);
 }
 
 RunWatcher::~RunWatcher() {

@@ -24,7 +24,6 @@ bool TrainerHost::start(const core::LaunchRequest& request, std::vector<core::Co
   }
   m_job = core::TrainingJob::prepare(request, issues, error);
   if (!m_job) return false;
-  core::configureThreads(static_cast<int>(m_job->config().getInt("trainer.threads")));
   m_control = std::make_unique<core::ControlBlock>();
   m_runDir = QString::fromStdString(m_job->runDir());
   m_kind = QString::fromStdString(m_job->config().getString("experiment.kind"));

@@ -22,7 +22,9 @@ ConfigPanel::ConfigPanel(QWidget* parent) : QWidget(parent) {
   m_source = new QComboBox(this);
   m_source->setEditable(false);
   for (const auto& p : core::presets())
-    m_source->addItem(QString::fromStdString(p.name)), m_source->setItemData(m_source->count() - 1, QString::fromStdString(p.description), Qt::ToolTipRole);
+    m_source->addItem(QString::fromStdString(p.name)),
+        m_source->setItemData(m_source->count() - 1, QString::fromStdString(p.description),
+                              Qt::ToolTipRole);
   m_source->setToolTip(tr("Preset or YAML file the run starts from"));
   auto* browse = new QPushButton(tr("Open YAML…"), this);
   browse->setToolTip(tr("Start from an experiment YAML file"));
@@ -49,7 +51,8 @@ ConfigPanel::ConfigPanel(QWidget* parent) : QWidget(parent) {
     Q_EMIT sourceChanged(source());
   });
   connect(browse, &QPushButton::clicked, this, [this] {
-    QString f = QFileDialog::getOpenFileName(this, tr("Experiment config"), QString(), tr("YAML (*.yaml *.yml)"));
+    QString f = QFileDialog::getOpenFileName(this, tr("Experiment config"), QString(),
+                                             tr("YAML (*.yaml *.yml)"));
     if (!f.isEmpty()) setSource(f);
   });
   connect(m_tree, &QTreeWidget::itemChanged, this, &ConfigPanel::onItemChanged);
@@ -82,7 +85,8 @@ void ConfigPanel::loadBase() {
     if (!parent) {
       parent = new QTreeWidgetItem(m_tree, {QString::fromStdString(section)});
       parent->setFlags(Qt::ItemIsEnabled);
-      parent->setExpanded(section == "trainer" || section == "objective.pnce" || section == "objective.ebc");
+      parent->setExpanded(section == "trainer" || section == "objective.pnce" ||
+                          section == "objective.ebc");
     }
     auto* item = new QTreeWidgetItem(parent);
     item->setText(0, QString::fromStdString(spec.path.substr(dot + 1)));

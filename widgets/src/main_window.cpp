@@ -42,7 +42,10 @@ namespace {
 QString fmtEta(double s) {
   if (s < 0) return "?";
   long t = static_cast<long>(s + 0.5);
-  return t >= 3600 ? QString("%1:%2:%3").arg(t / 3600).arg((t / 60) % 60, 2, 10, QChar('0')).arg(t % 60, 2, 10, QChar('0'))
+  return t >= 3600 ? QString("%1:%2:%3")
+                         .arg(t / 3600)
+                         .arg((t / 60) % 60, 2, 10, QChar('0'))
+                         .arg(t % 60, 2, 10, QChar('0'))
                    : QString("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QChar('0'));
 }
 }  // namespace
@@ -71,7 +74,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   welcome->setAlignment(Qt::AlignCenter);
   QString presetList;
   for (const auto& p : core::presets())
-    presetList += QString("<li><b>%1</b> — %2</li>").arg(QString::fromStdString(p.name), QString::fromStdString(p.description).toHtmlEscaped());
+    presetList += QString("<li><b>%1</b> — %2</li>")
+                      .arg(QString::fromStdString(p.name),
+                           QString::fromStdString(p.description).toHtmlEscaped());
   welcome->setText(tr("<h2>Pretext</h2><p>Pre-train a LiDAR encoder and watch it learn.</p>"
                       "<p>Pick a preset in the <b>Experiment</b> panel, adjust values if you like, "
                       "and press <b>Start</b> (F5). The default experiment needs no data: it "
@@ -123,7 +128,8 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildDocks() {
   setDockNestingEnabled(true);
-  auto addDock = [this](const QString& title, const QString& name, QWidget* w, Qt::DockWidgetArea area) {
+  auto addDock = [this](const QString& title, const QString& name, QWidget* w,
+                        Qt::DockWidgetArea area) {
     auto* dock = new QDockWidget(title, this);
     dock->setObjectName(name);
     dock->setWidget(w);
@@ -173,7 +179,8 @@ void MainWindow::buildActions() {
     if (!d.isEmpty()) setRunsRoot(d);
   });
   file->addAction(tr("Save screenshot…"), this, [this] {
-    QString f = QFileDialog::getSaveFileName(this, tr("Screenshot"), "pretext.png", tr("PNG (*.png)"));
+    QString f =
+        QFileDialog::getSaveFileName(this, tr("Screenshot"), "pretext.png", tr("PNG (*.png)"));
     if (!f.isEmpty()) saveScreenshot(f);
   });
   file->addSeparator();
@@ -185,7 +192,10 @@ void MainWindow::buildActions() {
   m_startAct->setShortcut(Qt::Key_F5);
   m_startAct->setToolTip(tr("Start a run with the Experiment panel's settings (F5)"));
   m_pauseAct = run->addAction(tr("&Pause"), this, [this] {
-    if (m_status.phase == core::RunPhase::Paused) m_host->resume(); else m_host->pause();
+    if (m_status.phase == core::RunPhase::Paused)
+      m_host->resume();
+    else
+      m_host->pause();
   });
   m_pauseAct->setShortcut(Qt::Key_F6);
   m_pauseAct->setToolTip(tr("Pause or resume after the current step (F6)"));
@@ -197,7 +207,8 @@ void MainWindow::buildActions() {
   m_snapAct->setToolTip(tr("Write a per-point snapshot at the next step (F7)"));
 
   auto* view = menuBar()->addMenu(tr("&View"));
-  view->addAction(tr("Reset camera"), QKeySequence(Qt::CTRL | Qt::Key_R), m_view, &PointCloudView::resetCamera);
+  view->addAction(tr("Reset camera"), QKeySequence(Qt::CTRL | Qt::Key_R), m_view,
+                  &PointCloudView::resetCamera);
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
 
   auto* tb = addToolBar(tr("Run"));
@@ -263,6 +274,16 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
     onMetrics(rows);
   }
   log(0, tr("started %1").arg(m_host->runDir()));
+  if (!req.configOrPreset.empty()) {
+    // Show the values this run uses (command-line --set and --max-steps included).
+    m_config->setSource(QString::fromStdString(req.configOrPreset));
+    for (const auto& o : req.overrides) {
+      const auto eq = o.find('=');
+      m_config->setValue(QString::fromStdString(o.substr(0, eq)),
+                         QString::fromStdString(o.substr(eq + 1)));
+    }
+    if (req.maxSteps > 0) m_config->setValue("trainer.max_steps", QString::number(req.maxSteps));
+  }
   QSettings().setValue("experiment/source", m_config->source());
   m_viewStack->setCurrentWidget(m_view);
   updateActions();
@@ -272,7 +293,8 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
 
 bool MainWindow::startFromPanel() {
   if (m_config->hasErrors()) {
-    QMessageBox::warning(this, tr("Cannot start the run"), tr("Fix the values marked in red in the Experiment panel first."));
+    QMessageBox::warning(this, tr("Cannot start the run"),
+                         tr("Fix the values marked in red in the Experiment panel first."));
     return false;
   }
   core::LaunchRequest r;
@@ -296,14 +318,18 @@ void MainWindow::chooseChartKeys(const QString& kind) {
   const bool lm = kind == "lm_sink";
   m_lossChart->setKey(lm ? "loss/val" : "loss/total");
   m_equivChart->setKey(lm ? "sink/sink1" : "equiv/probe_err");
-  m_viewCaption->setText(lm ? tr("language-model run: the 3D view is for point-cloud runs") : QString());
+  m_viewCaption->setText(lm ? tr("language-model run: the 3D view is for point-cloud runs")
+                            : QString());
 }
 
 void MainWindow::onStatus(const core::RunStatus& s) {
   m_status = s;
   m_phaseLabel->setText(QString::fromStdString(core::toString(s.phase)));
   m_stepLabel->setText(tr("step %1 / %2").arg(s.step).arg(s.maxSteps));
-  m_rateLabel->setText(s.stepsPerSec > 0 ? tr("%1 steps/s · ETA %2").arg(s.stepsPerSec, 0, 'f', 2).arg(fmtEta(s.etaSec)) : QString());
+  m_rateLabel->setText(
+      s.stepsPerSec > 0
+          ? tr("%1 steps/s · ETA %2").arg(s.stepsPerSec, 0, 'f', 2).arg(fmtEta(s.etaSec))
+          : QString());
   if (!s.error.empty()) m_phaseLabel->setToolTip(QString::fromStdString(s.error));
   updateActions();
 }
@@ -330,7 +356,8 @@ void MainWindow::showSnapshotField() {
   static const std::vector<float> none;
   m_view->setPointCloud(m_snapshot->xyz, it == m_snapshot->fields.end() ? none : it->second,
                         QString::fromStdString(field));
-  m_viewCaption->setText(tr("probe scan · %1 points · step %2").arg(m_snapshot->size()).arg(m_snapshot->step));
+  m_viewCaption->setText(
+      tr("probe scan · %1 points · step %2").arg(m_snapshot->size()).arg(m_snapshot->step));
 }
 
 void MainWindow::onFinished(const core::RunStatus& s) {
@@ -370,7 +397,8 @@ bool MainWindow::saveScreenshot(const QString& path) {
   const qreal dpr = pix.devicePixelRatio();
   auto rect = [&](QWidget* w) {
     QRect r(w->mapTo(this, QPoint(0, 0)), w->size());
-    return QJsonArray{qRound(r.x() * dpr), qRound(r.y() * dpr), qRound(r.width() * dpr), qRound(r.height() * dpr)};
+    return QJsonArray{qRound(r.x() * dpr), qRound(r.y() * dpr), qRound(r.width() * dpr),
+                      qRound(r.height() * dpr)};
   };
   QJsonObject o{{"image", QFileInfo(path).fileName()},
                 {"view3d", rect(m_view)},
@@ -405,9 +433,10 @@ void MainWindow::updateActions() {
 void MainWindow::closeEvent(QCloseEvent* e) {
   if (m_host->active()) {
     if (!m_exitWhenDone) {
-      auto answer = QMessageBox::question(this, tr("A run is training"),
-                                          tr("Stop the run and quit? It stops after the current step, "
-                                             "writes a checkpoint and can be resumed later."));
+      auto answer =
+          QMessageBox::question(this, tr("A run is training"),
+                                tr("Stop the run and quit? It stops after the current step, "
+                                   "writes a checkpoint and can be resumed later."));
       if (answer != QMessageBox::Yes) {
         e->ignore();
         return;

@@ -17,7 +17,7 @@
 namespace pretext::widgets {
 
 QColor runColor(int index) {
-  static const QColor colors[] = {QColor(0, 114, 178),  QColor(213, 94, 0),   QColor(0, 158, 115),
+  static const QColor colors[] = {QColor(0, 114, 178),   QColor(213, 94, 0),  QColor(0, 158, 115),
                                   QColor(204, 121, 167), QColor(230, 159, 0), QColor(86, 180, 233),
                                   QColor(240, 228, 66),  QColor(0, 0, 0)};
   return colors[index % 8];
@@ -32,10 +32,12 @@ std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& pts, double x0, 
   const double width = (x1 - x0) / buckets;
   std::size_t i = 0;
   while (i < pts.size()) {
-    const long b = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L, static_cast<long>(buckets - 1));
+    const long b = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L,
+                              static_cast<long>(buckets - 1));
     std::size_t first = i, lo = i, hi = i, last = i;
     for (++i; i < pts.size(); ++i) {
-      const long bi = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L, static_cast<long>(buckets - 1));
+      const long bi = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L,
+                                 static_cast<long>(buckets - 1));
       if (bi != b) break;
       if (pts[i].y() < pts[lo].y()) lo = i;
       if (pts[i].y() > pts[hi].y()) hi = i;

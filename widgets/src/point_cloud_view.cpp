@@ -87,11 +87,13 @@ struct PointCloudView::Impl {
   QColor background{38, 41, 46};
 };
 
-PointCloudView::PointCloudView(QWidget* parent) : QOpenGLWidget(parent), d(std::make_unique<Impl>()) {
+PointCloudView::PointCloudView(QWidget* parent)
+    : QOpenGLWidget(parent), d(std::make_unique<Impl>()) {
   setFocusPolicy(Qt::StrongFocus);
   setMinimumSize(200, 150);
-  setToolTip(tr("3D view: drag to rotate, shift-drag or middle-drag to pan, wheel to zoom, "
-                "R to reset the camera, +/- point size"));
+  setToolTip(
+      tr("3D view: drag to rotate, shift-drag or middle-drag to pan, wheel to zoom, "
+         "R to reset the camera, +/- point size"));
 
   d->window->SetReadyForRendering(false);  // until Qt's context exists (initializeGL)
   d->window->SetFrameBlitModeToNoBlit();   // we blit into Qt's framebuffer ourselves
@@ -118,7 +120,8 @@ PointCloudView::PointCloudView(QWidget* parent) : QOpenGLWidget(parent), d(std::
       case vtkCommand::RenderEvent:
         if (!self->d->inPaint) self->update();
         break;
-      default: break;
+      default:
+        break;
     }
   };
   vtkNew<vtkCallbackCommand> cb;
@@ -338,20 +341,34 @@ void setEventPosition(vtkGenericRenderWindowInteractor* iren, QWidget* w, const 
 void PointCloudView::mousePressEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   switch (e->button()) {
-    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent); break;
-    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent); break;
-    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent); break;
-    default: break;
+    case Qt::LeftButton:
+      d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent);
+      break;
+    case Qt::MiddleButton:
+      d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent);
+      break;
+    case Qt::RightButton:
+      d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent);
+      break;
+    default:
+      break;
   }
 }
 
 void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   switch (e->button()) {
-    case Qt::LeftButton: d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent); break;
-    case Qt::MiddleButton: d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent); break;
-    case Qt::RightButton: d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent); break;
-    default: break;
+    case Qt::LeftButton:
+      d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent);
+      break;
+    case Qt::MiddleButton:
+      d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent);
+      break;
+    case Qt::RightButton:
+      d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent);
+      break;
+    default:
+      break;
   }
 }
 
@@ -370,11 +387,18 @@ void PointCloudView::wheelEvent(QWheelEvent* e) {
 
 void PointCloudView::keyPressEvent(QKeyEvent* e) {
   switch (e->key()) {
-    case Qt::Key_R: resetCamera(); break;
+    case Qt::Key_R:
+      resetCamera();
+      break;
     case Qt::Key_Plus:
-    case Qt::Key_Equal: setPointSize(d->actor->GetProperty()->GetPointSize() + 1); break;
-    case Qt::Key_Minus: setPointSize(d->actor->GetProperty()->GetPointSize() - 1); break;
-    default: QOpenGLWidget::keyPressEvent(e);
+    case Qt::Key_Equal:
+      setPointSize(d->actor->GetProperty()->GetPointSize() + 1);
+      break;
+    case Qt::Key_Minus:
+      setPointSize(d->actor->GetProperty()->GetPointSize() - 1);
+      break;
+    default:
+      QOpenGLWidget::keyPressEvent(e);
   }
 }
 

@@ -63,12 +63,15 @@ void RunsBrowser::show(const std::vector<core::RunSummary>& runs) {
     it->setData(0, Qt::UserRole, QString::fromStdString(r.dir));
     it->setText(1, QString::fromStdString(r.displayPhase()));
     it->setText(2, QString("%1 / %2").arg(r.status.step).arg(r.status.maxSteps));
-    it->setText(3, QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.status.updatedAt)).toString("yyyy-MM-dd hh:mm:ss"));
+    it->setText(3, QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.status.updatedAt))
+                       .toString("yyyy-MM-dd hh:mm:ss"));
     QString tip = QString::fromStdString(r.dir);
     if (!r.status.error.empty()) tip += "\n" + QString::fromStdString(r.status.error);
-    if (r.stale) tip += "\n" + tr("Its process is gone (crash or kill); resume it from the last checkpoint.");
+    if (r.stale)
+      tip += "\n" + tr("Its process is gone (crash or kill); resume it from the last checkpoint.");
     for (int c = 0; c < 4; ++c) it->setToolTip(c, tip);
-    if (r.stale || r.status.phase == core::RunPhase::Failed) it->setForeground(1, QColor(176, 0, 32));
+    if (r.stale || r.status.phase == core::RunPhase::Failed)
+      it->setForeground(1, QColor(176, 0, 32));
   }
   Q_EMIT refreshed();
 }

@@ -46,7 +46,7 @@ struct PlotSeries {
   std::string label;
   std::vector<std::pair<double, double>> points;
 };
-std::string svgLinePlot(const std::string& title, const std::string& xLabel, const std::string& yLabel,
-                        const std::vector<PlotSeries>& series);
+std::string svgLinePlot(const std::string& title, const std::string& xLabel,
+                        const std::string& yLabel, const std::vector<PlotSeries>& series);
 
 }  // namespace pretext::core

@@ -20,9 +20,9 @@ struct LaunchRequest {
   std::string configOrPreset;  // new run: a YAML file or a preset name
   std::vector<std::string> overrides;
   std::string runsRoot = "runs";
-  std::string resumeDir;      // non-empty: continue this run instead of starting one
-  std::int64_t maxSteps = 0;  // > 0: trainer.max_steps for a new run, new target on resume
-  std::int64_t untilStep = 0; // > 0: stop (resumable) once this step is reached
+  std::string resumeDir;       // non-empty: continue this run instead of starting one
+  std::int64_t maxSteps = 0;   // > 0: trainer.max_steps for a new run, new target on resume
+  std::int64_t untilStep = 0;  // > 0: stop (resumable) once this step is reached
 };
 
 class TrainingJob {
@@ -30,8 +30,7 @@ class TrainingJob {
   // On invalid configuration returns nullptr with `issues` filled (exit code 2 in the CLI);
   // on other failures (unwritable folder, unreadable checkpoint) nullptr with `error` set.
   static std::unique_ptr<TrainingJob> prepare(const LaunchRequest& request,
-                                              std::vector<ConfigIssue>& issues,
-                                              std::string& error);
+                                              std::vector<ConfigIssue>& issues, std::string& error);
   ~TrainingJob();
 
   const std::string& runDir() const;
@@ -49,7 +48,9 @@ class TrainingJob {
   std::unique_ptr<Impl> m_impl;
 };
 
-// Sets LibTorch's intra-op threads (0 = all cores). Debian's LibTorch defaults to 1.
+// Sets LibTorch's intra-op threads (0 = all cores). Debian's LibTorch defaults to 1; the
+// binaries call configureThreads(0) at start-up, and TrainingJob::run applies
+// trainer.threads.
 void configureThreads(int threads);
 
 // Reads and compares the model weights of two checkpoints (for tests and tools):

@@ -91,8 +91,7 @@ class MainWindow : public QMainWindow {
   QLabel* m_stepLabel = nullptr;
   QLabel* m_rateLabel = nullptr;
   QLabel* m_dirLabel = nullptr;
-  QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr,
-          *m_snapAct = nullptr;
+  QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
   core::PointSnapshotPtr m_snapshot;
   core::RunStatus m_status;
   QString m_currentRun;
