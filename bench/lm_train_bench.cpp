@@ -5,30 +5,34 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
+#include "adamw.h"
 #include "lm_model.h"
 #include "pretext/core/training_job.h"
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 60, warmup = 10;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 0;
+  // full | fwdbwd (no clip, no optimizer) | noclip (optimizer, no clip)
+  const std::string mode = argc > 3 ? argv[3] : "full";
   pretext::core::configureThreads(threads);
   using namespace pretext::core::lm;
   ModelOptions o;  // vocab 66, d 128, 2 layers, 4 heads, FFN 512, context 64
   torch::manual_seed(0);
   TransformerLM model(o);
-  torch::optim::AdamW opt(model->parameters(),
-                          torch::optim::AdamWOptions(1e-3).weight_decay(0.1).betas({0.9, 0.95}));
+  // The trainer's optimizer (core/src/adamw.h): LibTorch's AdamW update, op for op.
+  pretext::core::AdamW opt(model->parameters(), 1e-3, 0.1, 0.9, 0.95);
   const int B = 32, T = 64;
   auto tokens = torch::randint(0, o.vocab, {B, T + 1}, torch::kLong);
   auto step = [&] {
     auto logits = model->forward(tokens.narrow(1, 0, T));
     auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, o.vocab}),
                                                      tokens.narrow(1, 1, T).reshape({-1}));
-    opt.zero_grad();
+    opt.zeroGrad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-    opt.step();
+    if (mode == "full") opt.clipGradNorm(1.0);
+    if (mode != "fwdbwd") opt.step();
     return loss.item<double>();
   };
   for (int i = 0; i < warmup; ++i) step();

@@ -60,6 +60,7 @@ class LM(nn.Module):
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 60
     threads = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    mode = sys.argv[3] if len(sys.argv) > 3 else "full"  # full | fwdbwd | noclip
     torch.set_num_threads(threads if threads > 0 else torch.get_num_threads())
     torch.manual_seed(0)
     model = LM()
@@ -72,8 +73,10 @@ def main():
         loss = F.cross_entropy(logits.reshape(-1, vocab), tokens[:, 1:].reshape(-1))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        if mode == "full":
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if mode != "fwdbwd":
+            opt.step()
         return loss.item()
 
     for _ in range(10):

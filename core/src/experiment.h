@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "adamw.h"
 #include "pretext/core/config.h"
 #include "pretext/core/run_types.h"
 
@@ -63,19 +64,14 @@ std::unique_ptr<Experiment> makeLmSinkExperiment(const Config& config);
 
 // Checkpoint files shared by the experiments: model.pt and optimizer.pt in `dir`.
 template <class Module>
-void saveModelAndOptimizer(const std::string& dir, Module& model, torch::optim::Optimizer& opt) {
+void saveModelAndOptimizer(const std::string& dir, Module& model, const AdamW& opt) {
   torch::save(model, dir + "/model.pt");
-  torch::save(opt, dir + "/optimizer.pt");
+  opt.save(dir + "/optimizer.pt");
 }
 template <class Module>
-void loadModelAndOptimizer(const std::string& dir, Module& model, torch::optim::Optimizer& opt) {
+void loadModelAndOptimizer(const std::string& dir, Module& model, AdamW& opt) {
   torch::load(model, dir + "/model.pt");
-  torch::load(opt, dir + "/optimizer.pt");
-}
-
-// Sets the learning rate of every parameter group (AdamW).
-inline void setLearningRate(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+  opt.load(dir + "/optimizer.pt");
 }
 
 }  // namespace pretext::core

@@ -181,10 +181,9 @@ class LidarSslExperiment : public Experiment {
     model = PointEncoder(static_cast<int>(config.getInt("model.width")),
                          static_cast<int>(config.getInt("model.feature_dim")),
                          static_cast<int>(config.getInt("objective.ebc.bins")));
-    optimizer = std::make_unique<torch::optim::AdamW>(
-        model->parameters(), torch::optim::AdamWOptions(config.getFloat("trainer.lr"))
-                                 .weight_decay(config.getFloat("trainer.weight_decay"))
-                                 .betas({0.9, config.getFloat("trainer.beta2")}));
+    optimizer = std::make_unique<AdamW>(model->parameters(), config.getFloat("trainer.lr"),
+                                        config.getFloat("trainer.weight_decay"), 0.9,
+                                        config.getFloat("trainer.beta2"));
     source = std::make_unique<ScanSource>(config);
     probe = makeProbe(*source);
     model->train();
@@ -207,7 +206,7 @@ class LidarSslExperiment : public Experiment {
 
   Config config;
   PointEncoder model{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<ScanSource> source;
   ProbeSet probe;
 };
@@ -283,7 +282,7 @@ void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& w
   const double clip = config.getFloat("trainer.grad_clip");
   const auto B = config.getInt("trainer.batch_size");
   Batch batch = makeBatch(step);
-  setLearningRate(*optimizer, lr);
+  optimizer->setLearningRate(lr);
 
   auto f1 = model->forward(batch.view1);
   auto f2 = model->forward(batch.view2);
@@ -305,10 +304,9 @@ void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& w
   if (!std::isfinite(total.item<double>()))
     throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
                              " (try a smaller trainer.lr)");
-  optimizer->zero_grad();
+  optimizer->zeroGrad();
   total.backward();
-  const double gradNorm =
-      torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
+  const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
   optimizer->step();
 
   torch::NoGradGuard ng;

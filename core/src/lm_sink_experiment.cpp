@@ -49,10 +49,9 @@ class LmSinkExperiment : public Experiment {
     B = config.getInt("trainer.batch_size");
     torch::manual_seed(seed);
     model = lm::TransformerLM(modelOptions(config, source->vocabSize()));
-    optimizer = std::make_unique<torch::optim::AdamW>(
-        model->parameters(), torch::optim::AdamWOptions(config.getFloat("trainer.lr"))
-                                 .weight_decay(config.getFloat("trainer.weight_decay"))
-                                 .betas({0.9, config.getFloat("trainer.beta2")}));
+    optimizer = std::make_unique<AdamW>(model->parameters(), config.getFloat("trainer.lr"),
+                                        config.getFloat("trainer.weight_decay"), 0.9,
+                                        config.getFloat("trainer.beta2"));
     valBatch = batch(kValSequences, mixSeed(seed, kValSalt), true);
     probe = batch(config.getInt("sink.probe_sequences"), mixSeed(seed, kProbeSalt), true)
                 .narrow(1, 0, T);  // inputs only: T tokens
@@ -102,18 +101,17 @@ class LmSinkExperiment : public Experiment {
                         mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
                                 static_cast<std::uint64_t>(step)),
                         false);
-    setLearningRate(*optimizer, lr);
+    optimizer->setLearningRate(lr);
     auto losses = tokenLosses(tokens);
     auto loss = losses.mean();
     const double value = loss.item<double>();
     if (!std::isfinite(value))
       throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
                                " (try a smaller trainer.lr)");
-    optimizer->zero_grad();
+    optimizer->zeroGrad();
     loss.backward();
     const double clip = config.getFloat("trainer.grad_clip");
-    const double gradNorm =
-        torch::nn::utils::clip_grad_norm_(model->parameters(), clip > 0 ? clip : 1e30);
+    const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
     optimizer->step();
     window.add("loss/train", value);
     window.add("loss/total", value);
@@ -270,7 +268,7 @@ class LmSinkExperiment : public Experiment {
   std::unique_ptr<lm::TokenSource> source;
   std::int64_t T = 64, B = 32;
   lm::TransformerLM model{nullptr};
-  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<AdamW> optimizer;
   torch::Tensor valBatch, probe, isFunction;
 };
 
