@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,6 +133,24 @@ json statusToJson(const RunStatus& s) {
 RunDirWriter::~RunDirWriter() {
   if (m_metricsFd >= 0) ::close(m_metricsFd);
   if (m_eventsFd >= 0) ::close(m_eventsFd);
+  if (m_lockFd >= 0) ::close(m_lockFd);  // releases the lock
+}
+
+bool RunDirWriter::lock(std::string& error) {
+  m_lockFd = ::open((m_dir + "/.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (m_lockFd < 0) {
+    error = m_dir + ": cannot create .lock: " + std::strerror(errno);
+    return false;
+  }
+  if (::flock(m_lockFd, LOCK_EX | LOCK_NB) != 0) {
+    error = m_dir +
+            ": another process is writing this run (pretext-train or a Pretext window); "
+            "stop it first";
+    ::close(m_lockFd);
+    m_lockFd = -1;
+    return false;
+  }
+  return true;
 }
 
 bool RunDirWriter::openAppendFiles(std::string& error) {
@@ -205,7 +224,7 @@ std::unique_ptr<RunDirWriter> RunDirWriter::create(const std::string& runsRoot,
   std::unique_ptr<RunDirWriter> w(new RunDirWriter());
   w->m_dir = finalDir.string();
   w->m_segment = 1;
-  if (!w->openAppendFiles(error)) return nullptr;
+  if (!w->lock(error) || !w->openAppendFiles(error)) return nullptr;
   return w;
 }
 
@@ -216,6 +235,9 @@ std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& run
     error = runDir + ": not a Pretext run directory (no run.json/config.yaml/status.json)";
     return nullptr;
   }
+  std::unique_ptr<RunDirWriter> w(new RunDirWriter());
+  w->m_dir = runDir;
+  if (!w->lock(error)) return nullptr;  // before touching any file
   std::string err;
   auto status = readStatus(runDir, err);
   if (!status) {
@@ -229,8 +251,6 @@ std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& run
   MetricsAccumulator acc = readMetrics(runDir);
   for (const auto& [key, pts] : acc.series())
     for (const auto& p : pts) segment = std::max(segment, p.segment);
-  std::unique_ptr<RunDirWriter> w(new RunDirWriter());
-  w->m_dir = runDir;
   w->m_segment = segment + 1;
   if (!w->openAppendFiles(error)) return nullptr;
   MetricRow marker{w->m_segment, resumeStep, 0.0, kResumeMarkerKey,

@@ -240,3 +240,22 @@ TEST_CASE("the event queue is bounded and coalesces", "[events]") {
   CHECK(b.logsDropped == 3);
   CHECK(q.drain().empty());
 }
+
+TEST_CASE("one writer per run directory: a second writer is refused and nothing is touched",
+          "[rundir]") {
+  pretext::test::TempDir root;
+  auto first = newRun(root.str());
+  std::string err;
+  REQUIRE(first->appendMetrics({{1, 1, 0.1, "loss/total", 1.0}}, err));
+  std::ofstream(first->dir() + "/metrics.csv", std::ios::app) << "1,2,0.2,loss/to";  // mid-write
+  const auto sizeBefore = fs::file_size(first->dir() + "/metrics.csv");
+  auto second = RunDirWriter::openForResume(first->dir(), 1, err);
+  CHECK_FALSE(second);
+  CHECK(err.find("another process is writing this run") != std::string::npos);
+  CHECK(fs::file_size(first->dir() + "/metrics.csv") == sizeBefore);  // the live tail is not cut
+  first.reset();  // the writer ends: the run can be resumed
+  auto third = RunDirWriter::openForResume(
+      fs::path(root.str()).string() + "/" + listRuns(root.str())[0].id, 1, err);
+  INFO(err);
+  CHECK(third);
+}

@@ -56,7 +56,10 @@ class RunDirWriter {
   template <class Fill>
   bool commitSnapshot(std::int64_t step, Fill&& fill, std::string& error);
   bool openAppendFiles(std::string& error);
+  // Takes <dir>/.lock (flock, non-blocking): one writer per run directory, enforced.
+  bool lock(std::string& error);
   std::string m_dir;
+  int m_lockFd = -1;
   int m_segment = 1;
   int m_metricsFd = -1;
   int m_eventsFd = -1;
