@@ -113,7 +113,8 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   auto wall = [&] { return wallOffset + std::chrono::duration<double>(Clock::now() - t0).count(); };
   std::int64_t step = startStep;
   try {
-    // Every caller (CLI, GUI thread, study runner, tests) gets the configured threads.
+    // Every caller (CLI main, the GUI's trainer thread, study runner, tests) gets the
+    // configured intra-op threads.
     configureThreads(static_cast<int>(config.getInt("trainer.threads")));
     experiment = makeExperiment(config);
     experiment->build();
