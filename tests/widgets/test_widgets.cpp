@@ -32,6 +32,16 @@ void gridCloud(std::vector<float>& xyz, std::vector<float>& s, float lo, float h
     }
 }
 
+// Shows `view` at w x h and gives it the 0..1 grid cloud coloured by x.
+void showGrid(widgets::PointCloudView& view, int w, int h) {
+  view.resize(w, h);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  std::vector<float> xyz, s;
+  gridCloud(xyz, s, 0, 1);
+  view.setPointCloud(xyz, s, "x");
+}
+
 void settle(int ms = 200) {
   QElapsedTimer t;
   t.start();
@@ -71,12 +81,7 @@ TEST_CASE("the VTK view renders a coloured point cloud with a matching colour ba
 
 TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]") {
   widgets::PointCloudView view;
-  view.resize(500, 400);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
-  std::vector<float> xyz, s;
-  gridCloud(xyz, s, 0, 1);
-  view.setPointCloud(xyz, s, "x");
+  showGrid(view, 500, 400);
   settle();
   QImage before = view.grabFramebuffer();
   QTest::mousePress(&view, Qt::LeftButton, {}, QPoint(250, 200));
@@ -97,12 +102,7 @@ TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]"
 
 TEST_CASE("the view follows resizes", "[gui][vtk]") {
   widgets::PointCloudView view;
-  view.resize(300, 200);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
-  std::vector<float> xyz, s;
-  gridCloud(xyz, s, 0, 1);
-  view.setPointCloud(xyz, s, "x");
+  showGrid(view, 300, 200);
   view.resize(700, 300);
   settle();
   QImage img = view.grabFramebuffer();

@@ -338,38 +338,32 @@ void setEventPosition(vtkGenericRenderWindowInteractor* iren, QWidget* w, const 
 }
 }  // namespace
 
+namespace {
+// The VTK event for a Qt mouse button going down or up; NoEvent for other buttons.
+unsigned long buttonEvent(Qt::MouseButton button, bool press) {
+  switch (button) {
+    case Qt::LeftButton:
+      return press ? vtkCommand::LeftButtonPressEvent : vtkCommand::LeftButtonReleaseEvent;
+    case Qt::MiddleButton:
+      return press ? vtkCommand::MiddleButtonPressEvent : vtkCommand::MiddleButtonReleaseEvent;
+    case Qt::RightButton:
+      return press ? vtkCommand::RightButtonPressEvent : vtkCommand::RightButtonReleaseEvent;
+    default:
+      return vtkCommand::NoEvent;
+  }
+}
+}  // namespace
+
 void PointCloudView::mousePressEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
-  switch (e->button()) {
-    case Qt::LeftButton:
-      d->interactor->InvokeEvent(vtkCommand::LeftButtonPressEvent);
-      break;
-    case Qt::MiddleButton:
-      d->interactor->InvokeEvent(vtkCommand::MiddleButtonPressEvent);
-      break;
-    case Qt::RightButton:
-      d->interactor->InvokeEvent(vtkCommand::RightButtonPressEvent);
-      break;
-    default:
-      break;
-  }
+  if (auto ev = buttonEvent(e->button(), true); ev != vtkCommand::NoEvent)
+    d->interactor->InvokeEvent(ev);
 }
 
 void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
-  switch (e->button()) {
-    case Qt::LeftButton:
-      d->interactor->InvokeEvent(vtkCommand::LeftButtonReleaseEvent);
-      break;
-    case Qt::MiddleButton:
-      d->interactor->InvokeEvent(vtkCommand::MiddleButtonReleaseEvent);
-      break;
-    case Qt::RightButton:
-      d->interactor->InvokeEvent(vtkCommand::RightButtonReleaseEvent);
-      break;
-    default:
-      break;
-  }
+  if (auto ev = buttonEvent(e->button(), false); ev != vtkCommand::NoEvent)
+    d->interactor->InvokeEvent(ev);
 }
 
 void PointCloudView::mouseMoveEvent(QMouseEvent* e) {
