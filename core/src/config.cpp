@@ -267,9 +267,9 @@ std::optional<Config> Config::resolveRaw(const std::map<std::string, ConfigValue
   if (f("augment.scale.min") > f("augment.scale.max"))
     issues.push_back({"augment.scale.min", "must not exceed augment.scale.max (" +
                                                formatValue(values.at("augment.scale.max")) + ")"});
-  if (std::get<std::string>(values.at("data.source")) == "files" &&
-      std::get<std::string>(values.at("data.path")).empty())
-    issues.push_back({"data.path", "required when data.source is 'files'"});
+  const std::string& dataSource = std::get<std::string>(values.at("data.source"));
+  if (dataSource != "simulated" && std::get<std::string>(values.at("data.path")).empty())
+    issues.push_back({"data.path", "required when data.source is '" + dataSource + "'"});
   if (i("objective.pnce.pairs") > i("data.points_per_scan"))
     issues.push_back({"objective.pnce.pairs", "must not exceed data.points_per_scan (" +
                                                   std::to_string(i("data.points_per_scan")) + ")"});

@@ -80,26 +80,43 @@ std::vector<ParamSpec> buildSchema() {
       integer("trainer.keep_checkpoints", 3, 1, 1000, "How many recent checkpoints to keep"),
       integer("trainer.threads", 0, 0, 1024, "Intra-op threads (0 = all cores)"),
 
-      choice("data.source", "simulated", {"simulated", "files"},
-             "simulated = built-in street-scene LiDAR; files = KITTI .bin scans in data.path"),
-      file("data.path", "Folder of KITTI-style .bin scans (data.source = files)"),
+      choice("data.source", "simulated",
+             {"simulated", "files", "kitti_object", "kitti_odometry", "npz_flow"},
+             "simulated = built-in street-scene LiDAR; files = a folder (or file) of .bin, "
+             ".pcd.bin, .pcd, .ply or .npy scans; kitti_object = a KITTI object folder "
+             "(velodyne/, label_2/, calib/); kitti_odometry = a sequence folder (velodyne/, "
+             "poses, calib.txt); npz_flow = a folder of .npz scene-flow pairs"),
+      file("data.path", "File or folder read when data.source is not 'simulated'"),
+      text("data.flow_keys", "",
+           "npz_flow: which arrays hold the pair, e.g. p1=pc1,p2=pc2,flow=flow"
+           "[,valid1=..,valid2=..]; empty = try the known layouts (docs/data.md)"),
+      text("data.odometry_tr", "",
+           "kitti_odometry: 12 numbers of Tr (Velodyne -> camera 0) when the folder has no calib.txt"),
       integer("data.points_per_scan", 2048, 64, 1000000, "Points sampled from each scan"),
-      integer("data.sim.beams", 32, 4, 128, "Simulated LiDAR: number of laser beams"),
-      integer("data.sim.azimuth_steps", 720, 64, 8192, "Simulated LiDAR: firings per revolution"),
-      real("data.sim.max_range", 60, 5, 250, "Simulated LiDAR: maximum range in metres"),
+      real("data.crop.max_range", 0, 0, 1000, "Drop points farther than this horizontally (0 = keep all)"),
+      flag("data.crop.front_fov", false, "Keep only the front camera field of view (KITTI-style crop)"),
+      real("data.crop.fov_deg", 90, 1, 360, "Width of the front field of view in degrees"),
+      integer("data.prefetch", 2, 0, 64, "Batches prepared ahead on a worker thread (0 = none)"),
+      integer("data.sim.beams", 64, 4, 128,
+              "Simulated LiDAR: laser beams (64 uses an HDL-64E-like elevation table)"),
+      integer("data.sim.azimuth_steps", 2048, 64, 8192, "Simulated LiDAR: firings per revolution"),
+      real("data.sim.max_range", 80, 5, 250, "Simulated LiDAR: maximum range in metres"),
       real("data.sim.range_noise", 0.02, 0, 1, "Simulated LiDAR: range noise std in metres"),
-      integer("data.sim.objects", 12, 0, 100, "Simulated LiDAR: cars, poles, trees per scene"),
+      integer("data.sim.objects", 40, 0, 200,
+              "Simulated LiDAR: cars, pedestrians, cyclists, poles and trees per scene"),
 
       flag("augment.rotation.enabled", true, "Rotate views about the up axis"),
       real("augment.rotation.range_deg", 90, 0, 180,
-           "Rotation angle drawn from (-range, +range) degrees"),
+           "Rotation angle drawn from (-range, +range) degrees, at the centre of one of "
+           "objective.ebc.bins equal bins so the class label is exact"),
       flag("augment.translation.enabled", true, "Translate views"),
       real("augment.translation.max_m", 0.2, 0, 10, "Translation per axis drawn from (-max, +max)"),
       flag("augment.scale.enabled", true, "Scale views isotropically"),
       real("augment.scale.min", 0.95, 0.01, 100, "Smallest scale factor"),
       real("augment.scale.max", 1.05, 0.01, 100, "Largest scale factor"),
-      flag("augment.flip.enabled", true, "Mirror views across the x axis"),
-      real("augment.flip.prob", 0.5, 0, 1, "Probability of a flip"),
+      flag("augment.flip.enabled", true, "Mirror views"),
+      real("augment.flip.prob", 0.5, 0, 1, "Probability of mirroring across the x axis (y -> -y)"),
+      real("augment.flip.prob_x", 0.0, 0, 1, "Probability of mirroring across the y axis (x -> -x)"),
       real("augment.jitter_m", 0.0, 0, 1, "Per-point Gaussian jitter std in metres"),
 
       // ---- lm_sink: the language model (methods.md §2) ----

@@ -10,7 +10,10 @@
 #include <random>
 
 #include "experiment.h"
+#include "pretext/core/augment.h"
+#include "pretext/core/datasets.h"
 #include "pretext/core/street_sim.h"
+#include "pretext/core/voxelize.h"
 
 namespace fs = std::filesystem;
 
@@ -47,100 +50,60 @@ struct PointEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(PointEncoder);
 
-// ---- augmentation ------------------------------------------------------------------------
+// ---- augmentation and data -------------------------------------------------------------
 
-// A sampled similarity transform p' = s * R(angle) * F * p + t with its exact class label.
-struct ViewTransform {
-  double angle = 0;
-  std::int64_t bin = 0;
-  double scale = 1;
-  bool flip = false;
-  double t[3] = {0, 0, 0};
+AugmentOptions augmentOptions(const Config& c) {
+  AugmentOptions o;
+  o.rotation = c.getBool("augment.rotation.enabled");
+  o.rotationRange = c.getFloat("augment.rotation.range_deg") * kPi / 180.0;
+  o.rotationBins = static_cast<int>(c.getInt("objective.ebc.bins"));
+  o.rotationAtBinCentres = true;
+  o.translation = c.getBool("augment.translation.enabled");
+  o.translationMax = c.getFloat("augment.translation.max_m");
+  o.scaling = c.getBool("augment.scale.enabled");
+  o.scaleMin = c.getFloat("augment.scale.min");
+  o.scaleMax = c.getFloat("augment.scale.max");
+  const bool flip = c.getBool("augment.flip.enabled");
+  o.flipYProb = flip ? c.getFloat("augment.flip.prob") : 0.0;
+  o.flipXProb = flip ? c.getFloat("augment.flip.prob_x") : 0.0;
+  o.jitter = c.getFloat("augment.jitter_m");
+  return o;
+}
 
-  void apply(const float* in, float* out, std::size_t n) const {
-    const double c = std::cos(angle) * scale, s = std::sin(angle) * scale;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double x = in[3 * i], y = flip ? -in[3 * i + 1] : in[3 * i + 1], z = in[3 * i + 2];
-      out[3 * i] = static_cast<float>(c * x - s * y + t[0]);
-      out[3 * i + 1] = static_cast<float>(s * x + c * y + t[1]);
-      out[3 * i + 2] = static_cast<float>(scale * z + t[2]);
-    }
-  }
-};
-
-struct AugmentSettings {
-  bool rotation, translation, scale, flip;
-  double rotRange, transMax, scaleMin, scaleMax, flipProb, jitter;
-  std::int64_t bins;
-
-  explicit AugmentSettings(const Config& c)
-      : rotation(c.getBool("augment.rotation.enabled")),
-        translation(c.getBool("augment.translation.enabled")),
-        scale(c.getBool("augment.scale.enabled")),
-        flip(c.getBool("augment.flip.enabled")),
-        rotRange(c.getFloat("augment.rotation.range_deg") * kPi / 180.0),
-        transMax(c.getFloat("augment.translation.max_m")),
-        scaleMin(c.getFloat("augment.scale.min")),
-        scaleMax(c.getFloat("augment.scale.max")),
-        flipProb(c.getFloat("augment.flip.prob")),
-        jitter(c.getFloat("augment.jitter_m")),
-        bins(c.getInt("objective.ebc.bins")) {}
-
-  // The rotation angle is the centre of a uniformly drawn bin, so the label is exact.
-  ViewTransform sample(std::mt19937_64& rng) const {
-    std::uniform_real_distribution<double> U(0.0, 1.0);
-    ViewTransform v;
-    if (rotation) {
-      v.bin = std::uniform_int_distribution<std::int64_t>(0, bins - 1)(rng);
-      const double width = 2 * rotRange / static_cast<double>(bins);
-      v.angle = -rotRange + (static_cast<double>(v.bin) + 0.5) * width;
-    }
-    if (translation)
-      for (double& t : v.t) t = (2 * U(rng) - 1) * transMax;
-    if (scale) v.scale = scaleMin + (scaleMax - scaleMin) * U(rng);
-    if (flip) v.flip = U(rng) < flipProb;
-    return v;
-  }
-};
-
-// ---- data --------------------------------------------------------------------------------
-
+// Scans from the configured dataset, cropped; scan(key) picks one deterministically.
 class ScanSource {
  public:
   explicit ScanSource(const Config& c)
       : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
-    m_sim.beams = static_cast<int>(c.getInt("data.sim.beams"));
-    m_sim.azimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
-    m_sim.maxRange = c.getFloat("data.sim.max_range");
-    m_sim.rangeNoise = c.getFloat("data.sim.range_noise");
-    m_sim.objects = static_cast<int>(c.getInt("data.sim.objects"));
-    if (c.getString("data.source") == "files") {
-      const std::string dir = c.getString("data.path");
-      std::error_code ec;
-      if (fs::is_regular_file(dir, ec)) {
-        m_files.push_back(dir);
-      } else {
-        for (const auto& e : fs::directory_iterator(dir, ec))
-          if (e.path().extension() == ".bin") m_files.push_back(e.path().string());
-      }
-      std::sort(m_files.begin(), m_files.end());
-      if (m_files.empty()) throw std::runtime_error("data.path: no .bin scans in " + dir);
-    }
+    DatasetOptions d;
+    d.source = c.getString("data.source");
+    d.path = c.getString("data.path");
+    d.flowKeys = c.getString("data.flow_keys");
+    d.odometryTr = c.getString("data.odometry_tr");
+    d.seed = m_seed;
+    d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
+    d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
+    d.simMaxRange = c.getFloat("data.sim.max_range");
+    d.simRangeNoise = c.getFloat("data.sim.range_noise");
+    d.simObjects = static_cast<int>(c.getInt("data.sim.objects"));
+    m_dataset = openDataset(d);
+    m_crop.maxRange = c.getFloat("data.crop.max_range");
+    m_crop.frontFov = c.getBool("data.crop.front_fov");
+    m_crop.fovDeg = c.getFloat("data.crop.fov_deg");
   }
-  LidarScan scan(std::uint64_t key) const {
-    if (m_files.empty()) return simulateStreetScan(m_sim, mixSeed(m_seed, key));
-    const std::string& f = m_files[mixSeed(m_seed, key) % m_files.size()];
-    LidarScan s;
-    std::size_t dropped = 0;
-    std::string err;
-    if (!readKittiBin(f, s, dropped, err)) throw std::runtime_error(err);
+  PointCloud scan(std::uint64_t key) const {
+    const std::uint64_t h = mixSeed(m_seed, key);
+    const std::size_t n = m_dataset->size();
+    PointCloud s = m_dataset->scan(n ? h % n : h >> 8);
+    if (m_crop.maxRange > 0 || m_crop.frontFov) s.select(cropIndices(s, m_crop));
+    if (s.empty()) throw DataError(m_dataset->describe() + ": no points left after data.crop");
     return s;
   }
 
  private:
   std::uint64_t m_seed;
-  StreetSimOptions m_sim;
-  std::vector<std::string> m_files;
+  std::unique_ptr<ScanDataset> m_dataset;
+  CropOptions m_crop;
 };
 
 std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
@@ -202,6 +165,18 @@ class LidarSslExperiment : public Experiment {
 
  private:
   Batch makeBatch(std::int64_t step) const;
+  // The batch of `step`, prepared ahead on a worker thread (data.prefetch batches deep).
+  // Batches depend only on the step, so a restart at another step just re-seeds the queue.
+  Batch nextBatch(std::int64_t step) {
+    const auto depth = static_cast<std::size_t>(config.getInt("data.prefetch"));
+    if (depth == 0) return makeBatch(step);
+    if (!prefetch || prefetch->nextIndex() != step) {
+      prefetch.reset();
+      prefetch = std::make_unique<Prefetcher<Batch>>(
+          [this](std::int64_t s) { return makeBatch(s); }, step, depth);
+    }
+    return prefetch->next();
+  }
   ProbeSet makeProbe(const ScanSource& src) const;
 
   Config config;
@@ -209,13 +184,14 @@ class LidarSslExperiment : public Experiment {
   std::unique_ptr<AdamW> optimizer;
   std::unique_ptr<ScanSource> source;
   ProbeSet probe;
+  std::unique_ptr<Prefetcher<Batch>> prefetch;  // last member: joined before the rest goes
 };
 
 Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
   const auto B = config.getInt("trainer.batch_size");
   const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
   const auto P = static_cast<std::size_t>(config.getInt("objective.pnce.pairs"));
-  const AugmentSettings aug(config);
+  const AugmentOptions aug = augmentOptions(config);
   std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
                               static_cast<std::uint64_t>(step)));
   Batch b;
@@ -226,13 +202,13 @@ Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
   b.pairs = torch::empty({B, static_cast<long>(P)}, torch::kLong);
   std::normal_distribution<float> jitter(0.0f, static_cast<float>(aug.jitter));
   for (std::int64_t i = 0; i < B; ++i) {
-    LidarScan scan =
+    PointCloud scan =
         source->scan((static_cast<std::uint64_t>(step) << 16) | static_cast<std::uint64_t>(i));
     auto idx = samplePoints(scan.size(), N, rng);
     std::vector<float> base(N * 3);
     for (std::size_t k = 0; k < N; ++k)
       for (int d = 0; d < 3; ++d) base[3 * k + d] = scan.xyz[3 * idx[k] + d];
-    const ViewTransform t1 = aug.sample(rng), t2 = aug.sample(rng);
+    const SpatialTransform t1 = sampleTransform(aug, rng), t2 = sampleTransform(aug, rng);
     t1.apply(base.data(), b.view1[i].data_ptr<float>(), N);
     t2.apply(base.data(), b.view2[i].data_ptr<float>(), N);
     if (aug.jitter > 0) {
@@ -243,8 +219,8 @@ Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
         v2[k] += jitter(rng);
       }
     }
-    b.bin1[i] = t1.bin;
-    b.bin2[i] = t2.bin;
+    b.bin1[i] = static_cast<std::int64_t>(rotationBin(t1.angle, aug));
+    b.bin2[i] = static_cast<std::int64_t>(rotationBin(t2.angle, aug));
     auto pairIdx = samplePoints(N, P, rng);
     auto* pp = b.pairs[i].data_ptr<std::int64_t>();
     for (std::size_t k = 0; k < P; ++k) pp[k] = static_cast<std::int64_t>(pairIdx[k]);
@@ -256,17 +232,18 @@ ProbeSet LidarSslExperiment::makeProbe(const ScanSource& source) const {
   const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
   std::mt19937_64 rng(
       mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")), kProbeSalt));
-  LidarScan scan = source.scan(kProbeSalt);
+  PointCloud scan = source.scan(kProbeSalt);
+  const auto* intensity = scan.field("intensity");
   auto idx = samplePoints(scan.size(), N, rng);
   ProbeSet p;
   p.xyz.resize(N * 3);
   for (std::size_t k = 0; k < N; ++k) {
     for (int d = 0; d < 3; ++d) p.xyz[3 * k + d] = scan.xyz[3 * idx[k] + d];
     p.height.push_back(scan.xyz[3 * idx[k] + 2]);
-    p.intensity.push_back(scan.intensity[idx[k]]);
+    p.intensity.push_back(intensity ? (*intensity)[idx[k]] : 0.0f);
   }
-  const AugmentSettings aug(config);
-  const ViewTransform t1 = aug.sample(rng), t2 = aug.sample(rng);
+  const AugmentOptions aug = augmentOptions(config);
+  const SpatialTransform t1 = sampleTransform(aug, rng), t2 = sampleTransform(aug, rng);
   p.view1 = torch::empty({1, static_cast<long>(N), 3});
   p.view2 = torch::empty({1, static_cast<long>(N), 3});
   t1.apply(p.xyz.data(), p.view1.data_ptr<float>(), N);
@@ -281,7 +258,7 @@ void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& w
                     config.getFloat("objective.ebc.weight");
   const double clip = config.getFloat("trainer.grad_clip");
   const auto B = config.getInt("trainer.batch_size");
-  Batch batch = makeBatch(step);
+  Batch batch = nextBatch(step);
   optimizer->setLearningRate(lr);
 
   auto f1 = model->forward(batch.view1);

@@ -1,0 +1,100 @@
+#pragma once
+// Readers and writers for LiDAR point-cloud formats. Every reader throws DataError with a
+// message naming the file and the problem; none crashes or returns garbage on malformed
+// input. Rows with NaN/Inf x, y or z are dropped and counted (PointCloud::droppedNonFinite);
+// a file with no finite point is rejected. The parse* functions work on bytes in memory
+// (the fuzz targets call them); `name` is only used in messages. Plain C++; any thread.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pretext/core/point_cloud.h"
+
+namespace pretext::core {
+
+enum class CloudFormat { Unknown, KittiBin, NuscenesBin, Pcd, Ply, Npy };
+const char* formatName(CloudFormat f);
+// By extension: .bin (KITTI, 4 floats), .pcd.bin (nuScenes, 5 floats), .pcd, .ply, .npy.
+CloudFormat formatFromPath(const std::string& path);
+
+std::string readFileBytes(const std::string& path);  // throws DataError
+
+// Raw float32 records: `columns` floats per point, the first three x, y, z; the names of the
+// remaining columns given in `extra` (KITTI: {"intensity"}; nuScenes: {"intensity","ring"}).
+PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, int columns,
+                             const std::vector<std::string>& extra);
+PointCloud parsePcd(const std::string& name, std::string_view bytes);
+PointCloud parsePly(const std::string& name, std::string_view bytes);
+// A (N, >=3) numeric .npy: columns 0..2 are x, y, z; further columns become f3, f4, ...
+PointCloud parseNpyCloud(const std::string& name, std::string_view bytes);
+
+PointCloud readKittiBin(const std::string& path);
+PointCloud readNuscenesBin(const std::string& path);
+PointCloud readPcd(const std::string& path);
+PointCloud readPly(const std::string& path);
+// Dispatch on formatFromPath.
+PointCloud readPointCloud(const std::string& path);
+
+// Writers (atomic: temp file + rename). KITTI .bin takes "intensity" (0 if absent).
+enum class PcdEncoding { Ascii, Binary, BinaryCompressed };
+void writeKittiBin(const std::string& path, const PointCloud& cloud);
+void writePcd(const std::string& path, const PointCloud& cloud,
+              PcdEncoding encoding = PcdEncoding::Binary);
+void writePly(const std::string& path, const PointCloud& cloud, bool binary = true);
+void writePointCloud(const std::string& path, const PointCloud& cloud);  // by extension
+
+// LZF (as used by PCD binary_compressed). Throws DataError on corrupt input.
+std::string lzfDecompress(std::string_view in, std::size_t expectedSize, const std::string& name);
+std::string lzfCompress(std::string_view in);
+
+// ---- NumPy ------------------------------------------------------------------------------
+
+// Any numeric .npy array, converted to double (dtypes f2/f4/f8, i1..i8, u1..u8, b1; either
+// byte order; C order only).
+struct NpyArray {
+  std::string dtype;  // as in the header, e.g. "<f4"
+  std::vector<std::size_t> shape;
+  std::vector<double> data;
+  std::size_t rows() const { return shape.empty() ? 1 : shape[0]; }
+  std::size_t cols() const;  // product of the trailing dimensions (1 for a vector)
+};
+NpyArray parseNpy(const std::string& name, std::string_view bytes);
+// Every member of an .npz (stored or deflated; zip64 ok), by key without ".npy".
+std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_view bytes);
+
+// ---- KITTI object: labels and calibration ------------------------------------------------
+
+struct KittiCalib {
+  double P2[12] = {};
+  double R0[9] = {};
+  double TrVeloToCam[12] = {};
+  Mat4 veloToRectCam() const;  // R0_rect * Tr_velo_to_cam
+};
+KittiCalib parseKittiCalib(const std::string& name, std::string_view text);
+KittiCalib readKittiCalib(const std::string& path);
+
+struct KittiObject {
+  std::string type;  // Car, Pedestrian, Cyclist, DontCare, ...
+  double truncated = 0, alpha = 0;
+  int occluded = 0;
+  double bbox[4] = {};
+  double h = 0, w = 0, l = 0;  // metres
+  double x = 0, y = 0, z = 0;  // bottom centre in the rectified camera frame
+  double ry = 0;               // yaw about the camera y axis
+};
+std::vector<KittiObject> parseKittiLabels(const std::string& name, std::string_view text);
+std::vector<KittiObject> readKittiLabels(const std::string& path);
+// The object's box in the LiDAR frame (centre at half height, yaw about z).
+Box3D kittiBoxInLidar(const KittiObject& o, const KittiCalib& calib);
+
+// ---- KITTI odometry -----------------------------------------------------------------------
+
+// Poses file: one row per frame of 12 (KITTI) or 13 (timestamp first) numbers, the row-major
+// 3x4 pose of camera-0 frame i in camera-0 frame 0.
+std::vector<Mat4> parseKittiPoses(const std::string& name, std::string_view text);
+// The `Tr:` line of an odometry calib.txt (Velodyne -> camera 0).
+Mat4 parseOdometryTr(const std::string& name, std::string_view text);
+
+}  // namespace pretext::core

@@ -1,0 +1,223 @@
+// NumPy .npy (versions 1-3, any numeric dtype, C order) and .npz (zip: stored or deflated
+// members, zip64 records as written by np.savez) readers. Sizes from headers are checked
+// against the bytes present and CRCs are verified, so a damaged archive is an error.
+#include <zlib.h>
+
+#include <limits>
+
+#include "io_detail.h"
+#include "pretext/core/readers.h"
+
+namespace pretext::core {
+
+using namespace io;
+
+std::size_t NpyArray::cols() const {
+  std::size_t c = 1;
+  for (std::size_t i = 1; i < shape.size(); ++i) c *= shape[i];
+  return c;
+}
+
+namespace {
+
+std::string_view dictValue(const std::string& name, std::string_view header, std::string_view key) {
+  const std::string k = "'" + std::string(key) + "'";
+  const std::size_t at = header.find(k);
+  if (at == std::string_view::npos) fail(name, "npy header has no " + k + " entry");
+  std::size_t p = header.find(':', at + k.size());
+  if (p == std::string_view::npos) fail(name, "npy header: malformed " + k + " entry");
+  ++p;
+  while (p < header.size() && header[p] == ' ') ++p;
+  std::size_t e = p;
+  if (p < header.size() && header[p] == '(') {
+    e = header.find(')', p);
+    if (e == std::string_view::npos) fail(name, "npy header: unterminated shape");
+    return header.substr(p + 1, e - p - 1);
+  }
+  if (p < header.size() && header[p] == '\'') {
+    e = header.find('\'', p + 1);
+    if (e == std::string_view::npos) fail(name, "npy header: unterminated string");
+    return header.substr(p + 1, e - p - 1);
+  }
+  while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
+  return header.substr(p, e - p);
+}
+
+}  // namespace
+
+NpyArray parseNpy(const std::string& name, std::string_view bytes) {
+  if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY")
+    fail(name, "not a .npy file (bad magic)");
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  const int major = u[6];
+  std::size_t headerLen, start;
+  if (major == 1) {
+    headerLen = u[8] | (static_cast<std::size_t>(u[9]) << 8);
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) fail(name, "truncated .npy header");
+    headerLen = u[8] | (static_cast<std::size_t>(u[9]) << 8) |
+                (static_cast<std::size_t>(u[10]) << 16) | (static_cast<std::size_t>(u[11]) << 24);
+    start = 12;
+  } else {
+    fail(name, "unsupported .npy version " + std::to_string(major));
+  }
+  if (headerLen > bytes.size() - start) fail(name, "truncated .npy header");
+  const std::string_view header = bytes.substr(start, headerLen);
+  NpyArray a;
+  a.dtype = std::string(dictValue(name, header, "descr"));
+  if (dictValue(name, header, "fortran_order") != "False")
+    fail(name, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
+  const std::string shapeText(dictValue(name, header, "shape"));
+  for (auto dim : splitWords(shapeText)) {
+    while (!dim.empty() && dim.back() == ',') dim.remove_suffix(1);
+    if (dim.empty()) continue;
+    std::uint64_t v;
+    if (!parseU64(dim, v)) fail(name, "npy header: bad shape entry " + quoted(dim));
+    a.shape.push_back(static_cast<std::size_t>(v));
+  }
+  const std::string& d = a.dtype;
+  if (d.size() < 3) fail(name, "unsupported dtype " + quoted(d));
+  const char order = d[0], kind = d[1];
+  const std::string width = d.substr(2);
+  Scalar s;
+  if (kind == 'f' && width == "2")
+    s = Scalar::F16;
+  else if (kind == 'f' && width == "4")
+    s = Scalar::F32;
+  else if (kind == 'f' && width == "8")
+    s = Scalar::F64;
+  else if ((kind == 'i' || kind == 'u' || kind == 'b') &&
+           (width == "1" || width == "2" || width == "4" || width == "8")) {
+    const int w = width[0] - '0';
+    const bool sgn = kind == 'i';
+    s = w == 1   ? (sgn ? Scalar::I8 : Scalar::U8)
+        : w == 2 ? (sgn ? Scalar::I16 : Scalar::U16)
+        : w == 4 ? (sgn ? Scalar::I32 : Scalar::U32)
+                 : (sgn ? Scalar::I64 : Scalar::U64);
+  } else {
+    fail(name, "unsupported dtype " + quoted(d) + " (numeric only)");
+  }
+  if (order != '<' && order != '>' && order != '|' && order != '=')
+    fail(name, "unsupported byte order in dtype " + quoted(d));
+  const bool swap = order == '>';
+  const std::size_t payload = bytes.size() - start - headerLen;
+  std::uint64_t count = 1;
+  for (auto dim : a.shape)
+    if (!mulWithin(count, dim, payload, count))
+      fail(name, "shape needs more data than the " + std::to_string(payload) + " bytes present");
+  const std::size_t sz = static_cast<std::size_t>(scalarSize(s));
+  if (count * sz != payload)
+    fail(name, "shape needs " + std::to_string(count * sz) + " bytes of " + d + " data but " +
+                   std::to_string(payload) + " bytes follow the header");
+  a.data.resize(count);
+  const auto* base = u + start + headerLen;
+  for (std::size_t i = 0; i < count; ++i) a.data[i] = loadScalar(base + i * sz, s, swap);
+  return a;
+}
+
+namespace {
+
+std::uint32_t le32(const unsigned char* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+std::uint16_t le16(const unsigned char* p) {
+  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
+std::uint64_t le64(const unsigned char* p) {
+  return le32(p) | (static_cast<std::uint64_t>(le32(p + 4)) << 32);
+}
+
+}  // namespace
+
+std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_view bytes) {
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  if (n < 22 || le32(u) != 0x04034b50u) fail(name, "not an .npz (zip) file (bad magic)");
+  // End of central directory: the last 0x06054b50 within 64 KiB + 22 bytes of the end.
+  std::size_t eocd = std::string_view::npos;
+  for (std::size_t i = n - 22 + 1; i-- > 0 && n - i <= 65557;)
+    if (le32(u + i) == 0x06054b50u) {
+      eocd = i;
+      break;
+    }
+  if (eocd == std::string_view::npos)
+    fail(name, "zip end-of-directory record not found (truncated?)");
+  std::uint64_t entries = le16(u + eocd + 10), cdSize = le32(u + eocd + 12),
+                cdOffset = le32(u + eocd + 16);
+  if ((entries == 0xffff || cdOffset == 0xffffffffu) && eocd >= 20 &&
+      le32(u + eocd - 20) == 0x07064b50u) {
+    const std::uint64_t z = le64(u + eocd - 20 + 8);
+    if (z > n - 56 || le32(u + z) != 0x06064b50u) fail(name, "bad zip64 end-of-directory record");
+    entries = le64(u + z + 32);
+    cdSize = le64(u + z + 40);
+    cdOffset = le64(u + z + 48);
+  }
+  if (cdOffset > n || cdSize > n - cdOffset) fail(name, "zip directory lies outside the file");
+  std::map<std::string, NpyArray> out;
+  std::size_t p = static_cast<std::size_t>(cdOffset);
+  const std::size_t cdEnd = p + static_cast<std::size_t>(cdSize);
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    if (p + 46 > cdEnd || le32(u + p) != 0x02014b50u) fail(name, "corrupt zip directory entry");
+    const std::uint16_t flags = le16(u + p + 8), method = le16(u + p + 10);
+    const std::uint32_t crc = le32(u + p + 16);
+    std::uint64_t csize = le32(u + p + 20), usize = le32(u + p + 24);
+    const std::size_t nameLen = le16(u + p + 28), extraLen = le16(u + p + 30),
+                      commentLen = le16(u + p + 32);
+    std::uint64_t local = le32(u + p + 42);
+    if (p + 46 + nameLen + extraLen + commentLen > cdEnd) fail(name, "corrupt zip directory entry");
+    const std::string member(bytes.substr(p + 46, nameLen));
+    // Zip64 extra field: the 64-bit values for whichever of the three were saturated.
+    for (std::size_t x = p + 46 + nameLen; x + 4 <= p + 46 + nameLen + extraLen;) {
+      const std::uint16_t id = le16(u + x), len = le16(u + x + 2);
+      if (x + 4 + len > p + 46 + nameLen + extraLen) break;
+      if (id == 0x0001) {
+        std::size_t q = x + 4;
+        const std::size_t qEnd = q + len;
+        if (usize == 0xffffffffu && q + 8 <= qEnd) usize = le64(u + q), q += 8;
+        if (csize == 0xffffffffu && q + 8 <= qEnd) csize = le64(u + q), q += 8;
+        if (local == 0xffffffffu && q + 8 <= qEnd) local = le64(u + q), q += 8;
+      }
+      x += 4 + len;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+    const std::string where = name + "[" + member + "]";
+    if (flags & 1u) fail(where, "encrypted zip members are not supported");
+    if (local > n - 30 || le32(u + local) != 0x04034b50u) fail(where, "bad local zip header");
+    const std::size_t dataAt =
+        static_cast<std::size_t>(local) + 30 + le16(u + local + 26) + le16(u + local + 28);
+    if (dataAt > n || csize > n - dataAt) fail(where, "member data runs past the end (truncated?)");
+    if (usize > (std::uint64_t{1} << 34)) fail(where, "member larger than 16 GiB");
+    std::string raw;
+    if (method == 0) {
+      if (csize != usize) fail(where, "stored member with different sizes");
+      raw.assign(bytes.data() + dataAt, static_cast<std::size_t>(csize));
+    } else if (method == 8) {
+      // Deflate expands at most ~1032:1; a larger declared size is a lie.
+      if (usize > csize * 1032 + 1024) fail(where, "declared size is implausible for its data");
+      raw.resize(static_cast<std::size_t>(usize));
+      z_stream zs{};
+      if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail(where, "zlib init failed");
+      zs.next_in = const_cast<Bytef*>(u + dataAt);
+      zs.avail_in =
+          static_cast<uInt>(std::min<std::uint64_t>(csize, std::numeric_limits<uInt>::max()));
+      zs.next_out = reinterpret_cast<Bytef*>(raw.data());
+      zs.avail_out = static_cast<uInt>(raw.size());
+      const int rc = inflate(&zs, Z_FINISH);
+      const std::uint64_t produced = zs.total_out;
+      inflateEnd(&zs);
+      if (rc != Z_STREAM_END || produced != usize) fail(where, "corrupt deflate data");
+    } else {
+      fail(where, "unsupported zip compression method " + std::to_string(method));
+    }
+    if (crc32_z(0L, reinterpret_cast<const Bytef*>(raw.data()), raw.size()) != crc)
+      fail(where, "CRC mismatch (corrupt archive)");
+    std::string key = member;
+    if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+    out[key] = parseNpy(where, raw);
+  }
+  if (out.empty()) fail(name, "archive holds no arrays");
+  return out;
+}
+
+}  // namespace pretext::core
