@@ -268,7 +268,10 @@ std::optional<Config> Config::resolveRaw(const std::map<std::string, ConfigValue
     issues.push_back({"augment.scale.min", "must not exceed augment.scale.max (" +
                                                formatValue(values.at("augment.scale.max")) + ")"});
   const std::string& dataSource = std::get<std::string>(values.at("data.source"));
-  if (dataSource != "simulated" && std::get<std::string>(values.at("data.path")).empty())
+  const bool pathReported = std::any_of(issues.begin() + static_cast<long>(before), issues.end(),
+                                        [](const ConfigIssue& x) { return x.path == "data.path"; });
+  if (dataSource != "simulated" && !pathReported &&
+      std::get<std::string>(values.at("data.path")).empty())
     issues.push_back({"data.path", "required when data.source is '" + dataSource + "'"});
   if (i("objective.pnce.pairs") > i("data.points_per_scan"))
     issues.push_back({"objective.pnce.pairs", "must not exceed data.points_per_scan (" +

@@ -91,10 +91,13 @@ std::vector<ParamSpec> buildSchema() {
            "npz_flow: which arrays hold the pair, e.g. p1=pc1,p2=pc2,flow=flow"
            "[,valid1=..,valid2=..]; empty = try the known layouts (docs/data.md)"),
       text("data.odometry_tr", "",
-           "kitti_odometry: 12 numbers of Tr (Velodyne -> camera 0) when the folder has no calib.txt"),
+           "kitti_odometry: 12 numbers of Tr (Velodyne -> camera 0) when the folder has no "
+           "calib.txt"),
       integer("data.points_per_scan", 2048, 64, 1000000, "Points sampled from each scan"),
-      real("data.crop.max_range", 0, 0, 1000, "Drop points farther than this horizontally (0 = keep all)"),
-      flag("data.crop.front_fov", false, "Keep only the front camera field of view (KITTI-style crop)"),
+      real("data.crop.max_range", 0, 0, 1000,
+           "Drop points farther than this horizontally (0 = keep all)"),
+      flag("data.crop.front_fov", false,
+           "Keep only the front camera field of view (KITTI-style crop)"),
       real("data.crop.fov_deg", 90, 1, 360, "Width of the front field of view in degrees"),
       integer("data.prefetch", 2, 0, 64, "Batches prepared ahead on a worker thread (0 = none)"),
       integer("data.sim.beams", 64, 4, 128,
@@ -116,7 +119,8 @@ std::vector<ParamSpec> buildSchema() {
       real("augment.scale.max", 1.05, 0.01, 100, "Largest scale factor"),
       flag("augment.flip.enabled", true, "Mirror views"),
       real("augment.flip.prob", 0.5, 0, 1, "Probability of mirroring across the x axis (y -> -y)"),
-      real("augment.flip.prob_x", 0.0, 0, 1, "Probability of mirroring across the y axis (x -> -x)"),
+      real("augment.flip.prob_x", 0.0, 0, 1,
+           "Probability of mirroring across the y axis (x -> -x)"),
       real("augment.jitter_m", 0.0, 0, 1, "Per-point Gaussian jitter std in metres"),
 
       // ---- lm_sink: the language model (methods.md §2) ----

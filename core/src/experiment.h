@@ -60,6 +60,10 @@ class Experiment {
 };
 
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config);
+// Opens the configured LiDAR dataset (a folder listing, no scan is read) so a missing or
+// malformed folder is reported as a config issue before any run directory exists.
+// Returns "" when fine (or for other experiment kinds).
+std::string checkLidarDataSource(const Config& config);
 std::unique_ptr<Experiment> makeLmSinkExperiment(const Config& config);
 
 // Checkpoint files shared by the experiments: model.pt and optimizer.pt in `dir`.

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "io_detail.h"
+#include "pretext/core/fs_util.h"
 #include "pretext/core/readers.h"
 
 namespace pretext::core {
@@ -218,6 +219,94 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
   }
   if (out.empty()) fail(name, "archive holds no arrays");
   return out;
+}
+
+std::string npyBytes(const NpyFloat32& a) {
+  std::size_t n = 1;
+  for (auto d : a.shape) n *= d;
+  if (n != a.data.size()) throw DataError(a.key + ": shape does not match the data size");
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  for (std::size_t i = 0; i < a.shape.size(); ++i)
+    header += std::to_string(a.shape[i]) +
+              (a.shape.size() == 1 || i + 1 < a.shape.size() ? "," : "") +
+              (i + 1 < a.shape.size() ? " " : "");
+  header += "), }";
+  // magic(6) + version(2) + length(2) + header + '\n' is padded to a multiple of 64.
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\0';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(a.data.data()), a.data.size() * sizeof(float));
+  return out;
+}
+
+void writeNpz(const std::string& path, const std::vector<NpyFloat32>& arrays) {
+  auto u16 = [](std::string& s, std::uint32_t v) {
+    s += static_cast<char>(v & 0xff);
+    s += static_cast<char>((v >> 8) & 0xff);
+  };
+  auto u32 = [&](std::string& s, std::uint32_t v) {
+    u16(s, v & 0xffff);
+    u16(s, v >> 16);
+  };
+  std::string out, central;
+  for (const auto& a : arrays) {
+    const std::string body = npyBytes(a), name = a.key + ".npy";
+    if (out.size() + body.size() > 0xffff0000ull)
+      throw DataError(path + ": .npz larger than 4 GiB");
+    const auto crc = static_cast<std::uint32_t>(
+        crc32_z(0L, reinterpret_cast<const Bytef*>(body.data()), body.size()));
+    const auto offset = static_cast<std::uint32_t>(out.size());
+    const auto size = static_cast<std::uint32_t>(body.size());
+    // Local header: stored (method 0), no data descriptor.
+    u32(out, 0x04034b50u);
+    u16(out, 20);
+    u16(out, 0);
+    u16(out, 0);
+    u16(out, 0);
+    u16(out, 0x21);
+    u32(out, crc);
+    u32(out, size);
+    u32(out, size);
+    u16(out, static_cast<std::uint32_t>(name.size()));
+    u16(out, 0);
+    out += name;
+    out += body;
+    u32(central, 0x02014b50u);
+    u16(central, 20);
+    u16(central, 20);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0x21);
+    u32(central, crc);
+    u32(central, size);
+    u32(central, size);
+    u16(central, static_cast<std::uint32_t>(name.size()));
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0);
+    u16(central, 0);
+    u32(central, 0);
+    u32(central, offset);
+    central += name;
+  }
+  const auto cdOffset = static_cast<std::uint32_t>(out.size());
+  out += central;
+  u32(out, 0x06054b50u);
+  u16(out, 0);
+  u16(out, 0);
+  u16(out, static_cast<std::uint32_t>(arrays.size()));
+  u16(out, static_cast<std::uint32_t>(arrays.size()));
+  u32(out, static_cast<std::uint32_t>(central.size()));
+  u32(out, cdOffset);
+  u16(out, 0);
+  std::string err;
+  if (!writeFileAtomic(path, out, err)) throw DataError(err);
 }
 
 }  // namespace pretext::core

@@ -70,23 +70,27 @@ AugmentOptions augmentOptions(const Config& c) {
   return o;
 }
 
+DatasetOptions datasetOptions(const Config& c) {
+  DatasetOptions d;
+  d.source = c.getString("data.source");
+  d.path = c.getString("data.path");
+  d.flowKeys = c.getString("data.flow_keys");
+  d.odometryTr = c.getString("data.odometry_tr");
+  d.seed = static_cast<std::uint64_t>(c.getInt("experiment.seed"));
+  d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
+  d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
+  d.simMaxRange = c.getFloat("data.sim.max_range");
+  d.simRangeNoise = c.getFloat("data.sim.range_noise");
+  d.simObjects = static_cast<int>(c.getInt("data.sim.objects"));
+  return d;
+}
+
 // Scans from the configured dataset, cropped; scan(key) picks one deterministically.
 class ScanSource {
  public:
   explicit ScanSource(const Config& c)
       : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
-    DatasetOptions d;
-    d.source = c.getString("data.source");
-    d.path = c.getString("data.path");
-    d.flowKeys = c.getString("data.flow_keys");
-    d.odometryTr = c.getString("data.odometry_tr");
-    d.seed = m_seed;
-    d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
-    d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
-    d.simMaxRange = c.getFloat("data.sim.max_range");
-    d.simRangeNoise = c.getFloat("data.sim.range_noise");
-    d.simObjects = static_cast<int>(c.getInt("data.sim.objects"));
-    m_dataset = openDataset(d);
+    m_dataset = openDataset(datasetOptions(c));
     m_crop.maxRange = c.getFloat("data.crop.max_range");
     m_crop.frontFov = c.getBool("data.crop.front_fov");
     m_crop.fovDeg = c.getFloat("data.crop.fov_deg");
@@ -320,6 +324,16 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
 }
 
 }  // namespace
+
+std::string checkLidarDataSource(const Config& config) {
+  if (config.getString("experiment.kind") != "lidar_ssl") return "";
+  try {
+    openDataset(datasetOptions(config));
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config) {
   return std::make_unique<LidarSslExperiment>(config);

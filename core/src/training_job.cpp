@@ -290,6 +290,11 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
     impl->config = *cfg;
     impl->maxSteps = impl->config.getInt("trainer.max_steps");
     impl->targetStep = req.untilStep > 0 ? std::min(req.untilStep, impl->maxSteps) : impl->maxSteps;
+    const std::string dataProblem = checkLidarDataSource(impl->config);
+    if (!dataProblem.empty()) {
+      issues.push_back({"data.path", dataProblem});
+      return nullptr;
+    }
     impl->writer = RunDirWriter::create(req.runsRoot, impl->config, error);
     if (!impl->writer) return nullptr;
   }

@@ -19,20 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(PRETEXT_TRAIN_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+pretext::test::CommandResult run(const std::string& args) {
+  return pretext::test::runCommand(std::string(PRETEXT_TRAIN_EXE) + " " + args);
 }
 
 std::vector<std::string> runDirs(const std::string& root) {

@@ -1,5 +1,8 @@
 #pragma once
 // Test helpers: scratch folders that clean up after themselves.
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -24,6 +27,22 @@ class TempDir {
  private:
   std::filesystem::path m_path;
 };
+
+// Runs a shell command line with stderr merged into stdout. code is the exit status, or -1
+// when the process did not exit normally (a crash or a signal).
+struct CommandResult {
+  int code;
+  std::string output;
+};
+inline CommandResult runCommand(const std::string& commandLine) {
+  FILE* p = popen((commandLine + " 2>&1").c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 inline std::string sharedData(const std::string& rel) {
   return std::string(PRETEXT_SHARED_DATA) + "/" + rel;

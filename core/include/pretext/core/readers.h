@@ -64,6 +64,15 @@ NpyArray parseNpy(const std::string& name, std::string_view bytes);
 // Every member of an .npz (stored or deflated; zip64 ok), by key without ".npy".
 std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_view bytes);
 
+// float32 arrays to .npy bytes and to an uncompressed .npz (np.load reads both).
+struct NpyFloat32 {
+  std::string key;
+  std::vector<float> data;
+  std::vector<std::size_t> shape;
+};
+std::string npyBytes(const NpyFloat32& array);
+void writeNpz(const std::string& path, const std::vector<NpyFloat32>& arrays);
+
 // ---- KITTI object: labels and calibration ------------------------------------------------
 
 struct KittiCalib {
