@@ -1,18 +1,54 @@
 #!/usr/bin/env bash
-# Runs each benchmark next to its Python peer in the same invocation and prints the ratio.
-# Run on an otherwise idle machine. Usage: scripts/bench.sh [steps] [threads]
+# Runs each benchmark next to its Python peer in the same invocation and prints the ratios.
+# Run on an otherwise idle machine.
+# Usage: scripts/bench.sh [lm|data|all (default)] [steps] [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 # Debian's python3-torch lives in the system interpreter, whatever python3 is first on PATH.
 PY=${PY:-/usr/bin/python3}
-STEPS=${1:-60}
-THREADS=${2:-$(nproc)}
-cmake --build "$BUILD_DIR" --target lm_train_bench >/dev/null
-echo "== LM training step (2x128, T 64, batch 32), $THREADS threads, $STEPS steps"
-for round in 1 2 3; do
-  cpp=$("$BUILD_DIR/bench/lm_train_bench" "$STEPS" "$THREADS")
-  py=$($PY bench/lm_train_bench.py "$STEPS" "$THREADS")
-  c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
-  echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
-done
+WHAT=${1:-all}
+STEPS=${2:-60}
+THREADS=${3:-$(nproc)}
+SHARED=${PRETEXT_SHARED_DATA:-../shared/data}
+
+if [ "$WHAT" = lm ] || [ "$WHAT" = all ]; then
+  cmake --build "$BUILD_DIR" --target lm_train_bench >/dev/null
+  echo "== LM training step (2x128, T 64, batch 32), $THREADS threads, $STEPS steps"
+  for round in 1 2 3; do
+    cpp=$("$BUILD_DIR/bench/lm_train_bench" "$STEPS" "$THREADS")
+    py=$($PY bench/lm_train_bench.py "$STEPS" "$THREADS")
+    c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
+    echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+  done
+fi
+
+if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
+  # The Open3D peer is a benchmark-only dependency (32 packages), not part of scripts/setup.sh.
+  if ! $PY -c "import open3d" 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-open3d \
+      || echo "bench: python3-open3d not installable; Open3D peers skipped" >&2
+  fi
+  cmake --build "$BUILD_DIR" --target data_bench >/dev/null
+  echo "== data pipeline (points/s, median of 20; higher is better)"
+  for round in 1 2 3; do
+    "$BUILD_DIR/bench/data_bench" "$SHARED" 20 2>/dev/null | sed 's/^/C++    /' > /tmp/pretext-bench-cpp.txt
+    $PY bench/data_bench.py "$SHARED" 20 2>/dev/null | sed 's/^/Python /' > /tmp/pretext-bench-py.txt
+    echo "-- round $round"
+    cat /tmp/pretext-bench-cpp.txt /tmp/pretext-bench-py.txt
+    $PY - <<'PYEOF'
+rows = {}
+for side, path in (("cpp", "/tmp/pretext-bench-cpp.txt"), ("py", "/tmp/pretext-bench-py.txt")):
+    for line in open(path):
+        f = line.split()
+        rows.setdefault(f[1], {})[side] = float(f[2])
+peers = {"read_kitti_bin": ["read_kitti_bin", "read_kitti_bin_nocheck"], "read_pcd_binary": ["read_pcd_binary"],
+         "augment_voxelize_0.2m": ["augment_voxelize_0.2m", "augment_voxelize_o3d"]}
+for task, names in peers.items():
+    for n in names:
+        if "cpp" in rows.get(task, {}) and "py" in rows.get(n, {}):
+            print(f"ratio  {task} C++ / {n} peer: {rows[task]['cpp'] / rows[n]['py']:.2f}x")
+PYEOF
+  done
+fi

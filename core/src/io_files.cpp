@@ -1,6 +1,8 @@
 // File-level entry points of the readers (read bytes, dispatch by extension) and the writers.
 // Writers build the whole file in memory and replace the target atomically.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -53,17 +55,31 @@ CloudFormat formatFromPath(const std::string& path) {
 }
 
 std::string readFileBytes(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    fail(path, std::string("cannot open: ") + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) fail(path, "is a directory, expected a file");
-  if (static_cast<unsigned long long>(st.st_size) > (1ull << 34))
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    fail(path, S_ISDIR(st.st_mode) ? "is a directory, expected a file" : "cannot stat");
+  }
+  if (static_cast<unsigned long long>(st.st_size) > (1ull << 34)) {
+    ::close(fd);
     fail(path, "file larger than 16 GiB");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  }
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  if (!bytes.empty() && !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-    fail(path, "read failed");
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      const int e = errno;
+      ::close(fd);
+      fail(path,
+           r < 0 ? std::string("read failed: ") + std::strerror(e) : "file shrank while reading");
+    }
+    got += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
   return bytes;
 }
 

@@ -234,19 +234,28 @@ PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, in
                    std::to_string(rec) + "-byte record (" + std::to_string(columns) +
                    " float32 per point); truncated or a different format");
   const std::size_t n = bytes.size() / rec;
+  const std::size_t nExtra =
+      std::min<std::size_t>(extra.size(), static_cast<std::size_t>(columns - 3));
   PointCloud c;
   c.xyz.resize(n * 3);
-  for (const auto& e : extra) {
-    c.fieldNames.push_back(e);
+  for (std::size_t f = 0; f < nExtra; ++f) {
+    c.fieldNames.push_back(extra[f]);
     c.fields.emplace_back(n);
   }
+  // One pass: copy finite rows, skip the others (counted).
   const char* p = bytes.data();
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < n; ++i, p += rec) {
-    std::memcpy(&c.xyz[3 * i], p, 12);
-    for (std::size_t f = 0; f < extra.size() && 3 + f < static_cast<std::size_t>(columns); ++f)
-      std::memcpy(&c.fields[f][i], p + 12 + 4 * f, 4);
+    float xyz[3];
+    std::memcpy(xyz, p, 12);
+    if (!std::isfinite(xyz[0]) || !std::isfinite(xyz[1]) || !std::isfinite(xyz[2])) continue;
+    std::memcpy(&c.xyz[3 * kept], xyz, 12);
+    for (std::size_t f = 0; f < nExtra; ++f) std::memcpy(&c.fields[f][kept], p + 12 + 4 * f, 4);
+    ++kept;
   }
-  c.dropNonFinite();
+  c.droppedNonFinite = n - kept;
+  c.xyz.resize(3 * kept);
+  for (auto& f : c.fields) f.resize(kept);
   if (c.empty())
     fail(name, "no finite points (" + std::to_string(c.droppedNonFinite) +
                    " rows with NaN/Inf coordinates)");
@@ -364,9 +373,8 @@ PointCloud parsePcd(const std::string& name, std::string_view bytes) {
   }
   const std::string_view body = bytes.substr(std::min(pos, bytes.size()));
   ColumnSink sink;
-  std::vector<double> row(cols.size());
-
   if (data == "ascii") {
+    std::vector<double> row(cols.size());
     // Each point is one line; the count is checked as lines are read (no reserve on trust).
     sink.setup(name, cols, skip, std::min<std::uint64_t>(points, body.size() / 2 + 1));
     std::size_t p = 0;
@@ -425,14 +433,34 @@ PointCloud parsePcd(const std::string& name, std::string_view bytes) {
     off += static_cast<std::size_t>(scalarSize(colType[c])) * (data == "binary" ? 1 : points);
   }
   const auto* base = reinterpret_cast<const unsigned char*>(payload.data());
-  for (std::uint64_t i = 0; i < points; ++i) {
-    for (std::size_t c = 0; c < cols.size(); ++c) {
-      const std::size_t sz = static_cast<std::size_t>(scalarSize(colType[c]));
-      const std::size_t at =
-          data == "binary" ? i * recordSize + colOffset[c] : colOffset[c] + i * sz;
-      row[c] = loadScalar(base + at, colType[c], false);
+  // Column by column straight into the (pre-sized) destination arrays.
+  PointCloud& out = sink.cloud;
+  const std::size_t n = static_cast<std::size_t>(points);
+  out.xyz.resize(3 * n);
+  for (auto& f : out.fields) f.resize(n);
+  for (std::size_t c = 0; c < cols.size() && n > 0; ++c) {
+    float* dst;
+    std::size_t stride = 1;
+    if (static_cast<int>(c) == sink.ix || static_cast<int>(c) == sink.iy ||
+        static_cast<int>(c) == sink.iz) {
+      dst = out.xyz.data() + (static_cast<int>(c) == sink.ix   ? 0
+                              : static_cast<int>(c) == sink.iy ? 1
+                                                               : 2);
+      stride = 3;
+    } else if (sink.fieldOf[c] >= 0) {
+      dst = out.fields[static_cast<std::size_t>(sink.fieldOf[c])].data();
+    } else {
+      continue;  // padding or a repeated name
     }
-    sink.push(row.data());
+    const std::size_t sz = static_cast<std::size_t>(scalarSize(colType[c]));
+    const std::size_t step = data == "binary" ? recordSize : sz;
+    const unsigned char* src = base + colOffset[c];
+    if (colType[c] == Scalar::F32) {
+      for (std::size_t i = 0; i < n; ++i, src += step) std::memcpy(dst + i * stride, src, 4);
+    } else {
+      for (std::size_t i = 0; i < n; ++i, src += step)
+        dst[i * stride] = static_cast<float>(loadScalar(src, colType[c], false));
+    }
   }
   return sink.finish(name);
 }
@@ -598,7 +626,7 @@ PointCloud parsePly(const std::string& name, std::string_view bytes) {
         need(static_cast<std::size_t>(scalarSize(p.countType)), "element " + quoted(e.name));
         const double n = loadScalar(base + at, p.countType, swap);
         at += static_cast<std::size_t>(scalarSize(p.countType));
-        if (n < 0) fail(name, "negative list length in element " + quoted(e.name));
+        if (n < 0 || n > 4294967295.0) fail(name, "bad list length in element " + quoted(e.name));
         std::uint64_t bytesNeeded;
         if (!mulWithin(static_cast<std::uint64_t>(n),
                        static_cast<std::uint64_t>(scalarSize(p.type)), body.size() - at,

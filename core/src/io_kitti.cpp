@@ -105,6 +105,8 @@ std::vector<KittiObject> parseKittiLabels(const std::string& name, std::string_v
         fail(name, where + "value " + std::to_string(i + 1) + " " + quoted(w[i]) +
                        " is not a finite number");
     o.truncated = v[1];
+    if (v[2] != std::floor(v[2]) || v[2] < -1 || v[2] > 3)
+      fail(name, where + "occlusion " + quoted(w[2]) + " is not one of -1, 0, 1, 2, 3");
     o.occluded = static_cast<int>(v[2]);
     o.alpha = v[3];
     for (int i = 0; i < 4; ++i) o.bbox[i] = v[4 + i];

@@ -52,6 +52,9 @@ void PointCloud::append(const PointCloud& other) {
 
 void PointCloud::dropNonFinite() {
   const std::size_t n = size();
+  bool allFinite = true;
+  for (float v : xyz) allFinite = allFinite && std::isfinite(v);
+  if (allFinite) return;
   std::vector<std::size_t> keep;
   keep.reserve(n);
   for (std::size_t i = 0; i < n; ++i)

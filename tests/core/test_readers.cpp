@@ -357,6 +357,7 @@ TEST_CASE("Malformed PCD input gives clear errors", "[readers][malformed]") {
   CHECK_THAT(err(head + "POINTS 99999999999999\nDATA binary\n" + raw<float>({1, 2, 3})),
              Catch::Contains("implausibly large"));
   CHECK_THAT(err(head + "POINTS 1\nDATA lz4\n"), Catch::Contains("unknown encoding 'lz4'"));
+  CHECK_THAT(err(head + "POINTS 0\nDATA binary\n"), Catch::Equals("a.pcd: no points"));
   CHECK_THAT(err(head + "POINTS 1\nDATA binary_compressed\n" + raw<std::uint32_t>({100, 12})),
              Catch::Contains("compressed size 100 but only 0 bytes follow"));
   CHECK_THAT(err(head + "POINTS 1\nDATA binary_compressed\n" + raw<std::uint32_t>({2, 99}) + "ab"),
@@ -468,6 +469,9 @@ TEST_CASE("Malformed KITTI labels, calibration and poses give clear errors",
              Catch::Contains("line 1: expected 15 values (16 with a score), got 13"));
   CHECK_THAT(err([] { parseKittiLabels("l.txt", "\nCar 0 0 0 1 2 3 4 1.5 1.6 3.9 1 2 x 0\n"); }),
              Catch::Contains("line 2: value 14 'x' is not a finite number"));
+  // Found by the fuzzer: a huge occlusion value was cast to int (undefined behaviour).
+  CHECK_THAT(err([] { parseKittiLabels("l.txt", "Car 0 7e41 0 1 2 3 4 1.5 1.6 3.9 1 2 3 0\n"); }),
+             Catch::Contains("occlusion '7e41' is not one of -1, 0, 1, 2, 3"));
   CHECK_THAT(err([] { parseKittiLabels("l.txt", "Car 0 0 0 1 2 3 4 -1.5 1.6 3.9 1 2 3 0\n"); }),
              Catch::Contains("negative box dimensions"));
   CHECK_THAT(err([] { parseKittiCalib("c.txt", "P2: 1 2 3\n"); }),
