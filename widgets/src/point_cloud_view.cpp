@@ -84,6 +84,7 @@ struct PointCloudView::Impl {
   bool fixedRange = false;
   double range[2] = {0, 1};
   bool cameraSet = false;
+  bool warmed = false;  // the scalar-coloured point shaders have been compiled once
   QColor background{38, 41, 46};
 };
 
@@ -188,6 +189,30 @@ void PointCloudView::paintGL() {
   d->window->GetState()->Reset();
   d->window->GetState()->ResetFramebufferBindings();
   d->inPaint = true;
+  if (!d->warmed) {
+    // Compile the shaders for scalar-coloured points now, while the window opens, rather
+    // than on the first snapshot during training: on llvmpipe that first render blocked the
+    // GUI thread for ~30 ms. The scratch frame is overwritten by the render below.
+    d->warmed = true;
+    if (d->poly->GetNumberOfPoints() == 0) {
+      vtkNew<vtkPolyData> scratch;
+      vtkNew<vtkPoints> p;
+      p->InsertNextPoint(0, 0, 0);
+      vtkNew<vtkCellArray> v;
+      const vtkIdType id = 0;
+      v->InsertNextCell(1, &id);
+      vtkNew<vtkFloatArray> sc;
+      sc->InsertNextValue(0.5f);
+      scratch->SetPoints(p);
+      scratch->SetVerts(v);
+      scratch->GetPointData()->SetScalars(sc);
+      d->mapper->SetInputData(scratch);
+      d->mapper->ScalarVisibilityOn();
+      d->window->Render();
+      d->mapper->SetInputData(d->poly);
+      d->mapper->ScalarVisibilityOff();
+    }
+  }
   d->window->Render();
   d->inPaint = false;
   if (QOpenGLContext::currentContext() != context()) makeCurrent();  // a render may switch contexts
