@@ -24,6 +24,19 @@ bool parseI64(std::string_view s, std::int64_t& out);
 bool nextLine(std::string_view text, std::size_t& pos, std::string_view& line);
 std::string quoted(std::string_view s);  // for messages, truncated to 40 chars
 
+// Calls f(lineNo, words) for every line of `text` that has words (lines numbered from 1).
+template <typename F>
+void forEachWordLine(std::string_view text, F&& f) {
+  std::size_t pos = 0;
+  std::string_view line;
+  int lineNo = 0;
+  while (nextLine(text, pos, line)) {
+    ++lineNo;
+    const auto words = splitWords(line);
+    if (!words.empty()) f(lineNo, words, line);
+  }
+}
+
 // Scalar element types of PCD/PLY/NPY.
 enum class Scalar { I8, U8, I16, U16, I32, U32, I64, U64, F16, F32, F64 };
 int scalarSize(Scalar s);

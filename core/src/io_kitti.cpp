@@ -16,28 +16,23 @@ namespace {
 std::map<std::string, std::vector<double>> keyedRows(const std::string& name,
                                                      std::string_view text) {
   std::map<std::string, std::vector<double>> rows;
-  std::size_t pos = 0;
-  std::string_view line;
-  int lineNo = 0;
-  while (nextLine(text, pos, line)) {
-    ++lineNo;
-    auto w = splitWords(line);
-    if (w.empty()) continue;
-    std::string key(w[0]);
-    if (key.back() != ':')
-      fail(name,
-           "line " + std::to_string(lineNo) + ": expected 'KEY: values', got " + quoted(line));
-    key.pop_back();
-    std::vector<double> v;
-    for (std::size_t i = 1; i < w.size(); ++i) {
-      double d;
-      if (!parseDouble(w[i], d) || !std::isfinite(d))
-        fail(name, "line " + std::to_string(lineNo) + " (" + key + "): " + quoted(w[i]) +
-                       " is not a finite number");
-      v.push_back(d);
-    }
-    rows[key] = std::move(v);
-  }
+  forEachWordLine(
+      text, [&](int lineNo, const std::vector<std::string_view>& w, std::string_view line) {
+        std::string key(w[0]);
+        if (key.back() != ':')
+          fail(name,
+               "line " + std::to_string(lineNo) + ": expected 'KEY: values', got " + quoted(line));
+        key.pop_back();
+        std::vector<double> v;
+        for (std::size_t i = 1; i < w.size(); ++i) {
+          double d;
+          if (!parseDouble(w[i], d) || !std::isfinite(d))
+            fail(name, "line " + std::to_string(lineNo) + " (" + key + "): " + quoted(w[i]) +
+                           " is not a finite number");
+          v.push_back(d);
+        }
+        rows[key] = std::move(v);
+      });
   return rows;
 }
 
@@ -87,13 +82,7 @@ KittiCalib parseKittiCalib(const std::string& name, std::string_view text) {
 
 std::vector<KittiObject> parseKittiLabels(const std::string& name, std::string_view text) {
   std::vector<KittiObject> out;
-  std::size_t pos = 0;
-  std::string_view line;
-  int lineNo = 0;
-  while (nextLine(text, pos, line)) {
-    ++lineNo;
-    auto w = splitWords(line);
-    if (w.empty()) continue;
+  forEachWordLine(text, [&](int lineNo, const std::vector<std::string_view>& w, std::string_view) {
     const std::string where = "line " + std::to_string(lineNo) + ": ";
     if (w.size() != 15 && w.size() != 16)
       fail(name, where + "expected 15 values (16 with a score), got " + std::to_string(w.size()));
@@ -120,7 +109,7 @@ std::vector<KittiObject> parseKittiLabels(const std::string& name, std::string_v
     if (o.type != "DontCare" && (o.h < 0 || o.w < 0 || o.l < 0))
       fail(name, where + "negative box dimensions");
     out.push_back(o);
-  }
+  });
   return out;
 }
 
@@ -148,13 +137,9 @@ Box3D kittiBoxInLidar(const KittiObject& o, const KittiCalib& calib) {
 
 std::vector<Mat4> parseKittiPoses(const std::string& name, std::string_view text) {
   std::vector<Mat4> poses;
-  std::size_t pos = 0, cols = 0;
-  std::string_view line;
-  int lineNo = 0;
-  while (nextLine(text, pos, line)) {
-    ++lineNo;
-    auto w = splitWords(line);
-    if (w.empty() || w[0][0] == '#') continue;
+  std::size_t cols = 0;
+  forEachWordLine(text, [&](int lineNo, const std::vector<std::string_view>& w, std::string_view) {
+    if (w[0][0] == '#') return;
     if (w.size() != 12 && w.size() != 13)
       fail(name, "line " + std::to_string(lineNo) +
                      ": expected 12 pose values (or 13 with a "
@@ -170,7 +155,7 @@ std::vector<Mat4> parseKittiPoses(const std::string& name, std::string_view text
         fail(name,
              "line " + std::to_string(lineNo) + ": " + quoted(w[i]) + " is not a finite number");
     poses.push_back(from3x4(v + (cols - 12)));
-  }
+  });
   if (poses.empty()) fail(name, "no poses");
   return poses;
 }
