@@ -263,8 +263,7 @@ int cmdSimulate(int argc, char** argv) {
   StreetSequence seq(o, static_cast<std::uint64_t>(seed));
   const bool tty = isatty(2);
   std::string poses;
-  const Mat4 first = seq.frame(0).egoPose;
-  const Mat4 toFirst = inverseRigid(first);
+  const Mat4 toFirst = inverseRigid(seq.egoPose(0));
   char name[32];
   for (long k = 0; k < frames; ++k) {
     const ScenePair p = seq.pair(static_cast<int>(k));
@@ -290,7 +289,7 @@ int cmdSimulate(int argc, char** argv) {
               {"instance1", *p.first.field("instance"), {n1}},
               {"class1", *p.first.field("class"), {n1}}});
     // Pose of LiDAR frame k in LiDAR frame 0 (Tr = identity in calib.txt).
-    poses += poseLine(multiply(toFirst, seq.frame(static_cast<int>(k)).egoPose));
+    poses += poseLine(multiply(toFirst, seq.egoPose(static_cast<int>(k))));
     if (tty) std::fprintf(stderr, "\rsimulate: frame %ld/%ld (%zu points)", k + 1, frames, n1);
   }
   if (tty) std::fprintf(stderr, "\n");

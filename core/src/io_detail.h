@@ -16,6 +16,8 @@ namespace pretext::core::io {
 }
 
 std::vector<std::string_view> splitWords(std::string_view line);
+// Fails with "no points" or "no finite points (N rows with NaN/Inf coordinates)" when empty.
+void requirePoints(const std::string& name, const PointCloud& cloud);
 // Whole-token parses; false on trailing garbage, empty input or overflow.
 bool parseDouble(std::string_view s, double& out);
 bool parseU64(std::string_view s, std::uint64_t& out);

@@ -214,16 +214,19 @@ struct ColumnSink {
   }
   PointCloud finish(const std::string& name) {
     cloud.dropNonFinite();
-    if (cloud.empty())
-      fail(name, cloud.droppedNonFinite
-                     ? "no finite points (" + std::to_string(cloud.droppedNonFinite) +
-                           " rows with NaN/Inf coordinates)"
-                     : "no points");
+    requirePoints(name, cloud);
     return std::move(cloud);
   }
 };
 
 }  // namespace
+
+void io::requirePoints(const std::string& name, const PointCloud& c) {
+  if (!c.empty()) return;
+  fail(name, c.droppedNonFinite ? "no finite points (" + std::to_string(c.droppedNonFinite) +
+                                      " rows with NaN/Inf coordinates)"
+                                : "no points");
+}
 
 PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, int columns,
                              const std::vector<std::string>& extra) {
@@ -256,9 +259,7 @@ PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, in
   c.droppedNonFinite = n - kept;
   c.xyz.resize(3 * kept);
   for (auto& f : c.fields) f.resize(kept);
-  if (c.empty())
-    fail(name, "no finite points (" + std::to_string(c.droppedNonFinite) +
-                   " rows with NaN/Inf coordinates)");
+  requirePoints(name, c);
   return c;
 }
 

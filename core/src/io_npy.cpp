@@ -221,15 +221,15 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
   return out;
 }
 
-std::string npyBytes(const NpyFloat32& a) {
+std::string npyBytes(const std::string& name, const std::vector<float>& data,
+                     const std::vector<std::size_t>& shape) {
   std::size_t n = 1;
-  for (auto d : a.shape) n *= d;
-  if (n != a.data.size()) throw DataError(a.key + ": shape does not match the data size");
+  for (auto d : shape) n *= d;
+  if (n != data.size()) throw DataError(name + ": shape does not match the data size");
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-  for (std::size_t i = 0; i < a.shape.size(); ++i)
-    header += std::to_string(a.shape[i]) +
-              (a.shape.size() == 1 || i + 1 < a.shape.size() ? "," : "") +
-              (i + 1 < a.shape.size() ? " " : "");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    header += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "") +
+              (i + 1 < shape.size() ? " " : "");
   header += "), }";
   // magic(6) + version(2) + length(2) + header + '\n' is padded to a multiple of 64.
   header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
@@ -240,7 +240,7 @@ std::string npyBytes(const NpyFloat32& a) {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  out.append(reinterpret_cast<const char*>(a.data.data()), a.data.size() * sizeof(float));
+  out.append(reinterpret_cast<const char*>(data.data()), data.size() * sizeof(float));
   return out;
 }
 
@@ -255,7 +255,8 @@ void writeNpz(const std::string& path, const std::vector<NpyFloat32>& arrays) {
   };
   std::string out, central;
   for (const auto& a : arrays) {
-    const std::string body = npyBytes(a), name = a.key + ".npy";
+    const std::string name = a.key + ".npy",
+                      body = npyBytes(path + "[" + name + "]", a.data, a.shape);
     if (out.size() + body.size() > 0xffff0000ull)
       throw DataError(path + ": .npz larger than 4 GiB");
     const auto crc = static_cast<std::uint32_t>(

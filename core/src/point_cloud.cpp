@@ -36,20 +36,6 @@ void PointCloud::select(const std::vector<std::size_t>& index) {
   }
 }
 
-void PointCloud::append(const PointCloud& other) {
-  const std::size_t n0 = size(), n1 = other.size();
-  for (const auto& name : other.fieldNames) addField(name);
-  xyz.insert(xyz.end(), other.xyz.begin(), other.xyz.end());
-  for (std::size_t i = 0; i < fieldNames.size(); ++i) {
-    const auto* src = other.field(fieldNames[i]);
-    if (src)
-      fields[i].insert(fields[i].end(), src->begin(), src->end());
-    else
-      fields[i].resize(n0 + n1, 0.0f);
-  }
-  droppedNonFinite += other.droppedNonFinite;
-}
-
 void PointCloud::dropNonFinite() {
   const std::size_t n = size();
   bool allFinite = true;
@@ -138,18 +124,6 @@ bool Box3D::contains(double x, double y, double z, double margin) const {
   toBoxFrame(*this, x, y, z, u, v, w);
   return std::fabs(u) <= length / 2 + margin && std::fabs(v) <= width / 2 + margin &&
          std::fabs(w) <= height / 2 + margin;
-}
-
-double Box3D::surfaceDistance(double x, double y, double z) const {
-  double u, v, w;
-  toBoxFrame(*this, x, y, z, u, v, w);
-  const double q[3] = {std::fabs(u) - length / 2, std::fabs(v) - width / 2,
-                       std::fabs(w) - height / 2};
-  const double outside =
-      std::sqrt(std::pow(std::max(q[0], 0.0), 2) + std::pow(std::max(q[1], 0.0), 2) +
-                std::pow(std::max(q[2], 0.0), 2));
-  const double inside = std::min(std::max(q[0], std::max(q[1], q[2])), 0.0);
-  return outside + std::fabs(inside);
 }
 
 std::size_t countPointsInBox(const PointCloud& cloud, const Box3D& box, double margin) {

@@ -441,6 +441,8 @@ const StreetSimOptions& StreetSequence::options() const { return m_world->o; }
 
 SimFrame StreetSequence::frame(int k) const { return m_world->render(k, nullptr); }
 
+Mat4 StreetSequence::egoPose(int k) const { return m_world->egoPose(k / m_world->o.frameRate); }
+
 ScenePair StreetSequence::pair(int k) const {
   const World& w = *m_world;
   std::vector<int> objectOf;

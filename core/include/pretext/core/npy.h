@@ -1,6 +1,6 @@
 #pragma once
-// Minimal NumPy .npy (format 1.0) writer and reader for little-endian float32 arrays,
-// so snapshots are readable with np.load without our code. Any thread.
+// NumPy .npy as float32 with a bool + message API (snapshots, run watcher): writes format 1.0
+// little-endian float32; reads any numeric dtype (see readers.h). Any thread.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -35,8 +35,6 @@ struct PointCloud {
   std::vector<float>& addField(const std::string& name, float fill = 0.0f);
   // Keeps the points at `index` (in that order; repeats allowed) in xyz and every field.
   void select(const std::vector<std::size_t>& index);
-  // Appends `other`; fields missing on either side are filled with 0.
-  void append(const PointCloud& other);
   // Drops rows whose x, y or z is NaN/Inf, adding their number to droppedNonFinite.
   void dropNonFinite();
 };
@@ -60,8 +58,6 @@ struct Box3D {
   std::string label;  // "Car", "Pedestrian", ...
   int instance = -1;
   bool contains(double x, double y, double z, double margin = 0.0) const;
-  // Distance from (x, y, z) to the box surface (0 on it; positive inside or outside).
-  double surfaceDistance(double x, double y, double z) const;
 };
 
 std::size_t countPointsInBox(const PointCloud& cloud, const Box3D& box, double margin = 0.0);

@@ -70,7 +70,9 @@ struct NpyFloat32 {
   std::vector<float> data;
   std::vector<std::size_t> shape;
 };
-std::string npyBytes(const NpyFloat32& array);
+// Throws DataError naming `name` when the shape does not match the data size.
+std::string npyBytes(const std::string& name, const std::vector<float>& data,
+                     const std::vector<std::size_t>& shape);
 void writeNpz(const std::string& path, const std::vector<NpyFloat32>& arrays);
 
 // ---- KITTI object: labels and calibration ------------------------------------------------

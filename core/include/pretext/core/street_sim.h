@@ -60,6 +60,7 @@ class StreetSequence {
   StreetSequence& operator=(const StreetSequence&) = delete;
 
   SimFrame frame(int k) const;
+  Mat4 egoPose(int k) const;  // sensor frame k -> world, without rendering the frame
   // Frames k and k+1 and the exact flow of every point of frame k (flowKind "exact");
   // egoMotion maps frame-k sensor coordinates to frame-(k+1) sensor coordinates.
   ScenePair pair(int k) const;
