@@ -85,7 +85,9 @@ int main(int argc, char** argv) {
     study.name = name.empty() ? "grid" : name;
     study.description = "grid over " + preset;
     study.keys = {"loss/total", "loss/val", "sink/sink1", "sink/alpha1_mean"};
-    std::vector<StudyArm> arms{{"", preset, {}}};
+    StudyArm base;
+    base.preset = preset;
+    std::vector<StudyArm> arms{base};
     for (const auto& [key, values] : grid) {
       std::vector<StudyArm> next;
       for (const auto& a : arms)

@@ -91,6 +91,17 @@ double scaleBinCentre(int bin, const AugmentOptions& o) {
   return o.scaleMin + (bin + 0.5) * (o.scaleMax - o.scaleMin) / o.scaleBins;
 }
 
+int translationBin(double offset, const AugmentOptions& o) {
+  if (o.translationMax <= 0) return 0;
+  const double width = 2 * o.translationMax / o.translationBins;
+  return std::clamp(static_cast<int>(std::floor((offset + o.translationMax) / width)), 0,
+                    o.translationBins - 1);
+}
+
+double translationBinCentre(int bin, const AugmentOptions& o) {
+  return -o.translationMax + (bin + 0.5) * 2 * o.translationMax / o.translationBins;
+}
+
 SpatialTransform sampleTransform(const AugmentOptions& o, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> U(0.0, 1.0);
   SpatialTransform t;
@@ -102,9 +113,18 @@ SpatialTransform sampleTransform(const AugmentOptions& o, std::mt19937_64& rng) 
       t.angle = (2 * U(rng) - 1) * o.rotationRange;
     }
   }
-  if (o.translation)
+  if (o.translation) {
     for (double& v : t.t) v = (2 * U(rng) - 1) * o.translationMax;
-  if (o.scaling) t.scale = o.scaleMin + (o.scaleMax - o.scaleMin) * U(rng);
+    if (o.translationAtBinCentres)
+      for (int a = 0; a < 2; ++a)
+        t.t[a] = translationBinCentre(
+            std::uniform_int_distribution<int>(0, o.translationBins - 1)(rng), o);
+  }
+  if (o.scaling) {
+    t.scale = o.scaleMin + (o.scaleMax - o.scaleMin) * U(rng);
+    if (o.scaleAtBinCentres)
+      t.scale = scaleBinCentre(std::uniform_int_distribution<int>(0, o.scaleBins - 1)(rng), o);
+  }
   t.flipY = U(rng) < o.flipYProb;
   t.flipX = U(rng) < o.flipXProb;
   return t;

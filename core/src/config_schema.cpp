@@ -57,8 +57,10 @@ constexpr double kBig = 1e9;
 std::vector<ParamSpec> buildSchema() {
   return {
       text("experiment.name", "default", "Short name used in the run directory name"),
-      choice("experiment.kind", "lidar_ssl", {"lidar_ssl", "lm_sink"},
-             "What is trained: lidar_ssl = self-supervised LiDAR point encoder; "
+      choice("experiment.kind", "lidar_ssl", {"lidar_ssl", "lidar_downstream", "lm_sink"},
+             "What is trained: lidar_ssl = self-supervised LiDAR point encoder (E-SSL3D); "
+             "lidar_downstream = BEV object segmentation from scratch or a pre-trained "
+             "encoder; "
              "lm_sink = small language model with attention-sink diagnostics"),
       integer("experiment.seed", 0, 0, 2147483647.0,
               "Seed for weights, data and augmentations (runs are reproducible)"),
@@ -171,17 +173,76 @@ std::vector<ParamSpec> buildSchema() {
               "Hutchinson trace-of-Hessian estimate every N steps (0 = off; costly)"),
       integer("sink.hessian_samples", 8, 1, 256, "Rademacher probes per Hessian-trace estimate"),
 
-      // ---- lidar_ssl: the point encoder ----
-      integer("model.width", 64, 8, 1024, "Hidden width of the point encoder"),
-      integer("model.feature_dim", 32, 4, 1024, "Per-point feature dimension"),
+      // ---- lidar_ssl / lidar_downstream: the pillar encoder (docs/objectives.md) ----
+      integer("model.width", 32, 8, 512,
+              "Channels of the point MLP and the first BEV CNN stage (the second has twice)"),
+      integer("model.depth", 2, 1, 8, "Conv layers per BEV CNN stage"),
+      integer("model.feature_dim", 32, 4, 1024, "Per-point feature dimension F"),
+      real("model.grid_range", 32, 4, 200,
+           "The BEV grid covers [-range, range) metres in x and y; scans are cropped to it"),
+      real("model.pillar", 1.0, 0.05, 10, "BEV pillar (cell) size in metres"),
+      integer("model.proj_dim", 64, 4, 4096, "Projector / predictor output dimension"),
+      integer("model.hidden", 128, 4, 8192, "Hidden width of projector, predictor and heads"),
+
+      choice("augment.rotation.objective", "classification",
+             {"contrastive", "classification", "invariance"},
+             "How rotation equivariance is enforced: contrastive (PointInfoNCE sees it), "
+             "classification (predict the rotation bin), invariance (global BYOL term)"),
+      choice("augment.translation.objective", "contrastive",
+             {"contrastive", "classification", "invariance"},
+             "How translation is enforced (classification: 5 x 5 bins of x and y)"),
+      choice("augment.scale.objective", "contrastive",
+             {"contrastive", "classification", "invariance"},
+             "How scaling is enforced (classification: augment.scale.bins bins)"),
+      choice("augment.flip.objective", "contrastive",
+             {"contrastive", "classification", "invariance"},
+             "How flips are enforced (classification: the 4 flip classes)"),
+      integer("augment.scale.bins", 5, 2, 100, "Scale classes when scale uses classification"),
+      integer("augment.translation.bins", 5, 2, 100,
+              "Translation classes per axis when translation uses classification"),
 
       real("objective.pnce.weight", 0.01, 0, 1e6,
            "lambda_pnce: weight of PointInfoNCE (summed over pairs, as in E-SSL3D)"),
       real("objective.pnce.temperature", 0.4, 1e-4, 100, "PointInfoNCE temperature tau"),
       integer("objective.pnce.pairs", 256, 2, 100000, "Matched point pairs sampled per scan"),
       real("objective.ebc.weight", 1.0, 0, 1e6,
-           "lambda_ce: weight of rotation equivariance-by-classification"),
+           "lambda_ce: weight of equivariance-by-classification (summed over classified "
+           "transforms)"),
       integer("objective.ebc.bins", 10, 2, 360, "Rotation bins for the classifier"),
+      choice("objective.ebc.target", "absolute", {"absolute", "relative"},
+             "absolute: both views share the classified transform and each view predicts "
+             "its bin; relative: the views differ and the pair predicts the bin difference"),
+      choice("objective.ebc.loss", "ce", {"ce", "spherical_z"},
+             "Classifier loss: cross-entropy or the spherical Z-loss (a = 1, b = 0)"),
+      real("objective.ebc.logz2", 0, 0, 1,
+           "Weight alpha of the logZ^2 penalty on the classifier logits (PaLM uses 1e-4)"),
+      real("objective.flow.weight", 300, 0, 1e6,
+           "lambda_flow: weight of the scene-flow warp loss (0 = no temporal branch)"),
+      real("objective.ema.momentum", 0.999, 0, 1, "Target network EMA momentum (base)"),
+      flag("objective.ema.cosine", true, "Cosine ramp of the EMA momentum to 1 at max_steps"),
+      choice("objective.global.kind", "none",
+             {"none", "simclr", "byol", "barlow", "mixbt", "vicreg", "amcl"},
+             "Objective on pooled (global) embeddings of the two views; a transform set to "
+             "'invariance' adds byol when this is none"),
+      real("objective.global.weight", 1.0, 0, 1e6, "Weight of the global objective"),
+      real("objective.global.temperature", 0.1, 1e-4, 100, "SimCLR temperature"),
+      real("objective.global.lambda", 0.0078125, 0, 100,
+           "Barlow Twins off-diagonal weight (1/128 at d = 1024 in mix-bt)"),
+      real("objective.global.mix_scale", 4, 0, 1000, "Mixed Barlow Twins regulariser scale s"),
+      integer("objective.global.heads", 3, 1, 16, "AMCL projection heads"),
+      real("objective.global.beta", 0.1, 0, 100, "AMCL temperature regulariser weight"),
+
+      // ---- lidar_downstream: BEV object segmentation ----
+      file("downstream.init",
+           "Run directory (or checkpoint folder) of a pre-training run whose encoder starts "
+           "the downstream model; empty = from scratch"),
+      choice("downstream.mode", "finetune", {"finetune", "linear"},
+             "finetune: train encoder and head; linear: frozen encoder, linear head"),
+      real("downstream.label_fraction", 1.0, 0.001, 1,
+           "Share of the labelled pool used for training"),
+      integer("downstream.pool", 200, 1, 100000, "Labelled scans in the pool"),
+      integer("downstream.eval_scans", 24, 1, 10000, "Held-out scans for IoU and AP"),
+      real("downstream.pos_weight", 8, 0.01, 1000, "BCE weight of object cells"),
   };
 }
 

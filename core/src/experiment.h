@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,11 @@ class Experiment {
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config);
 // Opens the configured LiDAR dataset (a folder listing, no scan is read) so a missing or
 // malformed folder is reported as a config issue before any run directory exists.
-// Returns "" when fine (or for other experiment kinds).
-std::string checkLidarDataSource(const Config& config);
+// Also checks that the objectives fit the data and that downstream.init has a checkpoint.
+// nullopt when fine (or for other experiment kinds).
+std::optional<ConfigIssue> checkLidarDataSource(const Config& config);
 std::unique_ptr<Experiment> makeLmSinkExperiment(const Config& config);
+std::unique_ptr<Experiment> makeLidarDownstreamExperiment(const Config& config);
 
 // Checkpoint files shared by the experiments: model.pt and optimizer.pt in `dir`.
 template <class Module>

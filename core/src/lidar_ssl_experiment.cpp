@@ -1,287 +1,303 @@
-// The LiDAR self-supervised experiment (experiment.kind = lidar_ssl): a PointNet-style
-// per-point encoder pre-trained with PointInfoNCE over matched points of two augmented
-// views (translation/scale/flip/rotation) and rotation equivariance-by-classification
-// (E-SSL3D's spatial branch, methods.md §1.3), on the built-in street-scene LiDAR or on
-// KITTI .bin scans.
-//
+// The LiDAR self-supervised experiment (experiment.kind = lidar_ssl): E-SSL3D at CPU scale
+// (methods.md §1, docs/objectives.md). A pillar/BEV encoder is pre-trained with
+//  - PointInfoNCE over matched points of two augmented views (contrastive transforms),
+//  - equivariance-by-classification heads (classification transforms),
+//  - the scene-flow warp loss between frame t-1 (EMA target) and frame t (online),
+//  - optionally one objective of the zoo on pooled embeddings (BYOL for 'invariance').
 // Every random draw of step s comes from a generator seeded by mixSeed(seed, s), so data
 // order and augmentations do not depend on where a run was resumed.
 #include <filesystem>
 #include <random>
 
+#include "essl_batch.h"
+#include "essl_model.h"
 #include "experiment.h"
+#include "lidar_common.h"
+#include "objectives.h"
 #include "pretext/core/augment.h"
-#include "pretext/core/datasets.h"
 #include "pretext/core/street_sim.h"
 #include "pretext/core/voxelize.h"
-
-namespace fs = std::filesystem;
 
 namespace pretext::core {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+namespace F = torch::nn::functional;
+using namespace essl;  // Plan, Batch, family constants
 constexpr std::uint64_t kProbeSalt = 0x5EEDBEEFCAFEull;
+constexpr int kProbeScans = 4;
 
-// ---- model -----------------------------------------------------------------------------
+// ---- networks ----------------------------------------------------------------------------
 
-struct PointEncoderImpl : torch::nn::Module {
-  PointEncoderImpl(int width, int featureDim, int bins) {
-    l1 = register_module("l1", torch::nn::Linear(3, width));
-    l2 = register_module("l2", torch::nn::Linear(width, width));
-    l3 = register_module("l3", torch::nn::Linear(2 * width, width));
-    l4 = register_module("l4", torch::nn::Linear(width, featureDim));
-    c1 = register_module("cls1", torch::nn::Linear(2 * featureDim, width));
-    c2 = register_module("cls2", torch::nn::Linear(width, bins));
-  }
-  // [B, N, 3] metres -> per-point features [B, N, F]. Each point's feature depends on its
-  // own coordinates and on a max-pooled scene context (PointNet with a global feature).
-  torch::Tensor forward(const torch::Tensor& xyz) {
-    auto h = torch::relu(l2(torch::relu(l1(xyz * (1.0 / 20.0)))));
-    auto g = std::get<0>(h.max(1, /*keepdim=*/true)).expand_as(h);
-    return l4(torch::relu(l3(torch::cat({h, g}, 2))));
-  }
-  // Transform classifier on pooled features: [B, N, F] -> [B, bins].
-  torch::Tensor classify(const torch::Tensor& feats) {
-    auto pooled = torch::cat({std::get<0>(feats.max(1)), feats.mean(1)}, 1);
-    return c2(torch::relu(c1(pooled)));
-  }
-  torch::nn::Linear l1{nullptr}, l2{nullptr}, l3{nullptr}, l4{nullptr}, c1{nullptr}, c2{nullptr};
-};
-TORCH_MODULE(PointEncoder);
-
-// ---- augmentation and data -------------------------------------------------------------
-
-AugmentOptions augmentOptions(const Config& c) {
-  AugmentOptions o;
-  o.rotation = c.getBool("augment.rotation.enabled");
-  o.rotationRange = c.getFloat("augment.rotation.range_deg") * kPi / 180.0;
-  o.rotationBins = static_cast<int>(c.getInt("objective.ebc.bins"));
-  o.rotationAtBinCentres = true;
-  o.translation = c.getBool("augment.translation.enabled");
-  o.translationMax = c.getFloat("augment.translation.max_m");
-  o.scaling = c.getBool("augment.scale.enabled");
-  o.scaleMin = c.getFloat("augment.scale.min");
-  o.scaleMax = c.getFloat("augment.scale.max");
-  const bool flip = c.getBool("augment.flip.enabled");
-  o.flipYProb = flip ? c.getFloat("augment.flip.prob") : 0.0;
-  o.flipXProb = flip ? c.getFloat("augment.flip.prob_x") : 0.0;
-  o.jitter = c.getFloat("augment.jitter_m");
-  return o;
-}
-
-DatasetOptions datasetOptions(const Config& c) {
-  DatasetOptions d;
-  d.source = c.getString("data.source");
-  d.path = c.getString("data.path");
-  d.flowKeys = c.getString("data.flow_keys");
-  d.odometryTr = c.getString("data.odometry_tr");
-  d.seed = static_cast<std::uint64_t>(c.getInt("experiment.seed"));
-  d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
-  d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
-  d.simMaxRange = c.getFloat("data.sim.max_range");
-  d.simRangeNoise = c.getFloat("data.sim.range_noise");
-  d.simObjects = static_cast<int>(c.getInt("data.sim.objects"));
-  return d;
-}
-
-// Scans from the configured dataset, cropped; scan(key) picks one deterministically.
-class ScanSource {
- public:
-  explicit ScanSource(const Config& c)
-      : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
-    m_dataset = openDataset(datasetOptions(c));
-    m_crop.maxRange = c.getFloat("data.crop.max_range");
-    m_crop.frontFov = c.getBool("data.crop.front_fov");
-    m_crop.fovDeg = c.getFloat("data.crop.fov_deg");
-  }
-  PointCloud scan(std::uint64_t key) const {
-    const std::uint64_t h = mixSeed(m_seed, key);
-    const std::size_t n = m_dataset->size();
-    PointCloud s = m_dataset->scan(n ? h % n : h >> 8);
-    if (m_crop.maxRange > 0 || m_crop.frontFov) s.select(cropIndices(s, m_crop));
-    if (s.empty()) throw DataError(m_dataset->describe() + ": no points left after data.crop");
-    return s;
-  }
-
- private:
-  std::uint64_t m_seed;
-  std::unique_ptr<ScanDataset> m_dataset;
-  CropOptions m_crop;
-};
-
-std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
-                                      std::mt19937_64& rng) {
-  std::vector<std::size_t> idx(wanted);
-  if (available >= wanted) {
-    std::vector<std::size_t> all(available);
-    for (std::size_t i = 0; i < available; ++i) all[i] = i;
-    for (std::size_t i = 0; i < wanted; ++i) {
-      std::uniform_int_distribution<std::size_t> d(i, available - 1);
-      std::swap(all[i], all[d(rng)]);
-      idx[i] = all[i];
+struct EsslNetsImpl : torch::nn::Module {
+  EsslNetsImpl(const Config& c, const Plan& plan) {
+    const essl::EncoderOptions eo = lidarEncoderOptions(c);
+    const int F = eo.featureDim;
+    const int P = static_cast<int>(c.getInt("model.proj_dim"));
+    const int Hd = static_cast<int>(c.getInt("model.hidden"));
+    encoder = register_module("encoder", essl::PillarEncoder(eo));
+    projector = register_module("projector", essl::Mlp(F, Hd, P));
+    predictor = register_module("predictor", essl::Mlp(P, Hd, P));
+    for (int f = 0; f < kFamilyCount; ++f)
+      if (plan.classes[f] > 0)
+        classifier[f] =
+            register_module(std::string("cls_") + kFamilies[f],
+                            essl::Mlp((plan.relative ? 4 : 2) * F, Hd, plan.classes[f]));
+    const int heads = plan.global == "amcl"   ? static_cast<int>(c.getInt("objective.global.heads"))
+                      : plan.global != "none" ? 1
+                                              : 0;
+    for (int h = 0; h < heads; ++h) {
+      global.push_back(register_module("global" + std::to_string(h), essl::Mlp(2 * F, Hd, P)));
+      if (plan.global == "amcl")
+        temperature.push_back(register_module("temp" + std::to_string(h), essl::Mlp(2 * P, Hd, 1)));
     }
-  } else {
-    std::uniform_int_distribution<std::size_t> d(0, available - 1);
-    for (auto& i : idx) i = d(rng);
+    if (plan.global == "byol")
+      globalPredictor = register_module("global_pred", essl::Mlp(P, Hd, P));
+    // The EMA target branch (f', m' and, for BYOL, the global projector).
+    targetEncoder = register_module("target_encoder", essl::PillarEncoder(eo));
+    targetProjector = register_module("target_projector", essl::Mlp(F, Hd, P));
+    essl::copyWeights(*targetEncoder, *encoder);
+    essl::copyWeights(*targetProjector, *projector);
+    if (plan.global == "byol") {
+      targetGlobal = register_module("target_global", essl::Mlp(2 * F, Hd, P));
+      essl::copyWeights(*targetGlobal, *global[0]);
+    }
+    for (auto& p : targetParameters()) p.set_requires_grad(false);
   }
-  return idx;
-}
+  std::vector<torch::Tensor> onlineParameters() const {
+    std::vector<torch::Tensor> out;
+    for (const auto& item : named_parameters())
+      if (item.key().rfind("target_", 0) != 0) out.push_back(item.value());
+    return out;
+  }
+  std::vector<torch::Tensor> targetParameters() const {
+    std::vector<torch::Tensor> out;
+    for (const auto& item : named_parameters())
+      if (item.key().rfind("target_", 0) == 0) out.push_back(item.value());
+    return out;
+  }
+  void updateTarget(double m) {
+    essl::emaUpdate(*targetEncoder, *encoder, m);
+    essl::emaUpdate(*targetProjector, *projector, m);
+    if (targetGlobal) essl::emaUpdate(*targetGlobal, *global[0], m);
+  }
 
-struct Batch {
-  torch::Tensor view1, view2;  // [B, N, 3]
-  torch::Tensor bin1, bin2;    // [B]
-  torch::Tensor pairs;         // [B, P] indices of matched points
+  essl::PillarEncoder encoder{nullptr}, targetEncoder{nullptr};
+  essl::Mlp projector{nullptr}, predictor{nullptr}, targetProjector{nullptr};
+  essl::Mlp classifier[kFamilyCount] = {nullptr, nullptr, nullptr, nullptr};
+  std::vector<essl::Mlp> global, temperature;
+  essl::Mlp globalPredictor{nullptr}, targetGlobal{nullptr};
 };
-
-struct ProbeSet {
-  std::vector<float> xyz, height, intensity;
-  torch::Tensor view1, view2;
-};
+TORCH_MODULE(EsslNets);
 
 class LidarSslExperiment : public Experiment {
  public:
-  explicit LidarSslExperiment(const Config& c) : config(c) {}
+  explicit LidarSslExperiment(const Config& c) : config(c), plan(essl::makePlan(c)) {}
 
   void build() override {
     torch::manual_seed(static_cast<std::uint64_t>(config.getInt("experiment.seed")));
-    model = PointEncoder(static_cast<int>(config.getInt("model.width")),
-                         static_cast<int>(config.getInt("model.feature_dim")),
-                         static_cast<int>(config.getInt("objective.ebc.bins")));
-    optimizer = std::make_unique<AdamW>(model->parameters(), config.getFloat("trainer.lr"),
+    nets = EsslNets(config, plan);
+    optimizer = std::make_unique<AdamW>(nets->onlineParameters(), config.getFloat("trainer.lr"),
                                         config.getFloat("trainer.weight_decay"), 0.9,
                                         config.getFloat("trainer.beta2"));
-    source = std::make_unique<ScanSource>(config);
-    probe = makeProbe(*source);
-    model->train();
+    source = std::make_unique<LidarScanSource>(config);
+    if (plan.temporal && !source->hasPairs())
+      throw std::runtime_error("objective.flow.weight: " + source->describe() +
+                               " has no consecutive scans; set it to 0");
+    makeProbe();
+    nets->train();
   }
 
   void trainStep(std::int64_t step, double lr, MetricWindow& window) override;
   Evaluation evaluate(std::int64_t step) override;
 
-  void save(const std::string& dir) override { saveModelAndOptimizer(dir, model, *optimizer); }
-  void load(const std::string& dir) override { loadModelAndOptimizer(dir, model, *optimizer); }
+  void save(const std::string& dir) override { saveModelAndOptimizer(dir, nets, *optimizer); }
+  void load(const std::string& dir) override { loadModelAndOptimizer(dir, nets, *optimizer); }
   double itemsPerStep() const override {
     return static_cast<double>(config.getInt("trainer.batch_size") *
-                               config.getInt("data.points_per_scan") * 2);
+                               config.getInt("data.points_per_scan") * (plan.temporal ? 3 : 2));
   }
   const char* itemName() const override { return "points"; }
 
  private:
-  Batch makeBatch(std::int64_t step) const;
-  // The batch of `step`, prepared ahead on a worker thread (data.prefetch batches deep).
-  // Batches depend only on the step, so a restart at another step just re-seeds the queue.
   Batch nextBatch(std::int64_t step) {
     const auto depth = static_cast<std::size_t>(config.getInt("data.prefetch"));
-    if (depth == 0) return makeBatch(step);
+    if (depth == 0) return essl::makeBatch(config, plan, *source, step);
     if (!prefetch || prefetch->nextIndex() != step) {
       prefetch.reset();
       prefetch = std::make_unique<Prefetcher<Batch>>(
-          [this](std::int64_t s) { return makeBatch(s); }, step, depth);
+          [this](std::int64_t s) { return essl::makeBatch(config, plan, *source, s); }, step,
+          depth);
     }
     return prefetch->next();
   }
-  ProbeSet makeProbe(const ScanSource& src) const;
+  void makeProbe();
+  torch::Tensor classify(int f, const torch::Tensor& pooled1, const torch::Tensor& pooled2,
+                         const torch::Tensor& labels1, const torch::Tensor& labels2,
+                         double* accuracy);
+  torch::Tensor globalLoss(const torch::Tensor& pooled1, const torch::Tensor& pooled2,
+                           const Batch& batch);
+  torch::Tensor flowLoss(const torch::Tensor& currentFeats, const torch::Tensor& currentCells,
+                         const Batch& batch);
 
   Config config;
-  PointEncoder model{nullptr};
+  Plan plan;
+  EsslNets nets{nullptr};
   std::unique_ptr<AdamW> optimizer;
-  std::unique_ptr<ScanSource> source;
-  ProbeSet probe;
+  std::unique_ptr<LidarScanSource> source;
+  // Probe: kProbeScans scans, a fixed transform per family, a fixed view pair and a pair of
+  // consecutive frames (when the data has them).
+  std::vector<std::vector<float>> probeXyz;
+  std::vector<float> probeHeight, probeIntensity;
+  SpatialTransform probeFamily[kFamilyCount];
+  SpatialTransform probeT1, probeT2;
+  Batch probeTemporal;
   std::unique_ptr<Prefetcher<Batch>> prefetch;  // last member: joined before the rest goes
 };
 
-Batch LidarSslExperiment::makeBatch(std::int64_t step) const {
-  const auto B = config.getInt("trainer.batch_size");
-  const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
-  const auto P = static_cast<std::size_t>(config.getInt("objective.pnce.pairs"));
-  const AugmentOptions aug = augmentOptions(config);
-  std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
-                              static_cast<std::uint64_t>(step)));
-  Batch b;
-  b.view1 = torch::empty({B, static_cast<long>(N), 3});
-  b.view2 = torch::empty({B, static_cast<long>(N), 3});
-  b.bin1 = torch::empty({B}, torch::kLong);
-  b.bin2 = torch::empty({B}, torch::kLong);
-  b.pairs = torch::empty({B, static_cast<long>(P)}, torch::kLong);
-  std::normal_distribution<float> jitter(0.0f, static_cast<float>(aug.jitter));
-  for (std::int64_t i = 0; i < B; ++i) {
-    PointCloud scan =
-        source->scan((static_cast<std::uint64_t>(step) << 16) | static_cast<std::uint64_t>(i));
-    auto idx = samplePoints(scan.size(), N, rng);
-    std::vector<float> base(N * 3);
-    for (std::size_t k = 0; k < N; ++k)
-      for (int d = 0; d < 3; ++d) base[3 * k + d] = scan.xyz[3 * idx[k] + d];
-    const SpatialTransform t1 = sampleTransform(aug, rng), t2 = sampleTransform(aug, rng);
-    t1.apply(base.data(), b.view1[i].data_ptr<float>(), N);
-    t2.apply(base.data(), b.view2[i].data_ptr<float>(), N);
-    if (aug.jitter > 0) {
-      float* v1 = b.view1[i].data_ptr<float>();
-      float* v2 = b.view2[i].data_ptr<float>();
-      for (std::size_t k = 0; k < 3 * N; ++k) {
-        v1[k] += jitter(rng);
-        v2[k] += jitter(rng);
-      }
-    }
-    b.bin1[i] = static_cast<std::int64_t>(rotationBin(t1.angle, aug));
-    b.bin2[i] = static_cast<std::int64_t>(rotationBin(t2.angle, aug));
-    auto pairIdx = samplePoints(N, P, rng);
-    auto* pp = b.pairs[i].data_ptr<std::int64_t>();
-    for (std::size_t k = 0; k < P; ++k) pp[k] = static_cast<std::int64_t>(pairIdx[k]);
+torch::Tensor LidarSslExperiment::classify(int f, const torch::Tensor& pooled1,
+                                           const torch::Tensor& pooled2,
+                                           const torch::Tensor& labels1,
+                                           const torch::Tensor& labels2, double* accuracy) {
+  auto lossOf = [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+    auto l = config.getString("objective.ebc.loss") == "spherical_z"
+                 ? obj::sphericalZLoss(logits, labels)
+                 : F::cross_entropy(logits, labels);
+    const double a = config.getFloat("objective.ebc.logz2");
+    return a > 0 ? l + obj::logZSquaredPenalty(logits, a) : l;
+  };
+  auto& head = nets->classifier[f];
+  if (plan.relative) {
+    auto logits = head(torch::cat({pooled1, pooled2}, 1));
+    if (accuracy)
+      *accuracy = (logits.argmax(1) == labels1).to(torch::kDouble).mean().item<double>();
+    return lossOf(logits, labels1);
   }
-  return b;
+  auto l1 = head(pooled1), l2 = head(pooled2);
+  if (accuracy)
+    *accuracy = 0.5 * ((l1.argmax(1) == labels1).to(torch::kDouble).mean().item<double>() +
+                       (l2.argmax(1) == labels2).to(torch::kDouble).mean().item<double>());
+  return 0.5 * (lossOf(l1, labels1) + lossOf(l2, labels2));
 }
 
-ProbeSet LidarSslExperiment::makeProbe(const ScanSource& source) const {
-  const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
-  std::mt19937_64 rng(
-      mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")), kProbeSalt));
-  PointCloud scan = source.scan(kProbeSalt);
-  const auto* intensity = scan.field("intensity");
-  auto idx = samplePoints(scan.size(), N, rng);
-  ProbeSet p;
-  p.xyz.resize(N * 3);
-  for (std::size_t k = 0; k < N; ++k) {
-    for (int d = 0; d < 3; ++d) p.xyz[3 * k + d] = scan.xyz[3 * idx[k] + d];
-    p.height.push_back(scan.xyz[3 * idx[k] + 2]);
-    p.intensity.push_back(intensity ? (*intensity)[idx[k]] : 0.0f);
+torch::Tensor LidarSslExperiment::globalLoss(const torch::Tensor& pooled1,
+                                             const torch::Tensor& pooled2, const Batch& batch) {
+  const std::string& kind = plan.global;
+  if (kind == "byol") {
+    torch::Tensor t1, t2;
+    {
+      torch::NoGradGuard ng;
+      t1 = nets->targetGlobal(essl::poolPoints(nets->targetEncoder(batch.view1).points));
+      t2 = nets->targetGlobal(essl::poolPoints(nets->targetEncoder(batch.view2).points));
+    }
+    auto p1 = nets->globalPredictor(nets->global[0](pooled1));
+    auto p2 = nets->globalPredictor(nets->global[0](pooled2));
+    return 0.5 * (obj::byol(p1, t2) + obj::byol(p2, t1));
   }
-  const AugmentOptions aug = augmentOptions(config);
-  const SpatialTransform t1 = sampleTransform(aug, rng), t2 = sampleTransform(aug, rng);
-  p.view1 = torch::empty({1, static_cast<long>(N), 3});
-  p.view2 = torch::empty({1, static_cast<long>(N), 3});
-  t1.apply(p.xyz.data(), p.view1.data_ptr<float>(), N);
-  t2.apply(p.xyz.data(), p.view2.data_ptr<float>(), N);
-  return p;
+  if (kind == "amcl") {
+    std::vector<torch::Tensor> z1, z2;
+    for (auto& g : nets->global) {
+      z1.push_back(g(pooled1));
+      z2.push_back(g(pooled2));
+    }
+    auto temps = [this](int head, const torch::Tensor& a, const torch::Tensor& b) {
+      // tau in [1e-5, 2] (the official code's range)
+      return 1e-5 + (2.0 - 1e-5) * torch::sigmoid(nets->temperature[static_cast<std::size_t>(head)](
+                                                      torch::cat({a, b}, 1)))
+                                       .squeeze(1);
+    };
+    return obj::amcl(torch::stack(z1), torch::stack(z2), temps,
+                     config.getFloat("objective.global.beta"));
+  }
+  auto z1 = nets->global[0](pooled1), z2 = nets->global[0](pooled2);
+  if (kind == "simclr") return obj::ntXent(z1, z2, config.getFloat("objective.global.temperature"));
+  if (kind == "vicreg") return obj::vicreg(z1, z2);
+  const double lambda = config.getFloat("objective.global.lambda");
+  auto bt = obj::barlowTwins(z1, z2, lambda);
+  if (kind == "barlow") return bt;
+  auto zm = nets->global[0](essl::poolPoints(nets->encoder(batch.mixed).points));
+  return bt + obj::mixedBarlowReg(zm, z1, z2, batch.mixAlpha, batch.mixPerm, lambda,
+                                  config.getFloat("objective.global.mix_scale"));
+}
+
+// E-SSL3D's warp loss on BEV cells: the online branch's features of frame t averaged per
+// cell, projected and predicted; the target branch's features of frame t-1 carried to the
+// cell each point flows into, averaged and projected. Cells holding both are compared.
+torch::Tensor LidarSslExperiment::flowLoss(const torch::Tensor& currentFeats,
+                                           const torch::Tensor& currentCells, const Batch& batch) {
+  const auto B = currentFeats.size(0), N = currentFeats.size(1), D = currentFeats.size(2);
+  const std::int64_t H = nets->encoder->opt.cells();
+  const std::int64_t cells = B * H * H;
+  torch::Tensor target, warpCounts;
+  {
+    torch::NoGradGuard ng;
+    auto prev = nets->targetEncoder(batch.previous).points.reshape({B * N, D});
+    auto warpCells = nets->targetEncoder->cellIndex(batch.warped).reshape({B * N});
+    auto [mean, counts] = obj::groupMean(prev, warpCells, cells);
+    target = mean;
+    warpCounts = counts;
+  }
+  auto [online, counts] =
+      obj::groupMean(currentFeats.reshape({B * N, D}), currentCells.reshape({B * N}), cells);
+  auto occupied = ((counts > 0) & (warpCounts > 0)).nonzero().squeeze(1);
+  auto y = nets->predictor(nets->projector(online.index_select(0, occupied)));
+  torch::Tensor z;
+  {
+    torch::NoGradGuard ng;
+    z = nets->targetProjector(target.index_select(0, occupied));
+  }
+  return obj::flowWarpLoss(y.unsqueeze(0), z.unsqueeze(0),
+                           torch::ones({1, occupied.size(0)}, torch::kBool)) *
+         static_cast<double>(occupied.size(0)) / static_cast<double>(B * H * H);
 }
 
 void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& window) {
-  const double tau = config.getFloat("objective.pnce.temperature");
-  const double wP = config.getFloat("objective.pnce.weight");
-  const double wC = (config.getBool("augment.rotation.enabled") ? 1.0 : 0.0) *
-                    config.getFloat("objective.ebc.weight");
-  const double clip = config.getFloat("trainer.grad_clip");
   const auto B = config.getInt("trainer.batch_size");
+  const double clip = config.getFloat("trainer.grad_clip");
   Batch batch = nextBatch(step);
   optimizer->setLearningRate(lr);
 
-  auto f1 = model->forward(batch.view1);
-  auto f2 = model->forward(batch.view2);
-  const auto F = f1.size(2);
-  auto gidx = batch.pairs.unsqueeze(2).expand({B, batch.pairs.size(1), F});
-  namespace tf = torch::nn::functional;
-  auto a = tf::normalize(f1.gather(1, gidx), tf::NormalizeFuncOptions().dim(2));
-  auto b = tf::normalize(f2.gather(1, gidx), tf::NormalizeFuncOptions().dim(2));
-  auto logits = torch::bmm(a, b.transpose(1, 2)) / tau;  // [B, P, P]
-  const auto P = logits.size(1);
-  auto target = torch::arange(P, torch::kLong).repeat({B});
-  // PointInfoNCE as in E-SSL3D: summed over matched pairs, averaged over scans.
-  auto pnce = tf::cross_entropy(logits.reshape({B * P, P}), target,
-                                tf::CrossEntropyFuncOptions().reduction(torch::kSum)) /
-              static_cast<double>(B);
-  auto cls1 = model->classify(f1), cls2 = model->classify(f2);
-  auto ebc = 0.5 * (tf::cross_entropy(cls1, batch.bin1) + tf::cross_entropy(cls2, batch.bin2));
-  auto total = wP * pnce + wC * ebc;
+  // One encoder pass over both views and (temporal) the current frame.
+  std::vector<torch::Tensor> inputs{batch.view1, batch.view2};
+  if (plan.temporal) inputs.push_back(batch.current);
+  auto out = nets->encoder(torch::cat(inputs, 0));
+  auto f1 = out.points.narrow(0, 0, B), f2 = out.points.narrow(0, B, B);
+  auto pooled1 = essl::poolPoints(f1), pooled2 = essl::poolPoints(f2);
+
+  auto total = torch::zeros({});
+  if (plan.contrastive) {
+    const auto Pn = batch.pairs.size(1), Fd = f1.size(2);
+    auto gidx = batch.pairs.unsqueeze(2).expand({B, Pn, Fd});
+    auto a = f1.gather(1, gidx), b = f2.gather(1, gidx);
+    auto pnce = obj::pointInfoNce(a, b, config.getFloat("objective.pnce.temperature"));
+    total = total + config.getFloat("objective.pnce.weight") * pnce;
+    window.add("loss/pnce", pnce.item<double>());
+    window.add("train/match_top1", obj::matchTop1(a, b));
+  }
+  if (plan.classification) {
+    auto ebc = torch::zeros({});
+    for (int f = 0; f < kFamilyCount; ++f) {
+      if (plan.classes[f] == 0) continue;
+      double acc = 0;
+      ebc = ebc + classify(f, pooled1, pooled2, batch.labels1[f], batch.labels2[f], &acc);
+      window.add(std::string("train/") + kFamilies[f] + "_cls_acc", acc);
+    }
+    total = total + config.getFloat("objective.ebc.weight") * ebc;
+    window.add("loss/ebc", ebc.item<double>());
+  }
+  if (plan.global != "none") {
+    auto g = globalLoss(pooled1, pooled2, batch);
+    total = total + config.getFloat("objective.global.weight") * g;
+    window.add("loss/global", g.item<double>());
+  }
+  if (plan.temporal) {
+    // Cell ids of the third block start at 2B * H * H: shift them to start at 0.
+    const std::int64_t H = nets->encoder->opt.cells();
+    auto cells = out.cell.narrow(0, 2 * B, B);
+    cells = torch::where(cells >= 0, cells - 2 * B * H * H, cells);
+    auto flow = flowLoss(out.points.narrow(0, 2 * B, B), cells, batch);
+    total = total + config.getFloat("objective.flow.weight") * flow;
+    window.add("loss/flow", flow.item<double>());
+  }
   if (!std::isfinite(total.item<double>()))
     throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
                              " (try a smaller trainer.lr)");
@@ -289,51 +305,182 @@ void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& w
   total.backward();
   const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
   optimizer->step();
+  const double m = essl::emaMomentum(config.getFloat("objective.ema.momentum"),
+                                     config.getBool("objective.ema.cosine"), step,
+                                     config.getInt("trainer.max_steps"));
+  nets->updateTarget(m);
 
-  torch::NoGradGuard ng;
   window.add("loss/total", total.item<double>());
-  window.add("loss/pnce", pnce.item<double>());
-  window.add("loss/ebc", ebc.item<double>());
-  window.add(
-      "equiv/match_top1",
-      (logits.argmax(2) == torch::arange(P, torch::kLong)).to(torch::kFloat).mean().item<double>());
-  window.add("equiv/rot_cls_acc",
-             0.5 * ((cls1.argmax(1) == batch.bin1).to(torch::kFloat).mean().item<double>() +
-                    (cls2.argmax(1) == batch.bin2).to(torch::kFloat).mean().item<double>()));
   window.add("train/grad_norm", gradNorm);
+  window.add("train/ema_momentum", m);
 }
 
-// Per-point relative discrepancy between the features of corresponding points of the two
-// probe views: |f1 - f2| / mean(|f1|, |f2|). Zero for a perfectly equivariant map.
+void LidarSslExperiment::makeProbe() {
+  const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
+  std::mt19937_64 rng(
+      mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")), kProbeSalt));
+  for (int s = 0; s < kProbeScans; ++s) {
+    PointCloud scan = source->scan(kProbeSalt + static_cast<std::uint64_t>(s) * 977);
+    auto idx = samplePoints(scan.size(), N, rng);
+    std::vector<float> xyz(N * 3);
+    for (std::size_t k = 0; k < N; ++k)
+      for (int d = 0; d < 3; ++d) xyz[3 * k + d] = scan.xyz[3 * idx[k] + d];
+    if (s == 0) {
+      const auto* intensity = scan.field("intensity");
+      for (std::size_t k = 0; k < N; ++k) {
+        probeHeight.push_back(scan.xyz[3 * idx[k] + 2]);
+        probeIntensity.push_back(intensity ? (*intensity)[idx[k]] : 0.0f);
+      }
+    }
+    probeXyz.push_back(std::move(xyz));
+  }
+  // One transform per family, drawn from the configured range but away from identity.
+  const AugmentOptions aug = lidarAugmentOptions(config);
+  probeFamily[kRotation].angle = rotationBinCentre(aug.rotationBins - 1, aug);
+  probeFamily[kTranslation].t[0] = 0.7 * aug.translationMax;
+  probeFamily[kTranslation].t[1] = -0.5 * aug.translationMax;
+  probeFamily[kTranslation].t[2] = 0.3 * aug.translationMax;
+  probeFamily[kScale].scale = aug.scaleMax;
+  probeFamily[kFlip].flipY = true;
+  probeT1 = sampleTransform(aug, rng);
+  probeT2 = sampleTransform(aug, rng);
+  if (source->hasPairs()) {
+    ScenePair pair = source->pair(kProbeSalt);
+    const long n = static_cast<long>(N);
+    probeTemporal.current = torch::empty({1, n, 3});
+    probeTemporal.previous = torch::empty({1, n, 3});
+    probeTemporal.warped = torch::empty({1, n, 3});
+    auto cur = sampleXyz(pair.second, N, rng);
+    std::memcpy(probeTemporal.current.data_ptr<float>(), cur.data(), cur.size() * sizeof(float));
+    auto idx = samplePoints(pair.first.size(), N, rng);
+    for (std::size_t k = 0; k < N; ++k)
+      for (int d = 0; d < 3; ++d) {
+        probeTemporal.previous.data_ptr<float>()[3 * k + d] = pair.first.xyz[3 * idx[k] + d];
+        probeTemporal.warped.data_ptr<float>()[3 * k + d] =
+            pair.first.xyz[3 * idx[k] + d] + pair.flow[3 * idx[k] + d];
+      }
+  }
+}
+
 Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
   torch::NoGradGuard ng;
-  auto f1 = model->forward(probe.view1)[0];
-  auto f2 = model->forward(probe.view2)[0];
-  auto err = ((f1 - f2).norm(2, 1) / ((f1.norm(2, 1) + f2.norm(2, 1)) * 0.5 + 1e-8)).contiguous();
+  nets->eval();
+  const auto N = static_cast<long>(config.getInt("data.points_per_scan"));
+  const AugmentOptions aug = lidarAugmentOptions(config);
+  auto tensorOf = [&](const std::vector<float>& xyz, const SpatialTransform& t) {
+    auto out = torch::empty({1, N, 3});
+    t.apply(xyz.data(), out.data_ptr<float>(), static_cast<std::size_t>(N));
+    return out;
+  };
+  // Discrepancy of corresponding features: |â − b̂| of the L2-normalised vectors (the
+  // direction is what the contrastive and projection heads use), in [0, 2].
+  auto relErr = [](const torch::Tensor& a, const torch::Tensor& b) {
+    auto na = F::normalize(a, F::NormalizeFuncOptions().dim(1));
+    auto nb = F::normalize(b, F::NormalizeFuncOptions().dim(1));
+    return (na - nb).norm(2, 1);
+  };
+  Evaluation ev;
   auto snap = std::make_shared<PointSnapshot>();
   snap->step = step;
-  snap->xyz = probe.xyz;
-  snap->fields["equiv_error"] =
-      std::vector<float>(err.data_ptr<float>(), err.data_ptr<float>() + err.numel());
-  snap->fields["height"] = probe.height;
-  snap->fields["intensity"] = probe.intensity;
-  Evaluation ev;
+  snap->xyz = probeXyz[0];
+  snap->fields["height"] = probeHeight;
+  snap->fields["intensity"] = probeIntensity;
+  auto toVec = [](const torch::Tensor& t) {
+    auto c = t.contiguous().to(torch::kFloat);
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+
+  // Per-family discrepancy f(T x) vs f(x) at corresponding points, over all probe scans.
+  std::vector<torch::Tensor> ids, identityFeats;
+  for (const auto& xyz : probeXyz)
+    identityFeats.push_back(nets->encoder(tensorOf(xyz, {})).points[0]);
+  for (int f = 0; f < kFamilyCount; ++f) {
+    std::vector<torch::Tensor> errs;
+    for (std::size_t s = 0; s < probeXyz.size(); ++s) {
+      auto ft = nets->encoder(tensorOf(probeXyz[s], probeFamily[f])).points[0];
+      errs.push_back(relErr(identityFeats[s], ft));
+    }
+    ev.metrics.push_back(
+        {std::string("equiv/") + kFamilies[f] + "_err", torch::cat(errs).mean().item<double>()});
+    snap->fields[std::string(kFamilies[f]) + "_err"] = toVec(errs[0]);
+  }
+  // The composed view pair of training: discrepancy, contrastive top-1 and per-point loss.
+  auto f1 = nets->encoder(tensorOf(probeXyz[0], probeT1)).points[0];
+  auto f2 = nets->encoder(tensorOf(probeXyz[0], probeT2)).points[0];
+  auto err = relErr(f1, f2);
   ev.metrics.push_back({"equiv/probe_err", err.mean().item<double>()});
+  snap->fields["equiv_error"] = toVec(err);
+  {
+    const double tau = config.getFloat("objective.pnce.temperature");
+    auto a = F::normalize(f1, F::NormalizeFuncOptions().dim(1));
+    auto b = F::normalize(f2, F::NormalizeFuncOptions().dim(1));
+    auto logits = torch::mm(a, b.t()) / tau;
+    snap->fields["pnce_loss"] = toVec(-torch::log_softmax(logits, 1).diagonal());
+    const auto P = std::min<long>(N, config.getInt("objective.pnce.pairs"));
+    ev.metrics.push_back({"equiv/match_top1", obj::matchTop1(f1.narrow(0, 0, P).unsqueeze(0),
+                                                             f2.narrow(0, 0, P).unsqueeze(0))});
+  }
+  // Collapse indicators and feature PCA colours.
+  auto all = torch::cat(identityFeats);
+  ev.metrics.push_back({"equiv/feat_std", obj::normalizedStd(all)});
+  ev.metrics.push_back({"equiv/eff_rank", obj::effectiveRank(all)});
+  {
+    auto c = identityFeats[0] - identityFeats[0].mean(0, true);
+    auto v = std::get<2>(torch::svd(c));  // [F, F], principal directions in columns
+    auto proj = torch::mm(c, v.narrow(1, 0, std::min<long>(3, v.size(1))));
+    const char* names[] = {"pca_r", "pca_g", "pca_b"};
+    for (long k = 0; k < proj.size(1); ++k) {
+      auto col = proj.select(1, k);
+      auto lo = col.min(), hi = col.max();
+      snap->fields[names[k]] = toVec((col - lo) / (hi - lo).clamp_min(1e-12));
+    }
+  }
+  // Classification accuracy on held-out probe scans: every class of each classified family.
+  for (int f = 0; f < kFamilyCount; ++f) {
+    if (plan.classes[f] == 0 || plan.relative) continue;
+    int correct = 0, total = 0;
+    for (const auto& xyz : probeXyz) {
+      for (int k = 0; k < plan.classes[f]; ++k) {
+        SpatialTransform t;
+        if (f == kRotation) t.angle = rotationBinCentre(k, aug);
+        if (f == kScale) t.scale = scaleBinCentre(k, aug);
+        if (f == kFlip) {
+          t.flipX = (k & 1) != 0;
+          t.flipY = (k & 2) != 0;
+        }
+        if (f == kTranslation) {
+          t.t[0] = translationBinCentre(k / aug.translationBins, aug);
+          t.t[1] = translationBinCentre(k % aug.translationBins, aug);
+        }
+        auto logits = nets->classifier[f](essl::poolPoints(nets->encoder(tensorOf(xyz, t)).points));
+        correct += logits.argmax(1).item<std::int64_t>() == k ? 1 : 0;
+        ++total;
+      }
+    }
+    const std::string key =
+        f == kRotation ? "equiv/rot_cls_acc" : std::string("equiv/") + kFamilies[f] + "_cls_acc";
+    ev.metrics.push_back({key, static_cast<double>(correct) / total});
+  }
+  // Scene flow: per-cell features of frame t vs frame t-1 carried along the flow.
+  if (probeTemporal.current.defined()) {
+    auto cur = nets->encoder(probeTemporal.current);
+    auto prev = nets->encoder(probeTemporal.previous).points[0];
+    const std::int64_t H = nets->encoder->opt.cells();
+    auto warpCells = nets->encoder->cellIndex(probeTemporal.warped)[0];
+    auto [a, ca] = obj::groupMean(cur.points[0], cur.cell[0], H * H);
+    auto [b, cb] = obj::groupMean(prev, warpCells, H * H);
+    auto both = ((ca > 0) & (cb > 0)).nonzero().squeeze(1);
+    if (both.size(0) > 0)
+      ev.metrics.push_back(
+          {"equiv/flow_err",
+           relErr(a.index_select(0, both), b.index_select(0, both)).mean().item<double>()});
+  }
+  nets->train();
   ev.points = snap;
   return ev;
 }
 
 }  // namespace
-
-std::string checkLidarDataSource(const Config& config) {
-  if (config.getString("experiment.kind") != "lidar_ssl") return "";
-  try {
-    openDataset(datasetOptions(config));
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config) {
   return std::make_unique<LidarSslExperiment>(config);

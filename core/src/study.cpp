@@ -23,7 +23,22 @@ namespace {
 const std::vector<std::string> kSinkKeys = {"sink/sink1", "sink/alpha1_mean", "loss/val"};
 
 StudyArm arm(std::string label, std::string preset, std::vector<std::string> o = {}) {
-  return {std::move(label), std::move(preset), std::move(o)};
+  StudyArm a;
+  a.label = std::move(label);
+  a.preset = std::move(preset);
+  a.overrides = std::move(o);
+  return a;
+}
+
+Study makeStudy(std::string name, std::string description, std::vector<StudyArm> arms,
+                std::vector<std::string> keys, std::vector<std::int64_t> seeds = {0}) {
+  Study st;
+  st.name = std::move(name);
+  st.description = std::move(description);
+  st.arms = std::move(arms);
+  st.keys = std::move(keys);
+  st.seeds = std::move(seeds);
+  return st;
 }
 
 std::string escapeXml(const std::string& s) {
@@ -45,48 +60,75 @@ std::string escapeXml(const std::string& s) {
 std::vector<Study> builtinStudies() {
   const std::string sm = "sink-backcopy-softmax";
   std::vector<Study> s;
-  s.push_back({"sink-attention",
-               "Attention operation: softmax vs sigmoid (no norm / norm) vs a learnable sink key",
-               {arm("softmax", sm), arm("sigmoid (no norm)", "sink-backcopy-sigmoid"),
-                arm("sigmoid (normalised)", sm, {"lm.attention=sigmoid_norm"}),
-                arm("softmax, no BOS", sm, {"text.bos=false"}),
-                arm("softmax + K bias, no BOS", "sink-backcopy-kbias")},
-               {"sink/sink1", "sink/alpha1_mean", "sink/sink_slot", "loss/val"},
-               0,
-               {0}});
-  s.push_back({"sink-lr",
-               "Learning rate (softmax)",
-               {arm("lr 3e-4", sm, {"trainer.lr=3e-4"}), arm("lr 1e-3", sm, {"trainer.lr=1e-3"}),
-                arm("lr 3e-3", sm, {"trainer.lr=3e-3"})},
-               kSinkKeys,
-               0,
-               {0}});
-  s.push_back({"sink-wd",
-               "Weight decay (softmax)",
-               {arm("wd 0", sm, {"trainer.weight_decay=0"}),
-                arm("wd 0.1", sm, {"trainer.weight_decay=0.1"}),
-                arm("wd 0.5", sm, {"trainer.weight_decay=0.5"}),
-                arm("wd 2", sm, {"trainer.weight_decay=2"})},
-               kSinkKeys,
-               0,
-               {0}});
-  s.push_back({"sink-fixed-token",
-               "A fixed (PAD) token at position k, no BOS (softmax)",
-               {arm("k = 1", sm, {"text.bos=false", "text.fixed_token_pos=1"}),
-                arm("k = 2", sm, {"text.bos=false", "text.fixed_token_pos=2"}),
-                arm("k = 3", sm, {"text.bos=false", "text.fixed_token_pos=3"})},
-               {"sink/sink_fixed", "sink/sink1", "loss/val"},
-               0,
-               {0}});
   s.push_back(
-      {"sink-position",
-       "Positional encoding (softmax)",
-       {arm("none", sm, {"lm.position=none"}), arm("sinusoidal", sm, {"lm.position=sinusoidal"}),
-        arm("learned", sm, {"lm.position=learned"}), arm("RoPE", sm, {"lm.position=rope"}),
-        arm("ALiBi", sm, {"lm.position=alibi"})},
-       kSinkKeys,
-       0,
-       {0}});
+      makeStudy("sink-attention",
+                "Attention operation: softmax vs sigmoid (no norm / norm) vs a learnable sink key",
+                {arm("softmax", sm), arm("sigmoid (no norm)", "sink-backcopy-sigmoid"),
+                 arm("sigmoid (normalised)", sm, {"lm.attention=sigmoid_norm"}),
+                 arm("softmax, no BOS", sm, {"text.bos=false"}),
+                 arm("softmax + K bias, no BOS", "sink-backcopy-kbias")},
+                {"sink/sink1", "sink/alpha1_mean", "sink/sink_slot", "loss/val"}));
+  s.push_back(
+      makeStudy("sink-lr", "Learning rate (softmax)",
+                {arm("lr 3e-4", sm, {"trainer.lr=3e-4"}), arm("lr 1e-3", sm, {"trainer.lr=1e-3"}),
+                 arm("lr 3e-3", sm, {"trainer.lr=3e-3"})},
+                kSinkKeys));
+  s.push_back(makeStudy(
+      "sink-wd", "Weight decay (softmax)",
+      {arm("wd 0", sm, {"trainer.weight_decay=0"}), arm("wd 0.1", sm, {"trainer.weight_decay=0.1"}),
+       arm("wd 0.5", sm, {"trainer.weight_decay=0.5"}),
+       arm("wd 2", sm, {"trainer.weight_decay=2"})},
+      kSinkKeys));
+  s.push_back(makeStudy("sink-fixed-token", "A fixed (PAD) token at position k, no BOS (softmax)",
+                        {arm("k = 1", sm, {"text.bos=false", "text.fixed_token_pos=1"}),
+                         arm("k = 2", sm, {"text.bos=false", "text.fixed_token_pos=2"}),
+                         arm("k = 3", sm, {"text.bos=false", "text.fixed_token_pos=3"})},
+                        {"sink/sink_fixed", "sink/sink1", "loss/val"}));
+  s.push_back(makeStudy(
+      "sink-position", "Positional encoding (softmax)",
+      {arm("none", sm, {"lm.position=none"}), arm("sinusoidal", sm, {"lm.position=sinusoidal"}),
+       arm("learned", sm, {"lm.position=learned"}), arm("RoPE", sm, {"lm.position=rope"}),
+       arm("ALiBi", sm, {"lm.position=alibi"})},
+      kSinkKeys));
+  // E-SSL3D at CPU scale: pre-train once per variant, then fine-tune a BEV object head
+  // with 5 / 20 / 100 % of the labelled pool from scratch and from each encoder.
+  Study low = makeStudy(
+      "essl-lowlabel",
+      "BEV object IoU/AP at 5/20/100 % labels: scratch vs E-SSL3D; spatial x temporal at 5 %", {},
+      {"down/iou", "down/ap"}, {0, 1, 2});
+  low.pretrain = {arm("essl-full", "essl-full"), arm("essl-spatial", "essl-spatial"),
+                  arm("essl-temporal", "essl-temporal")};
+  low.xLabel = "labels (%)";
+  for (double f : {0.05, 0.2, 1.0}) {
+    const std::string pct = std::to_string(static_cast<int>(f * 100 + 0.5)) + " %";
+    const std::string frac = "downstream.label_fraction=" + std::to_string(f);
+    StudyArm scratch = arm("scratch @ " + pct, "essl-scratch", {frac});
+    scratch.group = "scratch";
+    scratch.x = f * 100;
+    StudyArm full = arm("essl-full @ " + pct, "essl-scratch", {frac});
+    full.init = full.group = "essl-full";
+    full.x = f * 100;
+    low.arms.push_back(scratch);
+    low.arms.push_back(full);
+  }
+  for (const char* variant : {"essl-spatial", "essl-temporal"}) {
+    StudyArm a =
+        arm(std::string(variant) + " @ 5 %", "essl-scratch", {"downstream.label_fraction=0.05"});
+    a.init = variant;
+    low.arms.push_back(a);
+  }
+  s.push_back(low);
+  std::vector<StudyArm> objectives;
+  for (const char* p :
+       {"essl-spatial", "essl-rot-contrastive", "essl-translation-cls", "essl-scale-cls",
+        "essl-flip-cls", "essl-invariance", "essl-zoo-simclr", "essl-zoo-byol", "essl-zoo-barlow",
+        "essl-zoo-mixbt", "essl-zoo-vicreg", "essl-zoo-amcl"})
+    objectives.push_back(arm(p, p));
+  s.push_back(makeStudy(
+      "essl-objectives",
+      "Pre-training objectives: contrastive vs classification per transform, the zoo", objectives,
+      {"equiv/translation_err", "equiv/scale_err", "equiv/flip_err", "equiv/rotation_err",
+       "equiv/match_top1", "equiv/rot_cls_acc", "equiv/feat_std", "equiv/eff_rank"}));
   return s;
 }
 
@@ -139,7 +181,12 @@ std::string svgLinePlot(const std::string& title, const std::string& xLabel,
 std::vector<StudyRun> runStudy(const Study& study, const std::string& outDir,
                                const std::function<void(const std::string&)>& progress) {
   // Validate every arm before training anything.
-  for (const auto& a : study.arms) {
+  std::vector<StudyArm> all = study.pretrain;
+  all.insert(all.end(), study.arms.begin(), study.arms.end());
+  for (const auto& a : all) {
+    if (!a.init.empty() && std::none_of(study.pretrain.begin(), study.pretrain.end(),
+                                        [&](const StudyArm& p) { return p.label == a.init; }))
+      throw std::runtime_error("arm '" + a.label + "': no pre-training arm '" + a.init + "'");
     std::vector<ConfigIssue> issues;
     std::string text, source, err;
     if (!resolveConfigSource(a.preset, text, source, err))
@@ -154,27 +201,47 @@ std::vector<StudyRun> runStudy(const Study& study, const std::string& outDir,
   fs::create_directories(fs::path(outDir) / "runs", ec);
   if (ec) throw std::runtime_error(outDir + ": cannot create: " + ec.message());
 
+  auto launch = [&](const StudyArm& a, std::int64_t seed, std::vector<std::string> extra,
+                    std::int64_t steps) {
+    LaunchRequest req;
+    req.configOrPreset = a.preset;
+    req.overrides = a.overrides;
+    req.overrides.insert(req.overrides.end(), extra.begin(), extra.end());
+    req.overrides.push_back("experiment.seed=" + std::to_string(seed));
+    req.runsRoot = (fs::path(outDir) / "runs").string();
+    req.maxSteps = steps;
+    std::vector<ConfigIssue> issues;
+    std::string error;
+    auto job = TrainingJob::prepare(req, issues, error);
+    if (!job)
+      throw std::runtime_error("arm '" + a.label +
+                               "': " + (issues.empty() ? error : issues[0].toString()));
+    ControlBlock control;
+    NullSink sink;
+    RunStatus st = job->run(control, sink);
+    return StudyRun{a.label, seed, job->runDir(), toString(st.phase), {}};
+  };
+
   std::vector<StudyRun> runs;
+  // Pre-training arms: once each, with their own step count; downstream arms start from them.
+  std::map<std::string, std::string> pretrained;
+  for (const auto& a : study.pretrain) {
+    StudyRun r = launch(a, 0, {}, 0);
+    r.pretraining = true;
+    if (progress) progress("pre-training " + a.label + ": " + r.phase + " (" + r.runDir + ")");
+    if (r.phase != "finished")
+      throw std::runtime_error("pre-training arm '" + a.label + "' " + r.phase + ": see " +
+                               r.runDir + "/log.txt");
+    pretrained[a.label] = r.runDir;
+    runs.push_back(std::move(r));
+  }
   std::map<std::string, std::vector<PlotSeries>> curves;  // key -> one series per run
   for (const auto& a : study.arms) {
     for (auto seed : study.seeds) {
-      LaunchRequest req;
-      req.configOrPreset = a.preset;
-      req.overrides = a.overrides;
-      req.overrides.push_back("experiment.seed=" + std::to_string(seed));
-      req.runsRoot = (fs::path(outDir) / "runs").string();
-      req.maxSteps = study.steps;
-      std::vector<ConfigIssue> issues;
-      std::string error;
-      auto job = TrainingJob::prepare(req, issues, error);
-      if (!job)
-        throw std::runtime_error("arm '" + a.label +
-                                 "': " + (issues.empty() ? error : issues[0].toString()));
-      ControlBlock control;
-      NullSink sink;
-      RunStatus st = job->run(control, sink);
-      StudyRun r{a.label, seed, job->runDir(), toString(st.phase), {}};
-      auto acc = readMetrics(job->runDir());
+      std::vector<std::string> extra;
+      if (!a.init.empty()) extra.push_back("downstream.init=" + pretrained.at(a.init));
+      StudyRun r = launch(a, seed, extra, study.steps);
+      auto acc = readMetrics(r.runDir);
       for (const auto& key : study.keys) {
         auto it = acc.series().find(key);
         r.finals.push_back(it == acc.series().end() || it->second.empty()
@@ -204,6 +271,7 @@ std::vector<StudyRun> runStudy(const Study& study, const std::string& outDir,
   for (const auto& k : study.keys) csv << "," << k;
   csv << ",run_dir\n";
   for (const auto& r : runs) {
+    if (r.pretraining) continue;
     csv << study.name << ",\"" << r.arm << "\"," << r.seed << "," << r.phase;
     for (double v : r.finals) csv << "," << v;
     csv << "," << r.runDir << "\n";
@@ -218,7 +286,8 @@ std::vector<StudyRun> runStudy(const Study& study, const std::string& outDir,
     for (std::size_t k = 0; k < study.keys.size(); ++k) {
       std::vector<double> v;
       for (const auto& r : runs)
-        if (r.arm == a.label && std::isfinite(r.finals[k])) v.push_back(r.finals[k]);
+        if (!r.pretraining && r.arm == a.label && std::isfinite(r.finals[k]))
+          v.push_back(r.finals[k]);
       if (v.empty()) {
         md << " – |";
         continue;
@@ -237,7 +306,38 @@ std::vector<StudyRun> runStudy(const Study& study, const std::string& outDir,
     }
     md << "\n";
   }
+  if (!study.pretrain.empty()) {
+    md << "\nPre-training runs (seed 0):";
+    for (const auto& r : runs)
+      if (r.pretraining) md << " " << r.arm << " = `" << r.runDir << "`;";
+    md << "\n";
+  }
   std::string err;
+  // Group curves over x (e.g. label fraction): mean over seeds per arm.
+  for (std::size_t k = 0; k < study.keys.size(); ++k) {
+    std::map<std::string, PlotSeries> groups;
+    for (const auto& a : study.arms) {
+      if (a.group.empty()) continue;
+      double sum = 0;
+      int n = 0;
+      for (const auto& r : runs)
+        if (!r.pretraining && r.arm == a.label && std::isfinite(r.finals[k]))
+          sum += r.finals[k], ++n;
+      auto& g = groups[a.group];
+      g.label = a.group;
+      if (n) g.points.push_back({a.x, sum / n});
+    }
+    if (groups.empty()) continue;
+    std::vector<PlotSeries> series;
+    for (auto& [name, g] : groups) series.push_back(g);
+    std::string file = study.keys[k];
+    std::replace(file.begin(), file.end(), '/', '_');
+    if (!writeFileAtomic((fs::path(outDir) / (file + "_by_group.svg")).string(),
+                         svgLinePlot(study.name + ": " + study.keys[k] + " (mean over seeds)",
+                                     study.xLabel, study.keys[k], series),
+                         err))
+      throw std::runtime_error(err);
+  }
   if (!writeFileAtomic((fs::path(outDir) / "summary.csv").string(), csv.str(), err) ||
       !writeFileAtomic((fs::path(outDir) / "summary.md").string(), md.str(), err))
     throw std::runtime_error(err);

@@ -32,6 +32,7 @@ constexpr double kPi = 3.14159265358979323846;
 std::unique_ptr<Experiment> makeExperiment(const Config& config) {
   const std::string kind = config.getString("experiment.kind");
   if (kind == "lm_sink") return makeLmSinkExperiment(config);
+  if (kind == "lidar_downstream") return makeLidarDownstreamExperiment(config);
   return makeLidarSslExperiment(config);
 }
 }  // namespace
@@ -290,9 +291,8 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
     impl->config = *cfg;
     impl->maxSteps = impl->config.getInt("trainer.max_steps");
     impl->targetStep = req.untilStep > 0 ? std::min(req.untilStep, impl->maxSteps) : impl->maxSteps;
-    const std::string dataProblem = checkLidarDataSource(impl->config);
-    if (!dataProblem.empty()) {
-      issues.push_back({"data.path", dataProblem});
+    if (auto problem = checkLidarDataSource(impl->config)) {
+      issues.push_back(*problem);
       return nullptr;
     }
     impl->writer = RunDirWriter::create(req.runsRoot, impl->config, error);

@@ -143,8 +143,13 @@ TEST_CASE("the study runner writes a summary table and plots", "[study]") {
   pretext::test::TempDir out;
   Study s;
   s.name = "tiny";
-  s.arms = {{"softmax", "sink-backcopy-softmax", tiny()},
-            {"sigmoid", "sink-backcopy-sigmoid", tiny()}};
+  s.arms.resize(2);
+  s.arms[0].label = "softmax";
+  s.arms[0].preset = "sink-backcopy-softmax";
+  s.arms[0].overrides = tiny();
+  s.arms[1].label = "sigmoid";
+  s.arms[1].preset = "sink-backcopy-sigmoid";
+  s.arms[1].overrides = tiny();
   s.keys = {"sink/sink1", "loss/val", "no/such_key"};
   s.steps = 4;
   s.seeds = {0, 1};

@@ -174,6 +174,7 @@ TEST_CASE("a failing data source marks the run failed with the file named", "[tr
   std::ofstream(root / "scans/000000.bin") << "1234567";  // 7 bytes: not a whole record
   auto req = quick(root / "runs");
   req.overrides.push_back("data.source=files");
+  req.overrides.push_back("objective.flow.weight=0");
   req.overrides.push_back("data.path=" + (root / "scans"));
   auto job = prepare(req);
   ControlBlock control;
@@ -191,7 +192,8 @@ TEST_CASE("training on real KITTI scans from the shared data", "[train][data]") 
   if (!fs::exists(dir)) FAIL("shared data missing: " << dir);
   pretext::test::TempDir root;
   auto req = quick(root.str());
-  req.overrides = {"trainer.max_steps=3", "data.source=files", "data.path=" + dir};
+  req.overrides = {"trainer.max_steps=3", "data.source=files", "objective.flow.weight=0",
+                   "data.path=" + dir};
   auto job = prepare(req);
   ControlBlock control;
   NullSink none;

@@ -37,10 +37,13 @@ struct AugmentOptions {
   int rotationBins = 10;                      // classes for equivariance-by-classification
   bool rotationAtBinCentres = true;  // draw the angle from bin centres so the label is exact
   bool translation = true;
-  double translationMax = 0.2;  // per axis, uniform in (-max, max)
+  double translationMax = 0.2;           // per axis, uniform in (-max, max)
+  int translationBins = 5;               // per horizontal axis; class = binX * bins + binY
+  bool translationAtBinCentres = false;  // draw x and y from bin centres (exact labels)
   bool scaling = true;
   double scaleMin = 0.95, scaleMax = 1.05;
   int scaleBins = 5;
+  bool scaleAtBinCentres = false;
   double flipYProb = 0.5, flipXProb = 0.0;
   double dropout = 0.0;  // fraction of points removed from a view
   double jitter = 0.0;   // per-point Gaussian noise std in metres, added after the transform
@@ -51,6 +54,11 @@ int rotationBin(double angle, const AugmentOptions& o);
 double rotationBinCentre(int bin, const AugmentOptions& o);
 int scaleBin(double scale, const AugmentOptions& o);
 double scaleBinCentre(int bin, const AugmentOptions& o);
+int translationBin(double offset, const AugmentOptions& o);  // one axis
+double translationBinCentre(int bin, const AugmentOptions& o);
+inline int translationClass(const SpatialTransform& t, const AugmentOptions& o) {
+  return translationBin(t.t[0], o) * o.translationBins + translationBin(t.t[1], o);
+}
 inline int flipClass(const SpatialTransform& t) { return (t.flipX ? 1 : 0) + (t.flipY ? 2 : 0); }
 
 SpatialTransform sampleTransform(const AugmentOptions& o, std::mt19937_64& rng);

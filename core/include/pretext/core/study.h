@@ -13,6 +13,12 @@ struct StudyArm {
   std::string label;
   std::string preset;
   std::vector<std::string> overrides;
+  // Label of a pre-training arm of the study: its run directory becomes downstream.init.
+  std::string init;
+  // For the summary plot over an arm parameter (e.g. the label fraction): arms of one group
+  // form one curve, x is their position on it. Empty group: not plotted.
+  std::string group;
+  double x = 0;
 };
 
 struct Study {
@@ -22,9 +28,15 @@ struct Study {
   std::vector<std::string> keys;  // metrics summarised (final value of each run)
   std::int64_t steps = 0;         // 0: each preset's own trainer.max_steps
   std::vector<std::int64_t> seeds{0};
+  // Trained once each (seed 0, their own max_steps) before the arms; arms name them in init.
+  std::vector<StudyArm> pretrain;
+  std::string xLabel;  // axis of the group plot
 };
 
-// The built-in studies: sink-attention, sink-lr, sink-wd, sink-fixed-token, sink-position.
+// The built-in studies: sink-attention, sink-lr, sink-wd, sink-fixed-token, sink-position,
+// essl-lowlabel (downstream IoU/AP from scratch vs pre-trained at 5/20/100 % labels and the
+// spatial x temporal ablation) and essl-objectives (pre-training objectives compared on the
+// equivariance diagnostics).
 std::vector<Study> builtinStudies();
 
 struct StudyRun {
@@ -33,6 +45,7 @@ struct StudyRun {
   std::string runDir;
   std::string phase;
   std::vector<double> finals;  // one per key (NaN when missing)
+  bool pretraining = false;    // a pre-training run of Study::pretrain (not summarised)
 };
 
 // Runs every arm and seed, writes the summaries into outDir and returns the runs.

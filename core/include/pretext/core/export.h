@@ -1,0 +1,31 @@
+#pragma once
+// Exports from a run directory that other tools read. LibTorch-free header; any thread.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pretext::core {
+
+struct ExportedTensor {
+  std::string name;
+  std::vector<std::int64_t> shape;
+};
+
+struct WeightExport {
+  std::int64_t step = 0;
+  std::string checkpointDir;
+  std::string jsonFile;  // outFile + ".json"
+  std::vector<ExportedTensor> tensors;
+};
+
+// Writes the weights of checkpoint `step` (default: the newest) of `runDir` to `outFile` as a
+// pickled dict {name: tensor} that Python's `torch.load(outFile)` returns, and a JSON side
+// file `outFile.json` with the experiment kind, step, tensor names and shapes, the model.*
+// (or lm.*) keys and the full resolved config. lidar_ssl / lidar_downstream export the
+// pillar encoder (names "encoder.<...>"), lm_sink the whole language model. Both files are
+// written atomically. Throws std::runtime_error naming the run, checkpoint or output file.
+WeightExport exportWeights(const std::string& runDir, const std::string& outFile,
+                           std::optional<std::int64_t> step = std::nullopt);
+
+}  // namespace pretext::core

@@ -1,0 +1,172 @@
+#include "lidar_common.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "experiment.h"
+#include "pretext/core/run_dir.h"
+#include "pretext/core/street_sim.h"
+
+namespace pretext::core {
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}
+
+AugmentOptions lidarAugmentOptions(const Config& c) {
+  AugmentOptions o;
+  o.rotation = c.getBool("augment.rotation.enabled");
+  o.rotationRange = c.getFloat("augment.rotation.range_deg") * kPi / 180.0;
+  o.rotationBins = static_cast<int>(c.getInt("objective.ebc.bins"));
+  o.rotationAtBinCentres = true;
+  o.translation = c.getBool("augment.translation.enabled");
+  o.translationMax = c.getFloat("augment.translation.max_m");
+  o.translationBins = static_cast<int>(c.getInt("augment.translation.bins"));
+  o.translationAtBinCentres = c.getString("augment.translation.objective") == "classification";
+  o.scaling = c.getBool("augment.scale.enabled");
+  o.scaleMin = c.getFloat("augment.scale.min");
+  o.scaleMax = c.getFloat("augment.scale.max");
+  o.scaleBins = static_cast<int>(c.getInt("augment.scale.bins"));
+  o.scaleAtBinCentres = c.getString("augment.scale.objective") == "classification";
+  const bool flip = c.getBool("augment.flip.enabled");
+  o.flipYProb = flip ? c.getFloat("augment.flip.prob") : 0.0;
+  o.flipXProb = flip ? c.getFloat("augment.flip.prob_x") : 0.0;
+  o.jitter = c.getFloat("augment.jitter_m");
+  return o;
+}
+
+DatasetOptions lidarDatasetOptions(const Config& c) {
+  DatasetOptions d;
+  d.source = c.getString("data.source");
+  d.path = c.getString("data.path");
+  d.flowKeys = c.getString("data.flow_keys");
+  d.odometryTr = c.getString("data.odometry_tr");
+  d.seed = static_cast<std::uint64_t>(c.getInt("experiment.seed"));
+  d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
+  d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));
+  d.simMaxRange = c.getFloat("data.sim.max_range");
+  d.simRangeNoise = c.getFloat("data.sim.range_noise");
+  d.simObjects = static_cast<int>(c.getInt("data.sim.objects"));
+  return d;
+}
+
+essl::EncoderOptions lidarEncoderOptions(const Config& c) {
+  essl::EncoderOptions o;
+  o.width = static_cast<int>(c.getInt("model.width"));
+  o.depth = static_cast<int>(c.getInt("model.depth"));
+  o.featureDim = static_cast<int>(c.getInt("model.feature_dim"));
+  o.range = c.getFloat("model.grid_range");
+  o.pillar = c.getFloat("model.pillar");
+  return o;
+}
+
+LidarScanSource::LidarScanSource(const Config& c)
+    : m_seed(static_cast<std::uint64_t>(c.getInt("experiment.seed"))) {
+  m_dataset = openDataset(lidarDatasetOptions(c));
+  const double grid = c.getFloat("model.grid_range");
+  const double maxRange = c.getFloat("data.crop.max_range");
+  // A circle inside the grid square, so rotated views stay on the grid.
+  m_crop.maxRange = maxRange > 0 ? std::min(maxRange, grid) : grid;
+  m_crop.frontFov = c.getBool("data.crop.front_fov");
+  m_crop.fovDeg = c.getFloat("data.crop.fov_deg");
+}
+
+std::size_t LidarScanSource::index(std::uint64_t key) const {
+  const std::uint64_t h = mixSeed(m_seed, key);
+  const std::size_t n = m_dataset->size();
+  return n ? h % n : h >> 8;
+}
+
+PointCloud LidarScanSource::scan(std::uint64_t key) const {
+  PointCloud s = m_dataset->scan(index(key));
+  s.select(cropIndices(s, m_crop));
+  if (s.empty()) throw DataError(m_dataset->describe() + ": no points left after data.crop");
+  return s;
+}
+
+ScenePair LidarScanSource::pair(std::uint64_t key) const {
+  const std::size_t n = m_dataset->size();
+  ScenePair p = m_dataset->pair(n > 1 ? index(key) % (n - 1) : index(key));
+  auto keep = cropIndices(p.first, m_crop);
+  std::vector<float> flow;
+  flow.reserve(keep.size() * 3);
+  for (auto i : keep)
+    for (int d = 0; d < 3; ++d) flow.push_back(p.flow[3 * i + d]);
+  p.first.select(keep);
+  p.flow = std::move(flow);
+  p.second.select(cropIndices(p.second, m_crop));
+  if (p.first.empty() || p.second.empty())
+    throw DataError(m_dataset->describe() + ": a frame has no points left after data.crop");
+  return p;
+}
+
+std::vector<Box3D> LidarScanSource::boxes(std::uint64_t key) const {
+  return m_dataset->boxes(index(key));
+}
+
+std::string initCheckpoint(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (fs::exists(fs::path(path) / "model.pt")) return (fs::path(path) / "model.pt").string();
+  std::string dir;
+  if (!latestCheckpoint(path, &dir))
+    throw std::runtime_error("downstream.init: " + path +
+                             " is neither a run directory with a checkpoint nor a checkpoint "
+                             "folder (no model.pt)");
+  return (fs::path(dir) / "model.pt").string();
+}
+
+std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
+                                      std::mt19937_64& rng) {
+  std::vector<std::size_t> idx(wanted);
+  if (available >= wanted) {
+    std::vector<std::size_t> all(available);
+    for (std::size_t i = 0; i < available; ++i) all[i] = i;
+    for (std::size_t i = 0; i < wanted; ++i) {
+      std::uniform_int_distribution<std::size_t> d(i, available - 1);
+      std::swap(all[i], all[d(rng)]);
+      idx[i] = all[i];
+    }
+  } else {
+    std::uniform_int_distribution<std::size_t> d(0, available - 1);
+    for (auto& i : idx) i = d(rng);
+  }
+  return idx;
+}
+
+std::vector<float> sampleXyz(const PointCloud& cloud, std::size_t wanted, std::mt19937_64& rng) {
+  auto idx = samplePoints(cloud.size(), wanted, rng);
+  std::vector<float> out(wanted * 3);
+  for (std::size_t k = 0; k < wanted; ++k)
+    for (int d = 0; d < 3; ++d) out[3 * k + d] = cloud.xyz[3 * idx[k] + d];
+  return out;
+}
+
+std::optional<ConfigIssue> checkLidarDataSource(const Config& config) {
+  const std::string kind = config.getString("experiment.kind");
+  if (kind != "lidar_ssl" && kind != "lidar_downstream") return std::nullopt;
+  std::unique_ptr<ScanDataset> d;
+  try {
+    d = openDataset(lidarDatasetOptions(config));
+  } catch (const DataError& e) {
+    return ConfigIssue{"data.path", e.what()};
+  }
+  if (kind == "lidar_ssl" && config.getFloat("objective.flow.weight") > 0 && !d->hasPairs())
+    return ConfigIssue{"objective.flow.weight",
+                       d->describe() +
+                           " has no consecutive scans with flow; set objective.flow.weight=0 or "
+                           "use data.source simulated, kitti_odometry or npz_flow"};
+  if (kind == "lidar_downstream" && config.getString("data.source") != "simulated")
+    return ConfigIssue{"data.source",
+                       "lidar_downstream trains on the simulator's boxes; use 'simulated'"};
+  if (kind == "lidar_downstream" && !config.getString("downstream.init").empty()) {
+    try {
+      initCheckpoint(config.getString("downstream.init"));
+    } catch (const std::exception& e) {
+      std::string m = e.what();
+      return ConfigIssue{"downstream.init", m.substr(m.find(": ") + 2)};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace pretext::core

@@ -1,0 +1,51 @@
+#pragma once
+// Private to core: what the LiDAR experiments (lidar_ssl, lidar_downstream) share — config
+// to options, the scan source with its crop, point sampling.
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "essl_model.h"
+#include "pretext/core/augment.h"
+#include "pretext/core/config.h"
+#include "pretext/core/datasets.h"
+#include "pretext/core/voxelize.h"
+
+namespace pretext::core {
+
+AugmentOptions lidarAugmentOptions(const Config& c);
+DatasetOptions lidarDatasetOptions(const Config& c);
+essl::EncoderOptions lidarEncoderOptions(const Config& c);
+
+// Scans (and consecutive pairs) of the configured dataset, cropped to data.crop and to the
+// encoder's grid; scan(key) picks one deterministically from the key.
+class LidarScanSource {
+ public:
+  explicit LidarScanSource(const Config& c);
+  PointCloud scan(std::uint64_t key) const;
+  ScenePair pair(std::uint64_t key) const;  // first frame cropped, flow kept aligned
+  std::vector<Box3D> boxes(std::uint64_t key) const;
+  bool hasPairs() const { return m_dataset->hasPairs(); }
+  std::string describe() const { return m_dataset->describe(); }
+  // The dataset index a key selects.
+  std::size_t index(std::uint64_t key) const;
+
+ private:
+  std::uint64_t m_seed;
+  std::unique_ptr<ScanDataset> m_dataset;
+  CropOptions m_crop;
+};
+
+// The model.pt that downstream.init names: the newest checkpoint of a run directory, or a
+// checkpoint folder. Throws std::runtime_error("downstream.init: ...").
+std::string initCheckpoint(const std::string& path);
+
+// `wanted` indices of [0, available): without replacement when possible.
+std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
+                                      std::mt19937_64& rng);
+// xyz of `wanted` sampled points of `cloud`, 3 floats each.
+std::vector<float> sampleXyz(const PointCloud& cloud, std::size_t wanted, std::mt19937_64& rng);
+
+}  // namespace pretext::core

@@ -1,0 +1,163 @@
+// The objective zoo; formulas and defaults are documented in objectives.h.
+#include "objectives.h"
+
+#include <cmath>
+
+namespace pretext::core::obj {
+namespace {
+namespace F = torch::nn::functional;
+
+torch::Tensor l2n(const torch::Tensor& x) {
+  return F::normalize(x, F::NormalizeFuncOptions().dim(-1).eps(1e-12));
+}
+// Off-diagonal entries of a square matrix, flattened.
+torch::Tensor offDiagonal(const torch::Tensor& m) {
+  const auto n = m.size(0);
+  return m.flatten().slice(0, 0, n * n - 1).view({n - 1, n + 1}).slice(1, 1).flatten();
+}
+}  // namespace
+
+torch::Tensor pointInfoNce(const torch::Tensor& a, const torch::Tensor& b, double tau) {
+  const auto B = a.size(0), P = a.size(1);
+  auto logits = torch::bmm(l2n(a), l2n(b).transpose(1, 2)) / tau;  // [B, P, P]
+  auto target = torch::arange(P, torch::TensorOptions().dtype(torch::kLong)).repeat({B});
+  return F::cross_entropy(logits.reshape({B * P, P}), target,
+                          F::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+         static_cast<double>(B);
+}
+
+double matchTop1(const torch::Tensor& a, const torch::Tensor& b) {
+  torch::NoGradGuard ng;
+  auto sim = torch::bmm(l2n(a), l2n(b).transpose(1, 2));
+  auto expect = torch::arange(a.size(1), torch::kLong).unsqueeze(0);
+  return (sim.argmax(2) == expect).to(torch::kDouble).mean().item<double>();
+}
+
+torch::Tensor ntXent(const torch::Tensor& z1, const torch::Tensor& z2, double tau) {
+  const auto N = z1.size(0);
+  auto z = l2n(torch::cat({z1, z2}, 0));  // [2N, d]
+  auto sim = torch::mm(z, z.t()) / tau;
+  auto self = torch::eye(2 * N, torch::TensorOptions().dtype(torch::kBool));
+  sim = sim.masked_fill(self, -std::numeric_limits<double>::infinity());
+  auto idx = torch::arange(2 * N, torch::kLong);
+  auto positive = torch::cat({idx.slice(0, N), idx.slice(0, 0, N)});  // i <-> i +- N
+  return F::cross_entropy(sim, positive);
+}
+
+torch::Tensor byol(const torch::Tensor& p, const torch::Tensor& z) {
+  return (2.0 - 2.0 * (l2n(p) * l2n(z)).sum(-1)).mean();
+}
+
+torch::Tensor standardize(const torch::Tensor& z, double eps) {
+  auto mean = z.mean(0, true);
+  auto var = (z - mean).pow(2).mean(0, true);
+  return (z - mean) / torch::sqrt(var + eps);
+}
+
+torch::Tensor barlowTwins(const torch::Tensor& z1, const torch::Tensor& z2, double lambda) {
+  const double N = static_cast<double>(z1.size(0));
+  auto c = torch::mm(standardize(z1).t(), standardize(z2)) / N;
+  return (1.0 - c.diagonal()).pow(2).sum() + lambda * offDiagonal(c).pow(2).sum();
+}
+
+torch::Tensor mixedBarlowReg(const torch::Tensor& zM, const torch::Tensor& zA,
+                             const torch::Tensor& zB, double alpha, const torch::Tensor& perm,
+                             double lambda, double s) {
+  const double N = static_cast<double>(zA.size(0));
+  auto a = standardize(zA), b = standardize(zB), m = standardize(zM);
+  auto bPerm = b.index_select(0, perm);
+  auto cMA = torch::mm(m.t(), a) / N;
+  auto cMAgt = alpha * torch::mm(a.t(), a) / N + (1.0 - alpha) * torch::mm(bPerm.t(), a) / N;
+  auto cMB = torch::mm(m.t(), b) / N;
+  auto cMBgt = alpha * torch::mm(a.t(), b) / N + (1.0 - alpha) * torch::mm(bPerm.t(), b) / N;
+  return s * lambda * ((cMA - cMAgt).pow(2).sum() + (cMB - cMBgt).pow(2).sum());
+}
+
+torch::Tensor vicreg(const torch::Tensor& z1, const torch::Tensor& z2, const VicregWeights& w) {
+  const double N = static_cast<double>(z1.size(0)), d = static_cast<double>(z1.size(1));
+  auto variance = [&](const torch::Tensor& z) {
+    auto sd = torch::sqrt(z.var(0, /*unbiased=*/true) + w.eps);
+    return torch::relu(w.gamma - sd).mean();
+  };
+  auto covariance = [&](const torch::Tensor& z) {
+    auto c = z - z.mean(0, true);
+    auto cov = torch::mm(c.t(), c) / (N - 1.0);
+    return offDiagonal(cov).pow(2).sum() / d;
+  };
+  auto inv = (z1 - z2).pow(2).sum(1).mean();
+  return w.sim * inv + w.var * (variance(z1) + variance(z2)) +
+         w.cov * (covariance(z1) + covariance(z2));
+}
+
+torch::Tensor amcl(const torch::Tensor& z1, const torch::Tensor& z2,
+                   const TemperatureFn& temperature, double beta) {
+  const auto C = z1.size(0), N = z1.size(1);
+  auto total = torch::zeros({}, z1.options());
+  auto self = torch::eye(N, torch::TensorOptions().dtype(torch::kBool));
+  for (std::int64_t c = 0; c < C; ++c) {
+    auto a = l2n(z1[c]), b = l2n(z2[c]);
+    auto sim = torch::mm(a, b.t());  // [N, N]
+    auto pos = sim.diagonal();
+    torch::Tensor hardest;
+    {
+      torch::NoGradGuard ng;
+      hardest = sim.masked_fill(self, -2.0).argmax(1);
+    }
+    auto neg = sim.gather(1, hardest.unsqueeze(1)).squeeze(1);
+    auto tPos = temperature(static_cast<int>(c), z1[c], z2[c]);
+    auto tNeg = temperature(static_cast<int>(c), z1[c], z2[c].index_select(0, hardest));
+    auto term =
+        (1.0 - pos) / tPos + beta * torch::log(tPos) + (1.0 + neg) / tNeg + beta * torch::log(tNeg);
+    total = total + term.mean();
+  }
+  return total;
+}
+
+torch::Tensor sphericalZLoss(const torch::Tensor& o, const torch::Tensor& target, double a,
+                             double b) {
+  auto mean = o.mean(1, true);
+  auto sd = torch::sqrt((o - mean).pow(2).mean(1, true) + 1e-12);
+  auto zc = ((o - mean) / sd).gather(1, target.unsqueeze(1)).squeeze(1);
+  return (F::softplus(a * (b - zc)) / a).mean();
+}
+
+torch::Tensor logZSquaredPenalty(const torch::Tensor& logits, double alpha) {
+  return alpha * torch::logsumexp(logits, -1).pow(2).mean();
+}
+
+torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& target,
+                           const torch::Tensor& occupied) {
+  const auto B = online.size(0), HW = online.size(1);
+  auto d = (l2n(online) - l2n(target)).pow(2).sum(-1);  // [B, HW]
+  auto masked = torch::where(occupied, d, torch::zeros_like(d));
+  return masked.sum() / static_cast<double>(B * HW);
+}
+
+std::pair<torch::Tensor, torch::Tensor> groupMean(const torch::Tensor& feats,
+                                                  const torch::Tensor& group, std::int64_t groups) {
+  auto keep = (group >= 0).nonzero().squeeze(1);
+  auto g = group.index_select(0, keep);
+  auto sums = torch::zeros({groups, feats.size(1)}, feats.options())
+                  .index_add(0, g, feats.index_select(0, keep));
+  auto counts =
+      torch::zeros({groups}, feats.options()).index_add(0, g, torch::ones_like(g, feats.options()));
+  return {sums / counts.clamp_min(1.0).unsqueeze(1), counts};
+}
+
+double normalizedStd(const torch::Tensor& f) {
+  torch::NoGradGuard ng;
+  auto n = l2n(f.to(torch::kDouble));
+  return (n.std(0, false).mean() * std::sqrt(static_cast<double>(f.size(1)))).item<double>();
+}
+
+double effectiveRank(const torch::Tensor& f) {
+  torch::NoGradGuard ng;
+  auto c = f.to(torch::kDouble);
+  c = c - c.mean(0, true);
+  auto sv = std::get<1>(torch::svd(c));
+  auto p = sv / sv.sum().clamp_min(1e-12);
+  auto h = -(p * torch::log(p.clamp_min(1e-30))).sum();
+  return std::exp(h.item<double>());
+}
+
+}  // namespace pretext::core::obj
