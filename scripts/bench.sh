@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each benchmark next to its Python peer in the same invocation and prints the ratios.
 # Run on an otherwise idle machine.
-# Usage: scripts/bench.sh [lm|data|all (default)] [steps] [threads]
+# Usage: scripts/bench.sh [lm|essl|data|all (default)] [steps] [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -21,6 +21,20 @@ if [ "$WHAT" = lm ] || [ "$WHAT" = all ]; then
     c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
     echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
   done
+fi
+
+if [ "$WHAT" = essl ] || [ "$WHAT" = all ]; then
+  cmake --build "$BUILD_DIR" --target essl_train_bench >/dev/null
+  ESSL_STEPS=${ESSL_STEPS:-30}
+  BATCHES=$(mktemp -d)
+  echo "== E-SSL3D training step (default preset: batch 4 x 4096 points x 3 scans), 1 thread, $ESSL_STEPS steps"
+  for round in 1 2 3; do
+    cpp=$("$BUILD_DIR/bench/essl_train_bench" "$ESSL_STEPS" 1 "$BATCHES")
+    py=$($PY -W ignore bench/essl_train_bench.py "$ESSL_STEPS" 1 "$BATCHES")
+    c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
+    echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+  done
+  rm -rf "$BATCHES"
 fi
 
 if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then

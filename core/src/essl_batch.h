@@ -50,4 +50,9 @@ struct Batch {
 Batch makeBatch(const Config& c, const Plan& plan, const LidarScanSource& source,
                 std::int64_t step);
 
+// Benchmark hook: builds the lidar_ssl experiment of `config`, runs `warmup` untimed and
+// then `steps` timed training steps on `batches` (cycled), and returns the timed seconds.
+double timeTrainingSteps(const Config& config, const std::vector<Batch>& batches, int warmup,
+                         int steps);
+
 }  // namespace pretext::core::essl

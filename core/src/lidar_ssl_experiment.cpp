@@ -6,6 +6,7 @@
 //  - optionally one objective of the zoo on pooled embeddings (BYOL for 'invariance').
 // Every random draw of step s comes from a generator seeded by mixSeed(seed, s), so data
 // order and augmentations do not depend on where a run was resumed.
+#include <chrono>
 #include <filesystem>
 #include <random>
 
@@ -107,7 +108,11 @@ class LidarSslExperiment : public Experiment {
     nets->train();
   }
 
-  void trainStep(std::int64_t step, double lr, MetricWindow& window) override;
+  void trainStep(std::int64_t step, double lr, MetricWindow& window) override {
+    trainOn(nextBatch(step), step, lr, window);
+  }
+  // One optimisation step on a given batch (also used by bench/essl_train_bench).
+  void trainOn(const Batch& batch, std::int64_t step, double lr, MetricWindow& window);
   Evaluation evaluate(std::int64_t step) override;
 
   void save(const std::string& dir) override { saveModelAndOptimizer(dir, nets, *optimizer); }
@@ -250,10 +255,10 @@ torch::Tensor LidarSslExperiment::flowLoss(const torch::Tensor& currentFeats,
          static_cast<double>(occupied.size(0)) / static_cast<double>(B * H * H);
 }
 
-void LidarSslExperiment::trainStep(std::int64_t step, double lr, MetricWindow& window) {
-  const auto B = config.getInt("trainer.batch_size");
+void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double lr,
+                                 MetricWindow& window) {
+  const auto B = batch.view1.size(0);
   const double clip = config.getFloat("trainer.grad_clip");
-  Batch batch = nextBatch(step);
   optimizer->setLearningRate(lr);
 
   // One encoder pass over both views and (temporal) the current frame.
@@ -481,6 +486,19 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
 }
 
 }  // namespace
+
+double essl::timeTrainingSteps(const Config& config, const std::vector<Batch>& batches, int warmup,
+                               int steps) {
+  LidarSslExperiment e(config);
+  e.build();
+  MetricWindow window;
+  const double lr = config.getFloat("trainer.lr");
+  for (int i = 0; i < warmup; ++i) e.trainOn(batches[i % batches.size()], i, lr, window);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i)
+    e.trainOn(batches[(warmup + i) % batches.size()], warmup + i, lr, window);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config) {
   return std::make_unique<LidarSslExperiment>(config);

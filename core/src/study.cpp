@@ -94,8 +94,9 @@ std::vector<Study> builtinStudies() {
   // with 5 / 20 / 100 % of the labelled pool from scratch and from each encoder.
   Study low = makeStudy(
       "essl-lowlabel",
-      "BEV object IoU/AP at 5/20/100 % labels: scratch vs E-SSL3D; spatial x temporal at 5 %", {},
-      {"down/iou", "down/ap"}, {0, 1, 2});
+      "BEV object IoU/AP at 5/20/100 % labels: scratch vs E-SSL3D; linear probes; spatial x "
+      "temporal at 5 %",
+      {}, {"down/iou", "down/ap"}, {0, 1, 2});
   low.pretrain = {arm("essl-full", "essl-full"), arm("essl-spatial", "essl-spatial"),
                   arm("essl-temporal", "essl-temporal")};
   low.xLabel = "labels (%)";
@@ -111,6 +112,13 @@ std::vector<Study> builtinStudies() {
     low.arms.push_back(scratch);
     low.arms.push_back(full);
   }
+  // Linear probe on frozen features (100 % labels): the representation alone.
+  StudyArm probeScratch =
+      arm("linear probe, random encoder", "essl-scratch", {"downstream.mode=linear"});
+  StudyArm probeFull = arm("linear probe, essl-full", "essl-scratch", {"downstream.mode=linear"});
+  probeFull.init = "essl-full";
+  low.arms.push_back(probeScratch);
+  low.arms.push_back(probeFull);
   for (const char* variant : {"essl-spatial", "essl-temporal"}) {
     StudyArm a =
         arm(std::string(variant) + " @ 5 %", "essl-scratch", {"downstream.label_fraction=0.05"});

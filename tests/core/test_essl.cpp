@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "essl_batch.h"
 #include "essl_model.h"
@@ -14,6 +15,7 @@
 #include "pretext/core/export.h"
 #include "pretext/core/presets.h"
 #include "pretext/core/run_dir.h"
+#include "pretext/core/study.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
 
@@ -348,4 +350,63 @@ TEST_CASE("every E-SSL3D preset trains and evaluates", "[essl]") {
                          "objective.ebc.logz2=1e-4", "augment.scale.objective=classification"});
   const std::string run = train(root.str(), "essl-spatial", rel);
   CHECK(std::isfinite(metricAt(run, "loss/ebc", 2)));
+}
+
+TEST_CASE("study runner: pre-training arms feed downstream arms", "[essl][study]") {
+  configureThreads(1);
+  pretext::test::TempDir out;
+  Study s;
+  s.name = "tiny-lowlabel";
+  s.keys = {"down/iou", "down/ap"};
+  s.seeds = {0, 1};
+  s.xLabel = "labels (%)";
+  StudyArm pre;
+  pre.label = "pre";
+  pre.preset = "quick-test";
+  pre.overrides = {"trainer.max_steps=2"};
+  s.pretrain = {pre};
+  const std::vector<std::string> small = {"trainer.max_steps=3",     "data.points_per_scan=384",
+                                          "data.sim.beams=16",       "data.sim.azimuth_steps=360",
+                                          "model.feature_dim=16",    "downstream.pool=4",
+                                          "downstream.eval_scans=1", "trainer.snapshot_every=3"};
+  for (const char* init : {"", "pre"}) {
+    StudyArm a;
+    a.label = std::string(*init ? "pre" : "scratch") + " @ 50 %";
+    a.preset = "essl-scratch";
+    a.overrides = small;
+    a.overrides.push_back("downstream.label_fraction=0.5");
+    a.init = init;
+    a.group = *init ? "pre" : "scratch";
+    a.x = 50;
+    s.arms.push_back(a);
+  }
+  auto runs = runStudy(s, out.str(), nullptr);
+  REQUIRE(runs.size() == 5);  // 1 pre-training + 2 arms x 2 seeds
+  CHECK(runs[0].pretraining);
+  for (std::size_t i = 1; i < runs.size(); ++i) {
+    CHECK(runs[i].phase == "finished");
+    CHECK(std::isfinite(runs[i].finals[1]));
+  }
+  // The downstream run of the pre-trained arm names the pre-training run in its config.
+  std::ifstream cfg(fs::path(runs[3].runDir) / "config.yaml");
+  std::stringstream text;
+  text << cfg.rdbuf();
+  CHECK(text.str().find(fs::path(runs[0].runDir).filename().string()) != std::string::npos);
+  std::ifstream csv(out / "summary.csv");
+  std::string line;
+  int rows = 0;
+  while (std::getline(csv, line)) ++rows;
+  CHECK(rows == 5);  // header + 4 downstream runs
+  CHECK(fs::exists(out / "down_iou_by_group.svg"));
+  std::ifstream md(out / "summary.md");
+  std::stringstream mdText;
+  mdText << md.rdbuf();
+  CHECK(mdText.str().find("Pre-training runs") != std::string::npos);
+
+  // An arm naming a pre-training arm that does not exist is refused before training.
+  s.arms[1].init = "nope";
+  pretext::test::TempDir out2;
+  CHECK_THROWS_WITH(runStudy(s, out2.str(), nullptr),
+                    Catch::Contains("no pre-training arm 'nope'"));
+  CHECK(fs::is_empty(out2.str()));
 }
