@@ -18,6 +18,8 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # benchmark peers and export checks (Python PyTorch and NumPy from Debian)
   python3-torch python3-numpy
+  # packaging: man pages from --help, .deb dependency discovery and checks
+  help2man dpkg-dev fakeroot lintian desktop-file-utils
 )
 
 missing=()

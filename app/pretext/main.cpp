@@ -5,6 +5,8 @@
 #include <QTimer>
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <string>
 
 #include "pretext/core/training_job.h"
 #include "pretext/core/versions.h"
@@ -12,13 +14,32 @@
 #include "pretext/widgets/point_cloud_view.h"
 
 int main(int argc, char** argv) {
-  pretext::widgets::setVtkSurfaceFormat();
-  QApplication app(argc, argv);
-  QApplication::setOrganizationName("Pretext");
-  QApplication::setApplicationName("Pretext");
-  QApplication::setApplicationVersion(QString::fromStdString(pretext::core::pretextVersion()));
   pretext::core::registerComponentVersion("qt", qVersion());
   pretext::core::registerComponentVersion("vtk", PRETEXT_VTK_VERSION);
+  // --version and --help need no display: answer them before any window system starts.
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--version") {
+      std::fputs(pretext::core::versionReport().c_str(), stdout);
+      return 0;
+    }
+  }
+  bool helpOnly = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help" || a == "--help-all") helpOnly = true;
+  }
+  std::unique_ptr<QCoreApplication> appPtr;
+  if (helpOnly) {
+    appPtr = std::make_unique<QCoreApplication>(argc, argv);
+  } else {
+    pretext::widgets::setVtkSurfaceFormat();
+    appPtr = std::make_unique<QApplication>(argc, argv);
+  }
+  QCoreApplication& app = *appPtr;
+  QCoreApplication::setOrganizationName("Pretext");
+  QCoreApplication::setApplicationName("Pretext");
+  QCoreApplication::setApplicationVersion(QString::fromStdString(pretext::core::pretextVersion()));
 
   QCommandLineParser cli;
   cli.setApplicationDescription("Pretext: a workbench for pre-training objectives.");
@@ -41,10 +62,6 @@ int main(int argc, char** argv) {
       {versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
   cli.process(app);
 
-  if (cli.isSet(versionOpt)) {
-    std::fputs(pretext::core::versionReport().c_str(), stdout);
-    return 0;
-  }
   pretext::core::configureThreads(0);
 
   pretext::widgets::MainWindow window;

@@ -37,7 +37,8 @@ const char* kUsage =
     "  --list-presets       list the built-in presets\n"
     "  --help-config        list every config key with its type, default and meaning\n"
     "  --quiet              no progress output\n"
-    "  --version            print versions of Pretext and LibTorch\n"
+    "  --version            print the versions of Pretext and LibTorch (the headless trainer\n"
+    "                       links neither Qt nor VTK)\n"
     "  -h, --help           this help\n"
     "\n"
     "exit codes: 0 finished (or reached --until-step), 1 runtime failure, 2 invalid config or\n"
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (a == "--version") {
+      registerComponentVersion("qt", "not linked (headless trainer)");
+      registerComponentVersion("vtk", "not linked (headless trainer)");
       std::fputs(versionReport().c_str(), stdout);
       return 0;
     } else if (a == "--list-presets") {

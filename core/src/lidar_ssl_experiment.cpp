@@ -445,6 +445,8 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
     if (plan.classes[f] == 0 || plan.relative) continue;
     int correct = 0, total = 0;
     for (const auto& xyz : probeXyz) {
+      // All K classes of this scan in one batch.
+      std::vector<torch::Tensor> views;
       for (int k = 0; k < plan.classes[f]; ++k) {
         SpatialTransform t;
         if (f == kRotation) t.angle = rotationBinCentre(k, aug);
@@ -457,10 +459,13 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
           t.t[0] = translationBinCentre(k / aug.translationBins, aug);
           t.t[1] = translationBinCentre(k % aug.translationBins, aug);
         }
-        auto logits = nets->classifier[f](essl::poolPoints(nets->encoder(tensorOf(xyz, t)).points));
-        correct += logits.argmax(1).item<std::int64_t>() == k ? 1 : 0;
-        ++total;
+        views.push_back(tensorOf(xyz, t));
       }
+      auto logits =
+          nets->classifier[f](essl::poolPoints(nets->encoder(torch::cat(views, 0)).points));
+      auto expected = torch::arange(plan.classes[f], torch::kLong);
+      correct += static_cast<int>((logits.argmax(1) == expected).sum().item<std::int64_t>());
+      total += plan.classes[f];
     }
     const std::string key =
         f == kRotation ? "equiv/rot_cls_acc" : std::string("equiv/") + kFamilies[f] + "_cls_acc";

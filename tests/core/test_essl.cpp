@@ -295,6 +295,26 @@ TEST_CASE("downstream from scratch and from a pre-trained encoder; weights expor
   const double pySum = std::stod(res.output.substr(expect.str().size()));
   CHECK(pySum == Approx(w.to(torch::kDouble).sum().item<double>()).epsilon(1e-9));
   CHECK(res.output.find("lidar_ssl 4") != std::string::npos);
+
+  // The command line: the same export, and clear errors.
+  const std::string exe = PRETEXT_EXPORT_EXE;
+  auto ok = pretext::test::runCommand(exe + " " + pre + " --weights " + (root / "cli.pt"));
+  INFO(ok.output);
+  CHECK(ok.code == 0);
+  CHECK(fs::exists(root / "cli.pt.json"));
+  auto noRun = pretext::test::runCommand(exe + " " + (root / "missing") + " --weights " +
+                                         (root / "x.pt"));
+  CHECK(noRun.code == 1);
+  CHECK_THAT(noRun.output, Catch::Contains("not a run directory"));
+  auto noStep = pretext::test::runCommand(exe + " " + pre + " --weights " + (root / "x.pt") +
+                                          " --step 3");
+  CHECK(noStep.code == 1);
+  CHECK_THAT(noStep.output, Catch::Contains("no such checkpoint"));
+  auto badArg = pretext::test::runCommand(exe + " " + pre + " --step x --weights a.pt");
+  CHECK(badArg.code == 2);
+  CHECK_THAT(badArg.output, Catch::Contains("--step expects"));
+  CHECK(pretext::test::runCommand(exe + " " + pre).code == 2);
+  CHECK(!fs::exists(root / "x.pt"));
 }
 
 TEST_CASE("E-SSL3D pre-training learns what it is trained for", "[essl][slow]") {

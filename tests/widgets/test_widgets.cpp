@@ -1,4 +1,7 @@
 #include <QElapsedTimer>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -10,6 +13,7 @@
 #include <fstream>
 #include "../core/test_util.h"
 #include "pixels.h"
+#include "pretext/core/presets.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/metric_chart.h"
@@ -229,7 +233,7 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   CHECK(st.phase == core::RunPhase::Finished);
   w.lossChart()->redrawNow();
   CHECK(w.lossChart()->rawPointCount(w.currentRunDir()) == 20);
-  CHECK(w.pointView()->pointCount() == 2048);
+  CHECK(w.pointView()->pointCount() == 4096);  // the default preset's data.points_per_scan
   settle(300);
   REQUIRE(w.saveScreenshot("main_window.png"));
   QImage img("main_window.png");
@@ -241,6 +245,44 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   auto curve = regionStats(img, chartRect, Qt::white, widgets::runColor(0), 40);
   CHECK(curve.matching > 50);
   CHECK(curve.matchMaxX - curve.matchMinX > chartRect.width() / 3);
+}
+
+TEST_CASE("first run: the welcome panel offers the presets and starts the default in one click",
+          "[gui][welcome]") {
+  QSettings().clear();  // no remembered experiment: what a new user sees
+  pretext::test::TempDir root;
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  w.resize(1280, 800);
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  auto* welcome = w.findChild<QWidget*>("welcome");
+  REQUIRE(welcome);
+  CHECK(welcome->isVisible());
+  auto* list = w.findChild<QListWidget*>("welcome.presets");
+  REQUIRE(list);
+  CHECK(list->count() == static_cast<int>(core::presets().size()));
+  // Double-clicking (activating) a preset loads it into the Experiment panel.
+  for (int i = 0; i < list->count(); ++i)
+    if (list->item(i)->data(Qt::UserRole).toString() == "essl-temporal")
+      Q_EMIT list->itemActivated(list->item(i));
+  CHECK(w.configPanel()->source() == "essl-temporal");
+
+  auto* start = w.findChild<QPushButton*>("welcome.start");
+  REQUIRE(start);
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  QTest::mouseClick(start, Qt::LeftButton);
+  CHECK(w.configPanel()->source() == "default");
+  // The run starts: the trainer reports steps, the 3D view replaces the welcome panel.
+  QElapsedTimer t;
+  t.start();
+  while (w.lastStatus().step < 1 && t.elapsed() < 60000) settle(50);
+  CHECK(w.lastStatus().step >= 1);
+  CHECK(w.currentRunDir().startsWith(QString::fromStdString(root.str())));
+  w.host()->stop();
+  REQUIRE(done.wait(60000));
+  CHECK(done.takeFirst().at(0).value<core::RunStatus>().phase == core::RunPhase::Stopped);
+  CHECK_FALSE(welcome->isVisible());
 }
 
 TEST_CASE("the runs browser lists runs with their status", "[gui][runs]") {

@@ -14,6 +14,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -69,20 +70,52 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   bar->addWidget(m_viewCaption, 1);
   bar->addWidget(resetCam);
   m_view = new PointCloudView(central);
-  auto* welcome = new QLabel(central);
-  welcome->setWordWrap(true);
-  welcome->setAlignment(Qt::AlignCenter);
-  QString presetList;
-  for (const auto& p : core::presets())
-    presetList += QString("<li><b>%1</b> — %2</li>")
-                      .arg(QString::fromStdString(p.name),
-                           QString::fromStdString(p.description).toHtmlEscaped());
-  welcome->setText(tr("<h2>Pretext</h2><p>Pre-train a LiDAR encoder and watch it learn.</p>"
-                      "<p>Pick a preset in the <b>Experiment</b> panel, adjust values if you like, "
-                      "and press <b>Start</b> (F5). The default experiment needs no data: it "
-                      "simulates a street-scene LiDAR.</p><ul>%1</ul>"
-                      "<p>Open an existing run with <b>File › Open run…</b> (Ctrl+O).</p>")
-                       .arg(presetList));
+  // First-run panel: what Pretext does, one button that starts the default experiment,
+  // the presets (double-click loads one into the Experiment panel), and opening a run.
+  auto* welcome = new QWidget(central);
+  welcome->setObjectName("welcome");
+  auto* intro = new QLabel(
+      tr("<h2>Pretext</h2><p>Pre-train a LiDAR encoder or a small language model and watch "
+         "it learn.</p><p>The default experiment needs no data: it simulates a street-scene "
+         "LiDAR and pre-trains with E-SSL3D's equivariance and scene-flow objectives. Or pick "
+         "a preset below, adjust it in the <b>Experiment</b> panel, and press <b>Start</b> "
+         "(F5).</p>"),
+      welcome);
+  intro->setWordWrap(true);
+  auto* startDefault = new QPushButton(tr("Start the default experiment"), welcome);
+  startDefault->setObjectName("welcome.start");
+  startDefault->setToolTip(
+      tr("Load the 'default' preset and start it (same as choosing it "
+         "in the Experiment panel and pressing F5)"));
+  auto* presetList = new QListWidget(welcome);
+  presetList->setObjectName("welcome.presets");
+  presetList->setToolTip(tr("Double-click a preset to load it into the Experiment panel"));
+  for (const auto& p : core::presets()) {
+    auto* item = new QListWidgetItem(QString("%1 — %2").arg(QString::fromStdString(p.name),
+                                                            QString::fromStdString(p.description)),
+                                     presetList);
+    item->setData(Qt::UserRole, QString::fromStdString(p.name));
+  }
+  auto* openButton = new QPushButton(tr("Open a run…"), welcome);
+  openButton->setToolTip(tr("Open and tail an existing run directory (Ctrl+O)"));
+  auto* wl = new QVBoxLayout(welcome);
+  wl->setContentsMargins(40, 20, 40, 20);
+  wl->addWidget(intro);
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(startDefault);
+  buttons->addWidget(openButton);
+  buttons->addStretch(1);
+  wl->addLayout(buttons);
+  wl->addWidget(new QLabel(tr("Presets:"), welcome));
+  wl->addWidget(presetList, 1);
+  connect(startDefault, &QPushButton::clicked, this, [this] {
+    m_config->setSource("default");
+    startFromPanel();
+  });
+  connect(presetList, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
+    m_config->setSource(item->data(Qt::UserRole).toString());
+  });
+  connect(openButton, &QPushButton::clicked, this, &MainWindow::chooseRunToOpen);
   m_viewStack = new QStackedWidget(central);
   m_viewStack->addWidget(welcome);
   m_viewStack->addWidget(m_view);
@@ -167,12 +200,14 @@ void MainWindow::buildDocks() {
   findChild<QDockWidget*>("dock.plots")->raise();
 }
 
+void MainWindow::chooseRunToOpen() {
+  QString d = QFileDialog::getExistingDirectory(this, tr("Open run directory"), runsRoot());
+  if (!d.isEmpty()) openRun(d);
+}
+
 void MainWindow::buildActions() {
   auto* file = menuBar()->addMenu(tr("&File"));
-  auto* openAct = file->addAction(tr("&Open run…"), this, [this] {
-    QString d = QFileDialog::getExistingDirectory(this, tr("Open run directory"), runsRoot());
-    if (!d.isEmpty()) openRun(d);
-  });
+  auto* openAct = file->addAction(tr("&Open run…"), this, &MainWindow::chooseRunToOpen);
   openAct->setShortcut(QKeySequence::Open);
   file->addAction(tr("Choose runs folder…"), this, [this] {
     QString d = QFileDialog::getExistingDirectory(this, tr("Runs folder"), runsRoot());

@@ -64,6 +64,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildActions();
+  void chooseRunToOpen();
   void buildDocks();
   void restoreSettings();
   void onStatus(const core::RunStatus& s);
