@@ -18,6 +18,7 @@
 #include "pretext/core/study.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
+#include "train_util.h"
 
 using namespace pretext::core;
 using Catch::Detail::Approx;
@@ -37,19 +38,8 @@ Config presetConfig(const std::string& preset, std::vector<std::string> override
 
 std::string train(const std::string& root, const std::string& preset,
                   std::vector<std::string> overrides) {
-  LaunchRequest r;
-  r.configOrPreset = preset;
-  r.runsRoot = root;
-  r.overrides = std::move(overrides);
-  std::vector<ConfigIssue> issues;
-  std::string error;
-  auto job = TrainingJob::prepare(r, issues, error);
-  for (const auto& i : issues) UNSCOPED_INFO(i.toString());
-  INFO(error);
-  REQUIRE(job);
-  ControlBlock control;
-  NullSink sink;
-  RunStatus st = job->run(control, sink);
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(root, preset, overrides));
+  RunStatus st = pretext::test::runToEnd(*job);
   INFO(st.error);
   REQUIRE(st.phase == RunPhase::Finished);
   return job->runDir();
@@ -250,17 +240,9 @@ TEST_CASE("downstream from scratch and from a pre-trained encoder; weights expor
   auto wrong = small;
   wrong.push_back("downstream.init=" + pre);
   wrong.push_back("model.width=16");
-  LaunchRequest r;
-  r.configOrPreset = "essl-scratch";
-  r.runsRoot = root.str();
-  r.overrides = wrong;
-  std::vector<ConfigIssue> issues;
-  std::string error;
-  auto job = TrainingJob::prepare(r, issues, error);
-  REQUIRE(job);
-  ControlBlock control;
-  NullSink sink;
-  RunStatus st = job->run(control, sink);
+  auto job =
+      pretext::test::prepareJob(pretext::test::launchRequest(root.str(), "essl-scratch", wrong));
+  RunStatus st = pretext::test::runToEnd(*job);
   INFO(st.error);
   CHECK(st.phase == RunPhase::Failed);
   CHECK(st.error.find("downstream.init") != std::string::npos);
@@ -302,12 +284,12 @@ TEST_CASE("downstream from scratch and from a pre-trained encoder; weights expor
   INFO(ok.output);
   CHECK(ok.code == 0);
   CHECK(fs::exists(root / "cli.pt.json"));
-  auto noRun = pretext::test::runCommand(exe + " " + (root / "missing") + " --weights " +
-                                         (root / "x.pt"));
+  auto noRun =
+      pretext::test::runCommand(exe + " " + (root / "missing") + " --weights " + (root / "x.pt"));
   CHECK(noRun.code == 1);
   CHECK_THAT(noRun.output, Catch::Contains("not a run directory"));
-  auto noStep = pretext::test::runCommand(exe + " " + pre + " --weights " + (root / "x.pt") +
-                                          " --step 3");
+  auto noStep =
+      pretext::test::runCommand(exe + " " + pre + " --weights " + (root / "x.pt") + " --step 3");
   CHECK(noStep.code == 1);
   CHECK_THAT(noStep.output, Catch::Contains("no such checkpoint"));
   auto badArg = pretext::test::runCommand(exe + " " + pre + " --step x --weights a.pt");

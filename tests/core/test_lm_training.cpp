@@ -11,6 +11,7 @@
 #include "pretext/core/study.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
+#include "train_util.h"
 
 using namespace pretext::core;
 namespace fs = std::filesystem;
@@ -31,15 +32,7 @@ std::vector<std::string> tiny(std::vector<std::string> extra = {}) {
   return o;
 }
 
-std::unique_ptr<TrainingJob> prepare(LaunchRequest r) {
-  std::vector<ConfigIssue> issues;
-  std::string error;
-  auto job = TrainingJob::prepare(r, issues, error);
-  for (const auto& i : issues) UNSCOPED_INFO(i.toString());
-  INFO(error);
-  REQUIRE(job);
-  return job;
-}
+using pretext::test::prepareJob;
 
 LaunchRequest request(const std::string& root, std::vector<std::string> extra = {}) {
   LaunchRequest r;
@@ -53,7 +46,7 @@ LaunchRequest request(const std::string& root, std::vector<std::string> extra = 
 TEST_CASE("an LM run logs the sink metrics and writes attention snapshots", "[lm][train]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  auto job = prepare(
+  auto job = prepareJob(
       request(root.str(), {"lm.sink=k_bias", "sink.hessian_every=4", "sink.hessian_samples=2"}));
   ControlBlock control;
   NullSink none;
@@ -94,20 +87,20 @@ TEST_CASE("an LM run logs the sink metrics and writes attention snapshots", "[lm
 TEST_CASE("LM resume is exact: 10 steps == 6 + resume + 4", "[lm][train]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  auto a = prepare(request(root / "a"));
+  auto a = prepareJob(request(root / "a"));
   ControlBlock c1;
   NullSink none;
   REQUIRE(a->run(c1, none).phase == RunPhase::Finished);
   auto reqB = request(root / "b");
   reqB.untilStep = 6;
-  auto b = prepare(reqB);
+  auto b = prepareJob(reqB);
   ControlBlock c2;
   REQUIRE(b->run(c2, none).phase == RunPhase::Stopped);
   const std::string dirB = b->runDir();
   b.reset();
   LaunchRequest resume;
   resume.resumeDir = dirB;
-  auto b2 = prepare(resume);
+  auto b2 = prepareJob(resume);
   ControlBlock c3;
   REQUIRE(b2->run(c3, none).phase == RunPhase::Finished);
   std::string da, db, err;

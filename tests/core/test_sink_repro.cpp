@@ -13,6 +13,7 @@
 #include "pretext/core/run_dir.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
+#include "train_util.h"
 
 using namespace pretext::core;
 
@@ -22,17 +23,8 @@ struct Final {
 };
 
 Final train(const std::string& preset, std::int64_t steps, const std::string& root) {
-  LaunchRequest r;
-  r.configOrPreset = preset;
-  r.runsRoot = root;
-  r.maxSteps = steps;
-  std::vector<ConfigIssue> issues;
-  std::string error;
-  auto job = TrainingJob::prepare(r, issues, error);
-  REQUIRE(job);
-  ControlBlock control;
-  NullSink sink;
-  REQUIRE(job->run(control, sink).phase == RunPhase::Finished);
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(root, preset, {}, steps));
+  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
   auto acc = readMetrics(job->runDir());
   auto slot = acc.series().find("sink/sink_slot");
   return {acc.series().at("sink/sink1").back().value,

@@ -7,6 +7,7 @@
 #include "pretext/core/run_dir.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
+#include "train_util.h"
 
 using namespace pretext::core;
 namespace fs = std::filesystem;
@@ -30,15 +31,7 @@ struct Recorder : EventSink {
   void onLog(LogLevel, const std::string& l) override { logs.push_back(l); }
 };
 
-std::unique_ptr<TrainingJob> prepare(LaunchRequest req) {
-  std::vector<ConfigIssue> issues;
-  std::string error;
-  auto job = TrainingJob::prepare(req, issues, error);
-  for (const auto& i : issues) UNSCOPED_INFO(i.toString());
-  INFO(error);
-  REQUIRE(job);
-  return job;
-}
+using pretext::test::prepareJob;
 
 LaunchRequest quick(const std::string& root) {
   LaunchRequest r;
@@ -54,7 +47,7 @@ LaunchRequest quick(const std::string& root) {
 TEST_CASE("a short run finishes and leaves a complete run directory", "[train]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  auto job = prepare(quick(root.str()));
+  auto job = prepareJob(quick(root.str()));
   ControlBlock control;
   Recorder rec;
   RunStatus st = job->run(control, rec);
@@ -79,14 +72,14 @@ TEST_CASE("a short run finishes and leaves a complete run directory", "[train]")
 TEST_CASE("resume equivalence: N steps == k steps + resume + N-k steps", "[train]") {
   configureThreads(0);
   pretext::test::TempDir root;
-  auto straight = prepare(quick(root / "a"));
+  auto straight = prepareJob(quick(root / "a"));
   ControlBlock c1;
   NullSink none;
   REQUIRE(straight->run(c1, none).phase == RunPhase::Finished);
 
   auto reqB = quick(root / "b");
   reqB.untilStep = 7;  // not a multiple of checkpoint_every: the stop writes its own checkpoint
-  auto first = prepare(reqB);
+  auto first = prepareJob(reqB);
   ControlBlock c2;
   RunStatus mid = first->run(c2, none);
   REQUIRE(mid.phase == RunPhase::Stopped);
@@ -96,7 +89,7 @@ TEST_CASE("resume equivalence: N steps == k steps + resume + N-k steps", "[train
 
   LaunchRequest resume;
   resume.resumeDir = dirB;
-  auto second = prepare(resume);
+  auto second = prepareJob(resume);
   CHECK(second->startStep() == 7);
   ControlBlock c3;
   REQUIRE(second->run(c3, none).phase == RunPhase::Finished);
@@ -123,7 +116,7 @@ TEST_CASE("stop is honoured within one step and leaves a resumable checkpoint", 
   pretext::test::TempDir root;
   auto req = quick(root.str());
   req.overrides.push_back("trainer.max_steps=1000");
-  auto job = prepare(req);
+  auto job = prepareJob(req);
   ControlBlock control;
   Recorder rec;
   rec.stopAfterFirstStep = &control;
@@ -135,7 +128,7 @@ TEST_CASE("stop is honoured within one step and leaves a resumable checkpoint", 
 
 TEST_CASE("pause blocks between steps and resume continues", "[train]") {
   pretext::test::TempDir root;
-  auto job = prepare(quick(root.str()));
+  auto job = prepareJob(quick(root.str()));
   ControlBlock control;
   control.setPaused(true);
   NullSink none;
@@ -176,7 +169,7 @@ TEST_CASE("a failing data source marks the run failed with the file named", "[tr
   req.overrides.push_back("data.source=files");
   req.overrides.push_back("objective.flow.weight=0");
   req.overrides.push_back("data.path=" + (root / "scans"));
-  auto job = prepare(req);
+  auto job = prepareJob(req);
   ControlBlock control;
   NullSink none;
   RunStatus st = job->run(control, none);
@@ -194,7 +187,7 @@ TEST_CASE("training on real KITTI scans from the shared data", "[train][data]") 
   auto req = quick(root.str());
   req.overrides = {"trainer.max_steps=3", "data.source=files", "objective.flow.weight=0",
                    "data.path=" + dir};
-  auto job = prepare(req);
+  auto job = prepareJob(req);
   ControlBlock control;
   NullSink none;
   RunStatus st = job->run(control, none);

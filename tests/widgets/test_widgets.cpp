@@ -46,6 +46,14 @@ void showGrid(widgets::PointCloudView& view, int w, int h) {
   view.setPointCloud(xyz, s, "x");
 }
 
+// Shows a main window writing runs under `runsRoot` and waits until it is on screen.
+void showWindow(widgets::MainWindow& w, const std::string& runsRoot) {
+  w.setRunsRoot(QString::fromStdString(runsRoot));
+  w.resize(1280, 800);
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+}
+
 void settle(int ms = 200) {
   QElapsedTimer t;
   t.start();
@@ -198,10 +206,7 @@ TEST_CASE("the config panel validates inline and yields overrides", "[gui][confi
 TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "[gui][e2e]") {
   pretext::test::TempDir root;
   widgets::MainWindow w;
-  w.setRunsRoot(QString::fromStdString(root.str()));
-  w.resize(1280, 800);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  showWindow(w, root.str());
 
   // Configure through the panel, as a user would, then start.
   w.configPanel()->setSource("default");
@@ -252,10 +257,7 @@ TEST_CASE("first run: the welcome panel offers the presets and starts the defaul
   QSettings().clear();  // no remembered experiment: what a new user sees
   pretext::test::TempDir root;
   widgets::MainWindow w;
-  w.setRunsRoot(QString::fromStdString(root.str()));
-  w.resize(1280, 800);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  showWindow(w, root.str());
   auto* welcome = w.findChild<QWidget*>("welcome");
   REQUIRE(welcome);
   CHECK(welcome->isVisible());
