@@ -38,12 +38,7 @@ if [ "$WHAT" = essl ] || [ "$WHAT" = all ]; then
 fi
 
 if [ "$WHAT" = data ] || [ "$WHAT" = all ]; then
-  # The Open3D peer is a benchmark-only dependency (32 packages), not part of scripts/setup.sh.
-  if ! $PY -c "import open3d" 2>/dev/null; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-open3d \
-      || echo "bench: python3-open3d not installable; Open3D peers skipped" >&2
-  fi
+  scripts/setup.sh >/dev/null  # python3-open3d (the PLY export test needs it too)
   cmake --build "$BUILD_DIR" --target data_bench >/dev/null
   echo "== data pipeline (points/s, median of 20; higher is better)"
   for round in 1 2 3; do

@@ -16,8 +16,8 @@ PACKAGES=(
   catch2 xvfb xauth libgl1-mesa-dri fonts-dejavu-core
   # reader fuzzing: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
-  # benchmark peers and export checks (Python PyTorch and NumPy from Debian)
-  python3-torch python3-numpy
+  # benchmark peers and export checks (Python PyTorch, NumPy and Open3D from Debian)
+  python3-torch python3-numpy python3-open3d
   # packaging: man pages from --help, .deb dependency discovery and checks
   help2man dpkg-dev fakeroot lintian desktop-file-utils
 )

@@ -10,23 +10,42 @@ using namespace pretext::core;
 
 namespace {
 const char* kUsage =
-    "usage: pretext-export RUN_DIR --weights FILE [--step N]\n"
+    "usage: pretext-export RUN_DIR [--weights FILE [--step N]] [--csv FILE [--wide]]\n"
+    "                              [--ply STEP|latest FILE]\n"
     "\n"
     "  --weights FILE   write the trained weights as a dict {name: tensor} that Python\n"
     "                   reads with torch.load(FILE), plus FILE.json describing the\n"
     "                   architecture, step and config. lidar_ssl / lidar_downstream runs\n"
     "                   export the pillar encoder (names encoder.*), lm_sink runs the model.\n"
-    "  --step N         use checkpoint N instead of the newest one\n"
+    "  --step N         with --weights: use checkpoint N instead of the newest one\n"
+    "  --csv FILE       the metrics as CSV, long form (segment,step,wall_s,key,value);\n"
+    "                   resumed runs give the history that led to the current weights\n"
+    "  --wide           with --csv: one row per step, one column per metric key\n"
+    "  --ply STEP FILE  the point snapshot of STEP (or 'latest') as binary PLY with every\n"
+    "                   per-point field (errors, PCA colours, ...) as a vertex property\n"
     "  --version        print the version\n"
     "  -h, --help       this help\n"
     "\n"
-    "exit codes: 0 written, 1 the run or checkpoint could not be read or the file written,\n"
-    "2 invalid command line.\n";
+    "Several exports may be given at once. Exit codes: 0 written, 1 the run, checkpoint or\n"
+    "snapshot could not be read or a file not written, 2 invalid command line.\n";
+
+bool parseStep(const std::string& v, std::int64_t& out) {
+  char* end = nullptr;
+  const long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 0) return false;
+  out = n;
+  return true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string run, weights;
-  std::optional<std::int64_t> step;
+  std::string run, weights, csv, ply;
+  bool wide = false;
+  std::optional<std::int64_t> step, plyStep;
+  auto usageError = [](const std::string& msg) {
+    std::fprintf(stderr, "pretext-export: %s\n", msg.c_str());
+    return 2;
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto need = [&]() -> std::string {
@@ -44,16 +63,25 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--weights") {
       weights = need();
+    } else if (a == "--csv") {
+      csv = need();
+    } else if (a == "--wide") {
+      wide = true;
     } else if (a == "--step") {
       const std::string v = need();
-      char* end = nullptr;
-      const long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 0) {
-        std::fprintf(stderr, "pretext-export: --step expects a non-negative integer, got '%s'\n",
-                     v.c_str());
-        return 2;
-      }
+      std::int64_t n = 0;
+      if (!parseStep(v, n))
+        return usageError("--step expects a non-negative integer, got '" + v + "'");
       step = n;
+    } else if (a == "--ply") {
+      const std::string v = need();
+      if (v != "latest") {
+        std::int64_t n = 0;
+        if (!parseStep(v, n))
+          return usageError("--ply expects STEP (or 'latest') and FILE, got '" + v + "'");
+        plyStep = n;
+      }
+      ply = need();
     } else if (!a.empty() && a[0] != '-' && run.empty()) {
       run = a;
     } else {
@@ -61,14 +89,27 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (run.empty() || weights.empty()) {
-    std::fprintf(stderr, "pretext-export: need a run directory and --weights FILE\n%s", kUsage);
+  if (run.empty() || (weights.empty() && csv.empty() && ply.empty())) {
+    std::fprintf(stderr, "pretext-export: need a run directory and at least one export\n%s",
+                 kUsage);
     return 2;
   }
+  if (step && weights.empty()) return usageError("--step applies to --weights");
+  if (wide && csv.empty()) return usageError("--wide applies to --csv");
   try {
-    auto r = exportWeights(run, weights, step);
-    std::printf("%s: %zu tensors from step %lld\n%s\n", weights.c_str(), r.tensors.size(),
-                static_cast<long long>(r.step), r.jsonFile.c_str());
+    if (!weights.empty()) {
+      auto r = exportWeights(run, weights, step);
+      std::printf("%s: %zu tensors from step %lld (%s)\n", weights.c_str(), r.tensors.size(),
+                  static_cast<long long>(r.step), r.jsonFile.c_str());
+    }
+    if (!csv.empty()) {
+      const auto rows = exportMetricsCsv(run, csv, wide);
+      std::printf("%s: %zu rows\n", csv.c_str(), rows);
+    }
+    if (!ply.empty()) {
+      const auto s = exportSnapshotPly(run, ply, plyStep);
+      std::printf("%s: snapshot of step %lld\n", ply.c_str(), static_cast<long long>(s));
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pretext-export: %s\n", e.what());
     return 1;

@@ -567,4 +567,32 @@ std::vector<RunSummary> listRuns(const std::string& runsRoot) {
   return runs;
 }
 
+PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
+  auto snap = std::make_shared<PointSnapshot>();
+  std::vector<std::size_t> shape;
+  if (!readNpyFloat32(dir + "/points.npy", snap->xyz, shape, error)) return nullptr;
+  std::string meta;
+  if (!readFile(dir + "/meta.json", meta, error)) return nullptr;
+  try {
+    auto j = nlohmann::json::parse(meta);
+    if (!j.contains("fields")) return nullptr;  // not a point snapshot (e.g. attention maps)
+    snap->step = j.value("step", std::int64_t(0));
+    for (const auto& f : j.at("fields")) {
+      std::vector<float> v;
+      if (!readNpyFloat32(dir + "/" + f.get<std::string>() + ".npy", v, shape, error))
+        return nullptr;
+      if (v.size() != snap->size()) {
+        error = dir + ": field " + f.get<std::string>() + " has " + std::to_string(v.size()) +
+                " values for " + std::to_string(snap->size()) + " points";
+        return nullptr;
+      }
+      snap->fields[f.get<std::string>()] = std::move(v);
+    }
+  } catch (const std::exception& e) {
+    error = dir + "/meta.json: malformed: " + e.what();
+    return nullptr;
+  }
+  return snap;
+}
+
 }  // namespace pretext::core

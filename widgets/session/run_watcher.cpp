@@ -29,37 +29,7 @@ struct RunWatcher::PollResult {
   std::string error;
 };
 
-namespace {
-
-core::PointSnapshotPtr readSnapshot(const std::string& dir, std::string& error) {
-  auto snap = std::make_shared<core::PointSnapshot>();
-  std::vector<std::size_t> shape;
-  if (!core::readNpyFloat32(dir + "/points.npy", snap->xyz, shape, error)) return nullptr;
-  std::string meta;
-  if (!core::readFile(dir + "/meta.json", meta, error)) return nullptr;
-  try {
-    auto j = nlohmann::json::parse(meta);
-    if (!j.contains("fields")) return nullptr;  // not a point snapshot (e.g. attention maps)
-    snap->step = j.value("step", std::int64_t(0));
-    for (const auto& f : j.at("fields")) {
-      std::vector<float> v;
-      if (!core::readNpyFloat32(dir + "/" + f.get<std::string>() + ".npy", v, shape, error))
-        return nullptr;
-      if (v.size() != snap->size()) {
-        error = dir + ": field " + f.get<std::string>() + " has " + std::to_string(v.size()) +
-                " values for " + std::to_string(snap->size()) + " points";
-        return nullptr;
-      }
-      snap->fields[f.get<std::string>()] = std::move(v);
-    }
-  } catch (const std::exception& e) {
-    error = dir + "/meta.json: malformed: " + e.what();
-    return nullptr;
-  }
-  return snap;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 RunWatcher::RunWatcher(QObject* parent) : QObject(parent) {
   connect(&m_timer, &QTimer::timeout, this, &RunWatcher::poll);
@@ -110,7 +80,7 @@ void RunWatcher::poll() {
       if (e.is_directory() && name.rfind("step_", 0) == 0 && name > newest) newest = name;
     }
     if (!newest.empty() && newest != state->lastSnapshot) {
-      r->snapshot = readSnapshot(state->dir + "/snapshots/" + newest, r->error);
+      r->snapshot = core::readPointSnapshot(state->dir + "/snapshots/" + newest, r->error);
       if (r->snapshot || r->error.empty()) state->lastSnapshot = newest;
     }
     return r;

@@ -28,4 +28,16 @@ struct WeightExport {
 WeightExport exportWeights(const std::string& runDir, const std::string& outFile,
                            std::optional<std::int64_t> step = std::nullopt);
 
+// Metrics of a run (resume-aware: the history that led to the current weights) as CSV.
+// Long form: "segment,step,wall_s,key,value", one row per value. Wide form:
+// "step,wall_s,<key>...", one row per step with an empty cell where a key has no value.
+// Written atomically; returns the number of data rows. Throws std::runtime_error.
+std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide);
+
+// The point snapshot of `step` (default: the newest) as binary little-endian PLY: x, y, z
+// and every per-point field (equivariance errors, PCA colours, ...) as a float vertex
+// property, readable by CloudCompare and Open3D's tensor API. Returns the snapshot step.
+std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
+                               std::optional<std::int64_t> step = std::nullopt);
+
 }  // namespace pretext::core

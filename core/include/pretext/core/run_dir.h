@@ -68,6 +68,10 @@ class RunDirWriter {
 // ---- readers -------------------------------------------------------------------------
 
 std::string checkpointDirName(std::int64_t step);
+// A point snapshot folder (points.npy, <field>.npy, meta.json). nullptr with `error` empty
+// for a folder that holds another kind of snapshot (attention maps); nullptr with `error`
+// set (naming the file) when a file is missing or malformed.
+PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error);
 // The newest committed checkpoint step, or nullopt when there is none.
 std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir = nullptr);
 std::optional<RunStatus> readStatus(const std::string& runDir, std::string& error);

@@ -1,0 +1,111 @@
+// Data exports from a run directory: metrics as CSV, point snapshots as PLY. LibTorch-free.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "pretext/core/export.h"
+#include "pretext/core/fs_util.h"
+#include "pretext/core/readers.h"
+#include "pretext/core/run_dir.h"
+
+namespace pretext::core {
+namespace {
+namespace fs = std::filesystem;
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string csvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void requireRun(const std::string& runDir) {
+  if (!fs::exists(fs::path(runDir) / "metrics.csv"))
+    throw std::runtime_error(runDir + ": not a run directory (no metrics.csv)");
+}
+}  // namespace
+
+std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide) {
+  requireRun(runDir);
+  const MetricsAccumulator acc = readMetrics(runDir);
+  std::ostringstream out;
+  std::size_t rows = 0;
+  if (!wide) {
+    out << "segment,step,wall_s,key,value\n";
+    for (const auto& [key, points] : acc.series())
+      for (const auto& p : points) {
+        out << p.segment << ',' << p.step << ',' << number(p.wallS) << ',' << csvField(key) << ','
+            << number(p.value) << '\n';
+        ++rows;
+      }
+  } else {
+    // One row per step; wall_s is the latest wall time logged at that step.
+    std::map<std::int64_t, std::map<std::string, double>> table;
+    std::map<std::int64_t, double> wall;
+    for (const auto& [key, points] : acc.series())
+      for (const auto& p : points) {
+        table[p.step][key] = p.value;
+        wall[p.step] = std::max(wall[p.step], p.wallS);
+      }
+    out << "step,wall_s";
+    for (const auto& [key, points] : acc.series()) out << ',' << csvField(key);
+    out << '\n';
+    for (const auto& [step, values] : table) {
+      out << step << ',' << number(wall[step]);
+      for (const auto& [key, points] : acc.series()) {
+        auto it = values.find(key);
+        out << ',' << (it == values.end() ? std::string() : number(it->second));
+      }
+      out << '\n';
+      ++rows;
+    }
+  }
+  std::string error;
+  if (!writeFileAtomic(outFile, out.str(), error)) throw std::runtime_error(outFile + ": " + error);
+  return rows;
+}
+
+std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
+                               std::optional<std::int64_t> step) {
+  requireRun(runDir);
+  const fs::path snaps = fs::path(runDir) / "snapshots";
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(snaps, ec))
+    if (e.is_directory() && e.path().filename().string().rfind("step_", 0) == 0)
+      names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  // Newest first; skip snapshots of other kinds (attention maps).
+  std::reverse(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (step && name != checkpointDirName(*step)) continue;
+    std::string error;
+    auto snap = readPointSnapshot((snaps / name).string(), error);
+    if (!error.empty()) throw std::runtime_error(error);
+    if (!snap) {
+      if (step) throw std::runtime_error((snaps / name).string() + ": not a point snapshot");
+      continue;
+    }
+    PointCloud cloud;
+    cloud.xyz = snap->xyz;
+    for (const auto& [field, values] : snap->fields) {
+      cloud.fieldNames.push_back(field);
+      cloud.fields.push_back(values);
+    }
+    writePly(outFile, cloud, /*binary=*/true);
+    return snap->step;
+  }
+  throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
+                                          : std::string(": the run has no point snapshot")));
+}
+
+}  // namespace pretext::core

@@ -1,0 +1,91 @@
+// Data exports read back by independent tools: the metrics CSV through Python's csv module,
+// the snapshot PLY through Open3D (python3-open3d) with every per-point field present and
+// equal to the snapshot's .npy files (read by NumPy).
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "pretext/core/export.h"
+#include "pretext/core/run_dir.h"
+#include "test_util.h"
+#include "train_util.h"
+
+using namespace pretext::core;
+namespace fs = std::filesystem;
+
+namespace {
+pretext::test::CommandResult python(const pretext::test::TempDir& dir, const std::string& name,
+                                    const std::string& script, const std::string& args) {
+  std::ofstream(dir / name) << script;
+  return pretext::test::runCommand("/usr/bin/python3 " + (dir / name) + " " + args);
+}
+}  // namespace
+
+TEST_CASE("metrics CSV (long and wide) and snapshot PLY read back by Python tools",
+          "[export][cli]") {
+  configureThreads(1);
+  pretext::test::TempDir root;
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(
+      root.str(), "quick-test", {"trainer.max_steps=6", "trainer.snapshot_every=3"}));
+  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
+  const std::string run = job->runDir();
+  const auto acc = readMetrics(run);
+  std::size_t values = 0;
+  for (const auto& [key, points] : acc.series()) values += points.size();
+
+  const std::string longCsv = root / "long.csv", wideCsv = root / "wide.csv";
+  CHECK(exportMetricsCsv(run, longCsv, false) == values);
+  const std::size_t steps = exportMetricsCsv(run, wideCsv, true);
+  const auto r = python(root, "csv_check.py",
+                        "import csv, sys\n"
+                        "rows = list(csv.DictReader(open(sys.argv[1])))\n"
+                        "assert list(rows[0].keys()) == ['segment','step','wall_s','key','value']\n"
+                        "total = sum(float(r['value']) for r in rows if r['key'] == 'loss/total')\n"
+                        "wide = list(csv.DictReader(open(sys.argv[2])))\n"
+                        "wtotal = sum(float(r['loss/total']) for r in wide if r['loss/total'])\n"
+                        "assert abs(total - wtotal) < 1e-6 * max(1, abs(total)), (total, wtotal)\n"
+                        "print(len(rows), len(wide), len(wide[0]) - 2)\n",
+                        longCsv + " " + wideCsv);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(r.output == std::to_string(values) + " " + std::to_string(steps) + " " +
+                        std::to_string(acc.series().size()) + "\n");
+
+  const std::string ply = root / "snap.ply";
+  CHECK(exportSnapshotPly(run, ply) == 6);
+  CHECK(exportSnapshotPly(run, root / "snap3.ply", 3) == 3);
+  const auto o = python(root, "ply_check.py",
+                        "import sys, json, numpy as np, open3d as o3d\n"
+                        "pc = o3d.t.io.read_point_cloud(sys.argv[1])\n"
+                        "snap = sys.argv[2]\n"
+                        "meta = json.load(open(snap + '/meta.json'))\n"
+                        "pos = pc.point['positions'].numpy()\n"
+                        "assert np.array_equal(pos, np.load(snap + '/points.npy')), 'positions'\n"
+                        "for f in meta['fields']:\n"
+                        "    assert f in pc.point, f\n"
+                        "    a = pc.point[f].numpy().reshape(-1)\n"
+                        "    assert np.array_equal(a, np.load(snap + '/' + f + '.npy')), f\n"
+                        "print(len(pos), len(meta['fields']))\n",
+                        ply + " " + (fs::path(run) / "snapshots" / checkpointDirName(6)).string());
+  INFO(o.output);
+  REQUIRE(o.code == 0);
+  CHECK(o.output.rfind("512 ", 0) == 0);
+
+  // Errors name what is wrong and write nothing.
+  CHECK_THROWS_WITH(exportSnapshotPly(run, root / "x.ply", 4),
+                    Catch::Contains("no snapshot at step 4"));
+  CHECK_THROWS_WITH(exportMetricsCsv(root / "nope", root / "x.csv", false),
+                    Catch::Contains("not a run directory"));
+  CHECK(!fs::exists(root / "x.ply"));
+  CHECK(!fs::exists(root / "x.csv"));
+  const std::string exe = PRETEXT_EXPORT_EXE;
+  auto bad = pretext::test::runCommand(exe + " " + run + " --ply soon " + (root / "y.ply"));
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--ply expects STEP"));
+  auto cli = pretext::test::runCommand(exe + " " + run + " --csv " + (root / "c.csv") +
+                                       " --wide --ply latest " + (root / "c.ply"));
+  INFO(cli.output);
+  CHECK(cli.code == 0);
+  CHECK(fs::exists(root / "c.csv"));
+  CHECK(fs::exists(root / "c.ply"));
+}
