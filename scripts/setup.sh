@@ -17,7 +17,7 @@ PACKAGES=(
   # reader fuzzing: clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-14-dev
   # benchmark peers and export checks (Python PyTorch, NumPy and Open3D from Debian)
-  python3-torch python3-numpy python3-open3d
+  python3-torch python3-numpy python3-open3d python3-protobuf
   # packaging: man pages from --help, .deb dependency discovery and checks
   help2man dpkg-dev fakeroot lintian desktop-file-utils
 )

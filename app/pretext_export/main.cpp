@@ -11,7 +11,7 @@ using namespace pretext::core;
 namespace {
 const char* kUsage =
     "usage: pretext-export RUN_DIR [--weights FILE [--step N]] [--csv FILE [--wide]]\n"
-    "                              [--ply STEP|latest FILE]\n"
+    "                              [--ply STEP|latest FILE] [--tfevents DIR]\n"
     "\n"
     "  --weights FILE   write the trained weights as a dict {name: tensor} that Python\n"
     "                   reads with torch.load(FILE), plus FILE.json describing the\n"
@@ -23,6 +23,8 @@ const char* kUsage =
     "  --wide           with --csv: one row per step, one column per metric key\n"
     "  --ply STEP FILE  the point snapshot of STEP (or 'latest') as binary PLY with every\n"
     "                   per-point field (errors, PCA colours, ...) as a vertex property\n"
+    "  --tfevents DIR   the metrics as a TensorBoard event file in DIR (every run also\n"
+    "                   mirrors its metrics live into RUN_DIR/tensorboard/)\n"
     "  --version        print the version\n"
     "  -h, --help       this help\n"
     "\n"
@@ -39,7 +41,7 @@ bool parseStep(const std::string& v, std::int64_t& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string run, weights, csv, ply;
+  std::string run, weights, csv, ply, tfevents;
   bool wide = false;
   std::optional<std::int64_t> step, plyStep;
   auto usageError = [](const std::string& msg) {
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
       weights = need();
     } else if (a == "--csv") {
       csv = need();
+    } else if (a == "--tfevents") {
+      tfevents = need();
     } else if (a == "--wide") {
       wide = true;
     } else if (a == "--step") {
@@ -89,7 +93,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (run.empty() || (weights.empty() && csv.empty() && ply.empty())) {
+  if (run.empty() || (weights.empty() && csv.empty() && ply.empty() && tfevents.empty())) {
     std::fprintf(stderr, "pretext-export: need a run directory and at least one export\n%s",
                  kUsage);
     return 2;
@@ -106,6 +110,7 @@ int main(int argc, char** argv) {
       const auto rows = exportMetricsCsv(run, csv, wide);
       std::printf("%s: %zu rows\n", csv.c_str(), rows);
     }
+    if (!tfevents.empty()) std::printf("%s\n", exportTfEvents(run, tfevents).c_str());
     if (!ply.empty()) {
       const auto s = exportSnapshotPly(run, ply, plyStep);
       std::printf("%s: snapshot of step %lld\n", ply.c_str(), static_cast<long long>(s));

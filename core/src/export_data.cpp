@@ -6,10 +6,13 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "pretext/core/export.h"
 #include "pretext/core/fs_util.h"
 #include "pretext/core/readers.h"
 #include "pretext/core/run_dir.h"
+#include "pretext/core/tfevents.h"
 
 namespace pretext::core {
 namespace {
@@ -106,6 +109,69 @@ std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& out
   }
   throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
                                           : std::string(": the run has no point snapshot")));
+}
+
+std::string exportTfEvents(const std::string& runDir, const std::string& dir) {
+  requireRun(runDir);
+  const MetricsAccumulator acc = readMetrics(runDir);
+  std::string error;
+  std::vector<MetricRow> rows;
+  TfEventsWriter w;
+  // Wall times: the run's creation time plus its training wall time, so TensorBoard's
+  // relative time axis matches Pretext's.
+  double start = 0;
+  std::string text;
+  if (readFile((fs::path(runDir) / "run.json").string(), text, error)) {
+    try {
+      start = nlohmann::json::parse(text).value("created_at", 0.0);
+    } catch (const std::exception&) {
+      start = 0;
+    }
+  }
+  if (!w.open(dir, start, error)) throw std::runtime_error(error);
+  for (const auto& [key, points] : acc.series())
+    for (const auto& p : points)
+      if (!w.addScalar(key, p.step, start + p.wallS, p.value, error))
+        throw std::runtime_error(error);
+  if (!w.flush(error)) throw std::runtime_error(error);
+  return w.path();
+}
+
+std::string importTfEvents(const std::string& source, const std::string& runsRoot) {
+  std::vector<std::string> files;
+  if (fs::is_directory(source))
+    files = findTfEventFiles(source);
+  else if (fs::exists(source))
+    files = {source};
+  if (files.empty())
+    throw std::runtime_error(source + ": no TensorBoard event file (events.out.tfevents.*)");
+  std::vector<ScalarEvent> events;
+  for (const auto& f : files) {
+    auto e = readTfEventsScalars(f);
+    events.insert(events.end(), e.begin(), e.end());
+  }
+  if (events.empty()) throw std::runtime_error(source + ": the event files hold no scalars");
+  double t0 = events.front().wallTime;
+  for (const auto& e : events) t0 = std::min(t0, e.wallTime);
+  std::vector<ConfigIssue> issues;
+  auto config = Config::defaults().with(
+      {"experiment.name=imported", "experiment.notes=imported from " + source}, issues);
+  if (!config) throw std::runtime_error("import: " + issues.front().toString());
+  std::string error;
+  auto writer = RunDirWriter::create(runsRoot, *config, error);
+  if (!writer) throw std::runtime_error(error);
+  std::vector<MetricRow> rows;
+  std::int64_t last = 0;
+  for (const auto& e : events) {
+    rows.push_back({1, e.step, e.wallTime - t0, e.tag, e.value});
+    last = std::max(last, e.step);
+  }
+  RunStatus st;
+  st.phase = RunPhase::Finished;
+  st.step = st.maxSteps = last;
+  if (!writer->appendMetrics(rows, error) || !writer->writeStatus(st, error))
+    throw std::runtime_error(error);
+  return writer->dir();
 }
 
 }  // namespace pretext::core

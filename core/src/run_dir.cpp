@@ -18,6 +18,7 @@
 
 #include "pretext/core/fs_util.h"
 #include "pretext/core/npy.h"
+#include "pretext/core/tfevents.h"
 #include "pretext/core/versions.h"
 
 namespace fs = std::filesystem;
@@ -160,7 +161,9 @@ bool RunDirWriter::openAppendFiles(std::string& error) {
     error = m_dir + ": cannot open metrics.csv/events.jsonl for appending: " + std::strerror(errno);
     return false;
   }
-  return true;
+  // The TensorBoard mirror: one event file per segment (process) under tensorboard/.
+  m_tensorboard = std::make_unique<TfEventsWriter>();
+  return m_tensorboard->open(m_dir + "/tensorboard", unixNow(), error);
 }
 
 std::unique_ptr<RunDirWriter> RunDirWriter::create(const std::string& runsRoot,
@@ -275,7 +278,13 @@ bool RunDirWriter::appendMetrics(const std::vector<MetricRow>& rows, std::string
     text += buf;
   }
   // One write() call per batch keeps rows whole even if the process dies mid-way.
-  return writeAll(m_metricsFd, text, m_dir + "/metrics.csv", error);
+  if (!writeAll(m_metricsFd, text, m_dir + "/metrics.csv", error)) return false;
+  if (!m_tensorboard) return true;
+  const double now = unixNow();
+  for (const auto& r : rows)
+    if (r.key != kResumeMarkerKey && !m_tensorboard->addScalar(r.key, r.step, now, r.value, error))
+      return false;
+  return m_tensorboard->flush(error);
 }
 
 bool RunDirWriter::appendEvent(const std::string& type, const std::string& fieldsJson,

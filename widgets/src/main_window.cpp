@@ -29,6 +29,7 @@
 #include <cstdio>
 
 #include "pretext/core/config.h"
+#include "pretext/core/export.h"
 #include "pretext/core/presets.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/metric_chart.h"
@@ -209,6 +210,19 @@ void MainWindow::buildActions() {
   auto* file = menuBar()->addMenu(tr("&File"));
   auto* openAct = file->addAction(tr("&Open run…"), this, &MainWindow::chooseRunToOpen);
   openAct->setShortcut(QKeySequence::Open);
+  file->addAction(tr("Import TensorBoard scalars…"), this, [this] {
+    QString d = QFileDialog::getExistingDirectory(
+        this, tr("Folder with TensorBoard event files (events.out.tfevents.*)"), runsRoot());
+    if (d.isEmpty()) return;
+    try {
+      const auto run = core::importTfEvents(d.toStdString(), runsRoot().toStdString());
+      log(0, tr("Imported %1 as %2").arg(d, QString::fromStdString(run)));
+      openRun(QString::fromStdString(run));
+    } catch (const std::exception& e) {
+      log(2, QString::fromStdString(e.what()));
+      QMessageBox::warning(this, tr("Import failed"), QString::fromStdString(e.what()));
+    }
+  });
   file->addAction(tr("Choose runs folder…"), this, [this] {
     QString d = QFileDialog::getExistingDirectory(this, tr("Runs folder"), runsRoot());
     if (!d.isEmpty()) setRunsRoot(d);

@@ -40,4 +40,16 @@ std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFi
 std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
                                std::optional<std::int64_t> step = std::nullopt);
 
+// The metrics (resume-aware) as a new TensorBoard event file in `dir` (created if needed);
+// returns the file's path. Every run also mirrors its metrics live into
+// <run>/tensorboard/ (one file per segment; docs/run-format.md).
+std::string exportTfEvents(const std::string& runDir, const std::string& dir);
+
+// Imports the scalars of a TensorBoard event file, or of every event file below a folder,
+// as a new finished Pretext run under `runsRoot` (experiment.name "imported", the source in
+// experiment.notes), so Pretext's plots can overlay runs made with other tools. wall_s is
+// seconds since the first event. Returns the run directory; throws std::runtime_error
+// naming the file on unreadable or corrupt input, or when it holds no scalar.
+std::string importTfEvents(const std::string& source, const std::string& runsRoot);
+
 }  // namespace pretext::core

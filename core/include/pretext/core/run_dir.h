@@ -23,6 +23,8 @@ namespace pretext::core {
 
 inline constexpr int kRunFormatVersion = 1;
 
+class TfEventsWriter;
+
 class RunDirWriter {
  public:
   // Creates a new run folder under `runsRoot`. The folder is assembled under a hidden
@@ -63,6 +65,7 @@ class RunDirWriter {
   int m_segment = 1;
   int m_metricsFd = -1;
   int m_eventsFd = -1;
+  std::unique_ptr<TfEventsWriter> m_tensorboard;  // tensorboard/events.out.tfevents.*
 };
 
 // ---- readers -------------------------------------------------------------------------
