@@ -115,6 +115,34 @@ std::string initCheckpoint(const std::string& path) {
   return (fs::path(dir) / "model.pt").string();
 }
 
+// Cells of an H x H grid over [-R, R)^2 whose centre lies in a box footprint: [H*H] floats.
+std::vector<float> bevObjectLabels(const std::vector<Box3D>& boxes, const essl::EncoderOptions& o) {
+  const int H = o.cells();
+  // Half a cell of margin: a cell counts when the box reaches into it, so objects narrower
+  // than a cell (pedestrians, cyclists) still mark the cells their points fall in.
+  const double margin = 0.5 * o.pillar;
+  std::vector<float> out(static_cast<std::size_t>(H) * H, 0.0f);
+  for (const auto& b : boxes) {
+    const double c = std::cos(b.yaw), s = std::sin(b.yaw);
+    const double reach = 0.5 * std::hypot(b.length, b.width) + margin;
+    const int x0 = std::max(0, static_cast<int>(std::floor((b.cx - reach + o.range) / o.pillar)));
+    const int x1 =
+        std::min(H - 1, static_cast<int>(std::floor((b.cx + reach + o.range) / o.pillar)));
+    const int y0 = std::max(0, static_cast<int>(std::floor((b.cy - reach + o.range) / o.pillar)));
+    const int y1 =
+        std::min(H - 1, static_cast<int>(std::floor((b.cy + reach + o.range) / o.pillar)));
+    for (int iy = y0; iy <= y1; ++iy)
+      for (int ix = x0; ix <= x1; ++ix) {
+        const double x = (ix + 0.5) * o.pillar - o.range - b.cx;
+        const double y = (iy + 0.5) * o.pillar - o.range - b.cy;
+        const double u = c * x + s * y, v = -s * x + c * y;
+        if (std::abs(u) <= 0.5 * b.length + margin && std::abs(v) <= 0.5 * b.width + margin)
+          out[static_cast<std::size_t>(iy) * H + ix] = 1.0f;
+      }
+  }
+  return out;
+}
+
 std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
                                       std::mt19937_64& rng) {
   std::vector<std::size_t> idx(wanted);

@@ -42,6 +42,11 @@ class LidarScanSource {
 // checkpoint folder. Throws std::runtime_error("downstream.init: ...").
 std::string initCheckpoint(const std::string& path);
 
+// The downstream target: cells of the encoder's H x H BEV grid that one of `boxes` reaches
+// into (1) or not (0), [H * H] row-major (iy * H + ix). A cell counts when its centre lies
+// in the box footprint grown by half a cell on every side.
+std::vector<float> bevObjectLabels(const std::vector<Box3D>& boxes, const essl::EncoderOptions& o);
+
 // `wanted` indices of [0, available): without replacement when possible.
 std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
                                       std::mt19937_64& rng);

@@ -13,6 +13,7 @@
 #include "essl_model.h"
 #include "experiment.h"
 #include "lidar_common.h"
+#include "objectives.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/core/street_sim.h"
 
@@ -30,43 +31,6 @@ struct LabelledScan {
   std::vector<float> xyz;  // cropped to the grid
   std::vector<Box3D> boxes;
 };
-
-// Cells of an H x H grid over [-R, R)^2 whose centre lies in a box footprint: [H*H] floats.
-std::vector<float> bevLabels(const std::vector<Box3D>& boxes, const essl::EncoderOptions& o) {
-  const int H = o.cells();
-  std::vector<float> out(static_cast<std::size_t>(H) * H, 0.0f);
-  for (const auto& b : boxes) {
-    const double c = std::cos(b.yaw), s = std::sin(b.yaw);
-    const double reach = 0.5 * std::hypot(b.length, b.width);
-    const int x0 = std::max(0, static_cast<int>(std::floor((b.cx - reach + o.range) / o.pillar)));
-    const int x1 =
-        std::min(H - 1, static_cast<int>(std::floor((b.cx + reach + o.range) / o.pillar)));
-    const int y0 = std::max(0, static_cast<int>(std::floor((b.cy - reach + o.range) / o.pillar)));
-    const int y1 =
-        std::min(H - 1, static_cast<int>(std::floor((b.cy + reach + o.range) / o.pillar)));
-    for (int iy = y0; iy <= y1; ++iy)
-      for (int ix = x0; ix <= x1; ++ix) {
-        const double x = (ix + 0.5) * o.pillar - o.range - b.cx;
-        const double y = (iy + 0.5) * o.pillar - o.range - b.cy;
-        const double u = c * x + s * y, v = -s * x + c * y;
-        if (std::abs(u) <= 0.5 * b.length && std::abs(v) <= 0.5 * b.width)
-          out[static_cast<std::size_t>(iy) * H + ix] = 1.0f;
-      }
-  }
-  return out;
-}
-
-// Average precision of scores against binary labels (area under the precision-recall
-// curve, step-wise: mean of the precision at each positive's rank).
-double averagePrecision(const torch::Tensor& scores, const torch::Tensor& labels) {
-  auto order = scores.argsort(0, /*descending=*/true);
-  auto sorted = labels.index_select(0, order).to(torch::kDouble);
-  const double positives = sorted.sum().item<double>();
-  if (positives == 0) return 0.0;
-  auto tp = sorted.cumsum(0);
-  auto rank = torch::arange(1, sorted.size(0) + 1, torch::kDouble);
-  return ((tp / rank) * sorted).sum().item<double>() / positives;
-}
 
 class LidarDownstreamExperiment : public Experiment {
  public:
@@ -117,21 +81,21 @@ class LidarDownstreamExperiment : public Experiment {
     const int H = enc.cells();
     std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
                                 static_cast<std::uint64_t>(step)));
-    // Augment with a random rotation about z and a flip, moving the boxes along.
+    // Augment with a random rotation about z (+-45 deg) and a flip, moving the boxes along.
     std::uniform_real_distribution<double> U(0.0, 1.0);
     auto xyz = torch::empty({B, static_cast<long>(N), 3});
     auto target = torch::empty({B, 1, H, H});
     for (std::int64_t b = 0; b < B; ++b) {
       const auto& s = train[std::uniform_int_distribution<std::size_t>(0, train.size() - 1)(rng)];
       SpatialTransform t;
-      t.angle = (2 * U(rng) - 1) * 3.14159265358979323846;
+      t.angle = (2 * U(rng) - 1) * 0.25 * 3.14159265358979323846;  // +-45 deg, as PointPillars
       t.flipY = U(rng) < 0.5;
       PointCloud cloud;
       cloud.xyz = sampleXyzFlat(s.xyz, N, rng);
       t.apply(cloud.xyz.data(), xyz[b].data_ptr<float>(), N);
       auto boxes = s.boxes;
       for (auto& box : boxes) t.applyBox(box);
-      auto lab = bevLabels(boxes, enc);
+      auto lab = bevObjectLabels(boxes, enc);
       std::memcpy(target[b].data_ptr<float>(), lab.data(), lab.size() * sizeof(float));
     }
     optimizer->setLearningRate(lr);
@@ -161,7 +125,7 @@ class LidarDownstreamExperiment : public Experiment {
       auto pts = sampleXyzFlat(s.xyz, N, rng);
       std::memcpy(xyz.data_ptr<float>(), pts.data(), pts.size() * sizeof(float));
       scores.push_back(torch::sigmoid(forward(xyz)).flatten());
-      auto lab = bevLabels(s.boxes, enc);
+      auto lab = bevObjectLabels(s.boxes, enc);
       labels.push_back(torch::tensor(lab));
     }
     auto sc = torch::cat(scores), lb = torch::cat(labels);
@@ -170,7 +134,7 @@ class LidarDownstreamExperiment : public Experiment {
     const double uni = (pred | truth).sum().item<double>();
     Evaluation ev;
     ev.metrics.push_back({"down/iou", uni > 0 ? inter / uni : 0.0});
-    ev.metrics.push_back({"down/ap", averagePrecision(sc, lb)});
+    ev.metrics.push_back({"down/ap", obj::averagePrecision(sc, lb)});
     ev.metrics.push_back({"down/train_scans", static_cast<double>(train.size())});
     return ev;
   }

@@ -144,6 +144,28 @@ std::pair<torch::Tensor, torch::Tensor> groupMean(const torch::Tensor& feats,
   return {sums / counts.clamp_min(1.0).unsqueeze(1), counts};
 }
 
+double averagePrecision(const torch::Tensor& scores, const torch::Tensor& labels) {
+  torch::NoGradGuard ng;
+  auto order = std::get<1>(scores.to(torch::kDouble).sort(0, /*descending=*/true));
+  auto s = scores.to(torch::kDouble).index_select(0, order);
+  auto y = labels.to(torch::kDouble).index_select(0, order);
+  const double positives = y.sum().item<double>();
+  if (positives == 0) return 0.0;
+  auto tp = y.cumsum(0);
+  auto rank = torch::arange(1, y.size(0) + 1, torch::kDouble);
+  // The last index of every group of equal scores closes a threshold.
+  auto last = torch::ones({s.size(0)}, torch::kBool);
+  if (s.size(0) > 1)
+    last.narrow(0, 0, s.size(0) - 1)
+        .copy_(s.narrow(0, 1, s.size(0) - 1) != s.narrow(0, 0, s.size(0) - 1));
+  auto idx = last.nonzero().squeeze(1);
+  auto precision = tp.index_select(0, idx) / rank.index_select(0, idx);
+  auto recall = tp.index_select(0, idx) / positives;
+  auto prevRecall =
+      torch::cat({torch::zeros({1}, torch::kDouble), recall.narrow(0, 0, recall.size(0) - 1)});
+  return ((recall - prevRecall) * precision).sum().item<double>();
+}
+
 double normalizedStd(const torch::Tensor& f) {
   torch::NoGradGuard ng;
   auto n = l2n(f.to(torch::kDouble));

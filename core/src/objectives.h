@@ -91,6 +91,11 @@ torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& tar
 std::pair<torch::Tensor, torch::Tensor> groupMean(const torch::Tensor& feats,
                                                   const torch::Tensor& group, std::int64_t groups);
 
+// Average precision of `scores` [M] against binary `labels` [M] (0/1), with tied scores
+// treated as one threshold (as scikit-learn does): AP = Σ_k (R_k − R_{k−1}) P_k over the
+// distinct score values in decreasing order. 0 when there is no positive.
+double averagePrecision(const torch::Tensor& scores, const torch::Tensor& labels);
+
 // Collapse indicators of features [N, D]: std of the L2-normalised features averaged over
 // dimensions, times sqrt(D) (1 for well-spread features, 0 at collapse), and the effective
 // rank exp(H(σ/Σσ)) of the centred features (Roy & Vetterli).

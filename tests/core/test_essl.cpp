@@ -15,6 +15,7 @@
 #include "pretext/core/export.h"
 #include "pretext/core/presets.h"
 #include "pretext/core/run_dir.h"
+#include "pretext/core/street_sim.h"
 #include "pretext/core/study.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
@@ -411,4 +412,46 @@ TEST_CASE("study runner: pre-training arms feed downstream arms", "[essl][study]
   CHECK_THROWS_WITH(runStudy(s, out2.str(), nullptr),
                     Catch::Contains("no pre-training arm 'nope'"));
   CHECK(fs::is_empty(out2.str()));
+}
+
+TEST_CASE("downstream labels cover the object points, also after rotating scan and boxes",
+          "[essl][downstream]") {
+  StreetSimOptions so;
+  so.beams = 32;
+  so.azimuthSteps = 1024;
+  SimFrame f = StreetSequence(so, 5).frame(3);
+  essl::EncoderOptions eo;  // 64 x 64 cells of 1 m over +-32 m
+  const auto* cls = f.cloud.field("class");
+  REQUIRE(cls);
+  std::mt19937_64 rng(1);
+  for (int trial = 0; trial < 3; ++trial) {
+    SpatialTransform t;
+    t.angle = trial * 1.1;
+    t.flipY = trial == 2;
+    std::vector<float> xyz(f.cloud.xyz.size());
+    t.apply(f.cloud.xyz.data(), xyz.data(), f.cloud.size());
+    auto boxes = f.boxes;
+    for (auto& b : boxes) t.applyBox(b);
+    const auto labels = bevObjectLabels(boxes, eo);
+    int objectPoints = 0, inPositive = 0, otherPoints = 0, otherInPositive = 0;
+    for (std::size_t i = 0; i < f.cloud.size(); ++i) {
+      const int ix = static_cast<int>(std::floor((xyz[3 * i] + eo.range) / eo.pillar));
+      const int iy = static_cast<int>(std::floor((xyz[3 * i + 1] + eo.range) / eo.pillar));
+      if (ix < 0 || iy < 0 || ix >= eo.cells() || iy >= eo.cells()) continue;
+      const bool positive = labels[static_cast<std::size_t>(iy * eo.cells() + ix)] > 0.5f;
+      const auto c = static_cast<SimClass>((*cls)[i]);
+      if (c == SimClass::Car || c == SimClass::Pedestrian || c == SimClass::Cyclist) {
+        ++objectPoints;
+        inPositive += positive;
+      } else {
+        ++otherPoints;
+        otherInPositive += positive;
+      }
+    }
+    INFO("trial " << trial << ": " << inPositive << " / " << objectPoints << " object points, "
+                  << otherInPositive << " / " << otherPoints << " other points in positive cells");
+    REQUIRE(objectPoints > 100);
+    CHECK(inPositive > 0.9 * objectPoints);
+    CHECK(otherInPositive < 0.05 * otherPoints);
+  }
 }

@@ -89,3 +89,32 @@ TEST_CASE("metrics CSV (long and wide) and snapshot PLY read back by Python tool
   CHECK(fs::exists(root / "c.csv"));
   CHECK(fs::exists(root / "c.ply"));
 }
+
+TEST_CASE("language-model weights export to a dict Python's torch.load reads", "[export]") {
+  configureThreads(1);
+  pretext::test::TempDir root;
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(
+      root.str(), "sink-backcopy-kbias",
+      {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
+       "sink.probe_sequences=4", "trainer.max_steps=3", "trainer.checkpoint_every=3"}));
+  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
+  const std::string out = root / "lm.pt";
+  auto ex = exportWeights(job->runDir(), out);
+  CHECK(ex.step == 3);
+  REQUIRE(ex.tensors.size() > 10);
+  const auto r =
+      python(root, "lm_check.py",
+             "import json, sys, torch\n"
+             "d = torch.load(sys.argv[1])\n"
+             "meta = json.load(open(sys.argv[1] + '.json'))\n"
+             "assert meta['kind'] == 'lm_sink' and meta['architecture']['d_model'] == 32\n"
+             "assert [t['name'] for t in meta['tensors']] == list(d)\n"
+             "for t in meta['tensors']:\n"
+             "    assert list(d[t['name']].shape) == t['shape'], t['name']\n"
+             "    assert torch.isfinite(d[t['name']]).all(), t['name']\n"
+             "print(len(d))\n",
+             out);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(r.output == std::to_string(ex.tensors.size()) + "\n");
+}

@@ -205,3 +205,18 @@ TEST_CASE("group means and collapse indicators", "[objectives]") {
   CHECK(obj::effectiveRank(same + 1e-3 * torch::arange(10, torch::kDouble).unsqueeze(1)) ==
         Approx(1.0).epsilon(1e-6));
 }
+
+TEST_CASE("average precision treats tied scores as one threshold", "[objectives]") {
+  auto ap = [](std::vector<double> s, std::vector<double> y) {
+    return obj::averagePrecision(torch::tensor(s), torch::tensor(y));
+  };
+  CHECK(ap({0.9, 0.8, 0.8, 0.1}, {1, 0, 1, 0}) == Approx(0.5 * 1.0 + 0.5 * 2.0 / 3.0));
+  CHECK(ap({0.9, 0.8, 0.8, 0.1}, {1, 1, 0, 0}) == Approx(0.5 * 1.0 + 0.5 * 2.0 / 3.0));
+  // All tied: the prevalence, whatever the order.
+  CHECK(ap({0.5, 0.5, 0.5, 0.5}, {0, 0, 0, 1}) == Approx(0.25));
+  CHECK(ap({0.5, 0.5, 0.5, 0.5}, {1, 0, 0, 0}) == Approx(0.25));
+  // Perfect and reversed rankings without ties.
+  CHECK(ap({0.9, 0.7, 0.2, 0.1}, {1, 1, 0, 0}) == Approx(1.0));
+  CHECK(ap({0.9, 0.7, 0.2, 0.1}, {0, 0, 1, 1}) == Approx(0.5 * (1.0 / 3.0) + 0.5 * 0.5));
+  CHECK(ap({0.3, 0.2}, {0, 0}) == 0.0);
+}
