@@ -85,8 +85,7 @@ PointCloud LidarScanSource::scan(std::uint64_t key) const {
 }
 
 ScenePair LidarScanSource::pair(std::uint64_t key) const {
-  const std::size_t n = m_dataset->size();
-  ScenePair p = m_dataset->pair(n > 1 ? index(key) % (n - 1) : index(key));
+  ScenePair p = m_dataset->pair(index(key));  // datasets with pairs count pairs in size()
   auto keep = cropIndices(p.first, m_crop);
   std::vector<float> flow;
   flow.reserve(keep.size() * 3);
