@@ -579,12 +579,12 @@ std::vector<RunSummary> listRuns(const std::string& runsRoot) {
 PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
   auto snap = std::make_shared<PointSnapshot>();
   std::vector<std::size_t> shape;
-  if (!readNpyFloat32(dir + "/points.npy", snap->xyz, shape, error)) return nullptr;
   std::string meta;
   if (!readFile(dir + "/meta.json", meta, error)) return nullptr;
   try {
     auto j = nlohmann::json::parse(meta);
     if (!j.contains("fields")) return nullptr;  // not a point snapshot (e.g. attention maps)
+    if (!readNpyFloat32(dir + "/points.npy", snap->xyz, shape, error)) return nullptr;
     snap->step = j.value("step", std::int64_t(0));
     for (const auto& f : j.at("fields")) {
       std::vector<float> v;

@@ -118,3 +118,18 @@ TEST_CASE("language-model weights export to a dict Python's torch.load reads", "
   REQUIRE(r.code == 0);
   CHECK(r.output == std::to_string(ex.tensors.size()) + "\n");
 }
+
+TEST_CASE("PLY export of a run that only has attention snapshots says so", "[export]") {
+  configureThreads(1);
+  pretext::test::TempDir root;
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(
+      root.str(), "sink-backcopy-softmax",
+      {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
+       "sink.probe_sequences=4", "trainer.max_steps=2", "trainer.snapshot_every=2"}));
+  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
+  CHECK_THROWS_WITH(exportSnapshotPly(job->runDir(), root / "a.ply"),
+                    Catch::Contains("has no point snapshot"));
+  CHECK_THROWS_WITH(exportSnapshotPly(job->runDir(), root / "a.ply", 2),
+                    Catch::Contains("not a point snapshot"));
+  CHECK(!fs::exists(root / "a.ply"));
+}

@@ -2,10 +2,7 @@
 
 #include <QtConcurrent/QtConcurrent>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
-#include "pretext/core/fs_util.h"
-#include "pretext/core/npy.h"
 #include "pretext/core/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -28,8 +25,6 @@ struct RunWatcher::PollResult {
   core::PointSnapshotPtr snapshot;
   std::string error;
 };
-
-namespace {}  // namespace
 
 RunWatcher::RunWatcher(QObject* parent) : QObject(parent) {
   connect(&m_timer, &QTimer::timeout, this, &RunWatcher::poll);
