@@ -20,6 +20,8 @@ PACKAGES=(
   python3-torch python3-numpy python3-open3d python3-protobuf
   # packaging: man pages from --help, .deb dependency discovery and checks
   help2man dpkg-dev fakeroot lintian desktop-file-utils
+  # figure export checks: pdfinfo, pdftotext, pdffonts, pdftoppm
+  poppler-utils
 )
 
 missing=()

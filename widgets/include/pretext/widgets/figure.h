@@ -1,0 +1,57 @@
+#pragma once
+// Publication figures: one or more line-plot panels drawn with QPainter into a PDF (vector,
+// fonts embedded), an SVG (vector, size in mm) or a PNG (at a chosen DPI). Needs a
+// QGuiApplication (the offscreen platform works); no widgets, no VTK. Any thread that may
+// use QPainter on paint devices (the GUI thread or a worker: no QWidget is involved).
+#include <QString>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pretext::widgets {
+
+struct FigureStyle {
+  std::string name;
+  double widthMm = 85, heightMm = 60;  // the whole figure; panels share the width
+  QString fontFamily = "DejaVu Sans";
+  double fontPt = 7;
+  double lineWidthPt = 1.0;
+};
+// single-column (85 mm), double-column (175 mm), slide (16:9, 254 x 142.9 mm). Throws
+// std::invalid_argument naming the known styles for anything else.
+FigureStyle figureStyle(const std::string& name);
+std::vector<std::string> figureStyleNames();
+
+// Okabe–Ito colour-blind-safe palette; colour i of a figure is the i-th run in every panel.
+QString figureColor(int index);
+
+struct FigureSeries {
+  std::string label;  // legend text (the run)
+  int colorIndex = 0;
+  std::vector<std::pair<double, double>> points;  // x ascending
+};
+
+struct FigurePanel {
+  std::string yLabel;  // the metric key
+  std::string xLabel = "step";
+  bool logY = false;
+  std::vector<FigureSeries> series;
+};
+
+struct FigureOptions {
+  double dpi = 300;          // PNG only
+  bool allPoints = false;    // false: per-column min/max decimation to the output resolution
+  bool panelLetters = true;  // (a), (b), ... when there is more than one panel
+};
+
+// Keeps, for each of `columns` equal x-intervals, the first, minimum, maximum and last
+// point (in x order), so the drawn envelope is the same as with every point.
+std::vector<std::pair<double, double>> decimateMinMax(
+    const std::vector<std::pair<double, double>>& points, int columns);
+
+// Renders the panels side by side (one row) into `file`; the format comes from the
+// extension (.pdf, .svg, .png). Returns false with `error` naming the file on failure.
+bool renderFigure(const std::vector<FigurePanel>& panels, const FigureStyle& style,
+                  const FigureOptions& options, const QString& file, QString& error);
+
+}  // namespace pretext::widgets
