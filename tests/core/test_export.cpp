@@ -19,6 +19,16 @@ pretext::test::CommandResult python(const pretext::test::TempDir& dir, const std
   std::ofstream(dir / name) << script;
   return pretext::test::runCommand("/usr/bin/python3 " + (dir / name) + " " + args);
 }
+// A 2-head, d 32 language model of `preset` trained to its end; returns the run directory.
+std::string trainTinyLm(const std::string& root, const std::string& preset,
+                        std::vector<std::string> extra) {
+  std::vector<std::string> o = {"lm.d_model=32", "lm.heads=2",           "lm.ffn=64",
+                                "lm.context=16", "trainer.batch_size=4", "sink.probe_sequences=4"};
+  o.insert(o.end(), extra.begin(), extra.end());
+  auto job = pretext::test::prepareJob(pretext::test::launchRequest(root, preset, o));
+  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
+  return job->runDir();
+}
 }  // namespace
 
 TEST_CASE("metrics CSV (long and wide) and snapshot PLY read back by Python tools",
@@ -93,13 +103,10 @@ TEST_CASE("metrics CSV (long and wide) and snapshot PLY read back by Python tool
 TEST_CASE("language-model weights export to a dict Python's torch.load reads", "[export]") {
   configureThreads(1);
   pretext::test::TempDir root;
-  auto job = pretext::test::prepareJob(pretext::test::launchRequest(
-      root.str(), "sink-backcopy-kbias",
-      {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
-       "sink.probe_sequences=4", "trainer.max_steps=3", "trainer.checkpoint_every=3"}));
-  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
+  const std::string run = trainTinyLm(root.str(), "sink-backcopy-kbias",
+                                      {"trainer.max_steps=3", "trainer.checkpoint_every=3"});
   const std::string out = root / "lm.pt";
-  auto ex = exportWeights(job->runDir(), out);
+  auto ex = exportWeights(run, out);
   CHECK(ex.step == 3);
   REQUIRE(ex.tensors.size() > 10);
   const auto r =
@@ -122,14 +129,11 @@ TEST_CASE("language-model weights export to a dict Python's torch.load reads", "
 TEST_CASE("PLY export of a run that only has attention snapshots says so", "[export]") {
   configureThreads(1);
   pretext::test::TempDir root;
-  auto job = pretext::test::prepareJob(pretext::test::launchRequest(
-      root.str(), "sink-backcopy-softmax",
-      {"lm.d_model=32", "lm.heads=2", "lm.ffn=64", "lm.context=16", "trainer.batch_size=4",
-       "sink.probe_sequences=4", "trainer.max_steps=2", "trainer.snapshot_every=2"}));
-  REQUIRE(pretext::test::runToEnd(*job).phase == RunPhase::Finished);
-  CHECK_THROWS_WITH(exportSnapshotPly(job->runDir(), root / "a.ply"),
+  const std::string run = trainTinyLm(root.str(), "sink-backcopy-softmax",
+                                      {"trainer.max_steps=2", "trainer.snapshot_every=2"});
+  CHECK_THROWS_WITH(exportSnapshotPly(run, root / "a.ply"),
                     Catch::Contains("has no point snapshot"));
-  CHECK_THROWS_WITH(exportSnapshotPly(job->runDir(), root / "a.ply", 2),
+  CHECK_THROWS_WITH(exportSnapshotPly(run, root / "a.ply", 2),
                     Catch::Contains("not a point snapshot"));
   CHECK(!fs::exists(root / "a.ply"));
 }
