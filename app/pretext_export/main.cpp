@@ -101,12 +101,7 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
         return 1;
       }
       FigureSeries s;
-      // Run folders are named YYYYMMDD-HHMMSS-<name>-<tag>: the legend shows <name>-<tag>.
-      auto dir = std::filesystem::path(runs[r]).lexically_normal();
-      s.label =
-          dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
-      if (s.label.size() > 16 && s.label[8] == '-' && s.label[15] == '-')
-        s.label = s.label.substr(16);
+      s.label = figureRunLabel(runs[r]);
       s.colorIndex = static_cast<int>(r);
       for (const auto& p : it->second) s.points.push_back({static_cast<double>(p.step), p.value});
       panel.series.push_back(std::move(s));

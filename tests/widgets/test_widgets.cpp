@@ -250,6 +250,22 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   auto curve = regionStats(img, chartRect, Qt::white, widgets::runColor(0), 40);
   CHECK(curve.matching > 50);
   CHECK(curve.matchMaxX - curve.matchMinX > chartRect.width() / 3);
+
+  // One click to a figure: the two plots as an SVG with their keys and the run's legend.
+  QString error;
+  const std::string svg = root / "figure.svg";
+  REQUIRE(w.exportFigure(QString::fromStdString(svg), "single-column", error));
+  std::ifstream in(svg);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.find("width=\"");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stod(text.substr(at + 7)) == Catch::Detail::Approx(85.0).margin(0.5));  // mm
+  CHECK(text.compare(text.find('"', at + 7) - 2, 2, "mm") == 0);
+  CHECK(text.find("loss/total") != std::string::npos);
+  CHECK(text.find(w.equivChart()->key().toStdString()) != std::string::npos);
+  CHECK(text.find("default-") != std::string::npos);  // legend: <name>-<tag> of the run
+  CHECK_FALSE(w.exportFigure(QString::fromStdString(root / "f.pdf"), "poster", error));
+  CHECK(error.contains("unknown figure style"));
 }
 
 TEST_CASE("first run: the welcome panel offers the presets and starts the default in one click",

@@ -227,6 +227,14 @@ QString figureColor(int index) {
   return okabeIto[((index % 8) + 8) % 8];
 }
 
+std::string figureRunLabel(const std::string& runDir) {
+  QString dir = QString::fromStdString(runDir);
+  while (dir.endsWith('/')) dir.chop(1);
+  std::string label = QFileInfo(dir).fileName().toStdString();
+  if (label.size() > 16 && label[8] == '-' && label[15] == '-') label = label.substr(16);
+  return label;
+}
+
 std::vector<std::pair<double, double>> decimateMinMax(
     const std::vector<std::pair<double, double>>& points, int columns) {
   if (points.size() <= static_cast<std::size_t>(4 * columns)) return points;

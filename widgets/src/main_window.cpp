@@ -10,6 +10,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,6 +33,7 @@
 #include "pretext/core/export.h"
 #include "pretext/core/presets.h"
 #include "pretext/widgets/config_panel.h"
+#include "pretext/widgets/figure.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/runs_browser.h"
@@ -201,6 +203,37 @@ void MainWindow::buildDocks() {
   findChild<QDockWidget*>("dock.plots")->raise();
 }
 
+bool MainWindow::exportFigure(const QString& file, const QString& style, QString& error) {
+  FigureStyle st;
+  try {
+    st = figureStyle(style.toStdString());
+  } catch (const std::invalid_argument& e) {
+    error = QString::fromStdString(e.what());
+    return false;
+  }
+  std::vector<FigurePanel> panels;
+  bool any = false;
+  for (MetricChart* chart : {m_lossChart, m_equivChart}) {
+    FigurePanel panel;
+    panel.yLabel = chart->key().toStdString();
+    panel.logY = chart->logY();
+    for (auto& c : chart->curves()) {
+      FigureSeries s;
+      s.label = figureRunLabel(c.run.toStdString());
+      s.colorIndex = c.color;
+      s.points = std::move(c.points);
+      any = any || !s.points.empty();
+      panel.series.push_back(std::move(s));
+    }
+    panels.push_back(std::move(panel));
+  }
+  if (!any) {
+    error = tr("The plots are empty: start or open a run first.");
+    return false;
+  }
+  return renderFigure(panels, st, FigureOptions{}, file, error);
+}
+
 void MainWindow::chooseRunToOpen() {
   QString d = QFileDialog::getExistingDirectory(this, tr("Open run directory"), runsRoot());
   if (!d.isEmpty()) openRun(d);
@@ -227,6 +260,32 @@ void MainWindow::buildActions() {
     QString d = QFileDialog::getExistingDirectory(this, tr("Runs folder"), runsRoot());
     if (!d.isEmpty()) setRunsRoot(d);
   });
+  auto* figureAct = file->addAction(tr("Export figure…"), this, [this] {
+    QSettings settings;
+    const QStringList styles = {"single-column", "double-column", "slide"};
+    bool ok = false;
+    const QString style = QInputDialog::getItem(
+        this, tr("Export figure"), tr("Style (85 mm, 175 mm or a 16:9 slide):"), styles,
+        std::max<int>(0, static_cast<int>(styles.indexOf(
+                             settings.value("figure/style", "single-column").toString()))),
+        false, &ok);
+    if (!ok) return;
+    const QString f = QFileDialog::getSaveFileName(
+        this, tr("Export figure"), settings.value("figure/file", "figure.pdf").toString(),
+        tr("PDF (*.pdf);;SVG (*.svg);;PNG, 300 dpi (*.png)"));
+    if (f.isEmpty()) return;
+    settings.setValue("figure/style", style);
+    settings.setValue("figure/file", f);
+    QString error;
+    if (exportFigure(f, style, error)) {
+      log(0, tr("Figure written: %1").arg(f));
+    } else {
+      log(2, error);
+      QMessageBox::warning(this, tr("Export failed"), error);
+    }
+  });
+  figureAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  figureAct->setToolTip(tr("Write the two plots as a PDF/SVG/PNG figure for a paper (Ctrl+E)"));
   file->addAction(tr("Save screenshot…"), this, [this] {
     QString f =
         QFileDialog::getSaveFileName(this, tr("Screenshot"), "pretext.png", tr("PNG (*.png)"));

@@ -135,6 +135,20 @@ void MetricChart::setKey(const QString& key) {
   redrawNow();
 }
 
+std::vector<MetricChart::Curve> MetricChart::curves() const {
+  std::vector<Curve> out;
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    Curve c;
+    c.run = it.key();
+    c.color = it.value().color;
+    auto s = it.value().acc.series().find(m_key.toStdString());
+    if (s != it.value().acc.series().end())
+      for (const auto& p : s->second) c.points.push_back({static_cast<double>(p.step), p.value});
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 void MetricChart::setLogY(bool on) {
   m_logY = on;
   if (m_logBox->isChecked() != on) m_logBox->setChecked(on);

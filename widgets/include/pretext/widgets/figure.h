@@ -44,6 +44,10 @@ struct FigureOptions {
   bool panelLetters = true;  // (a), (b), ... when there is more than one panel
 };
 
+// The legend text of a run directory: run folders are named YYYYMMDD-HHMMSS-<name>-<tag>
+// and the legend shows <name>-<tag>; other folder names are kept whole.
+std::string figureRunLabel(const std::string& runDir);
+
 // Keeps, for each of `columns` equal x-intervals, the first, minimum, maximum and last
 // point (in x order), so the drawn envelope is the same as with every point.
 std::vector<std::pair<double, double>> decimateMinMax(

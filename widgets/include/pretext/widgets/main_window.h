@@ -46,6 +46,10 @@ class MainWindow : public QMainWindow {
   // optionally quit with exit code 0 (finished) or 1 (failed).
   void setAutomation(const QString& screenshotPath, bool exitWhenDone);
   bool saveScreenshot(const QString& path);
+  // The two plots (their keys, runs, colours and log scales) as a publication figure in
+  // `style` (single-column, double-column, slide); format from the extension (.pdf, .svg,
+  // .png at 300 dpi). False with `error` naming the problem.
+  bool exportFigure(const QString& file, const QString& style, QString& error);
 
   PointCloudView* pointView() const { return m_view; }
   MetricChart* lossChart() const { return m_lossChart; }

@@ -45,6 +45,15 @@ class MetricChart : public QWidget {
   QString key() const { return m_key; }
   void setKey(const QString& key);
   void setLogY(bool on);
+  bool logY() const { return m_logY; }
+  // What the chart shows at full resolution, for figure export: per run its colour index and
+  // the (step, value) points of the current key.
+  struct Curve {
+    QString run;
+    int color = 0;
+    std::vector<std::pair<double, double>> points;
+  };
+  std::vector<Curve> curves() const;
   QStringList keys() const;  // every key seen so far
   QChartView* view() const { return m_view; }
   // The series currently drawn for `run` (after decimation), for tests and export.
