@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     save(b.view1, p + "view1.npy");
     save(b.view2, p + "view2.npy");
     save(b.pairs, p + "pairs.npy");
-    save(b.labels1[essl::kRotation], p + "rot.npy");
+    save(b.labels[essl::kRotation], p + "rot.npy");
     save(b.current, p + "current.npy");
     save(b.previous, p + "previous.npy");
     save(b.warped, p + "warped.npy");

@@ -241,6 +241,10 @@ class SimDataset : public ScanDataset {
   bool hasPairs() const override { return true; }
   ScenePair pair(std::size_t i) const override { return seq(i).pair(frameOf(i)); }
   std::vector<Box3D> boxes(std::size_t i) const override { return seq(i).frame(frameOf(i)).boxes; }
+  std::pair<PointCloud, std::vector<Box3D>> labelledScan(std::size_t i) const override {
+    SimFrame f = seq(i).frame(frameOf(i));
+    return {std::move(f.cloud), std::move(f.boxes)};
+  }
   std::string describe() const override { return "simulated street scenes"; }
 
  private:

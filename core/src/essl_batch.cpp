@@ -119,8 +119,7 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
   b.pairs = torch::empty({B, static_cast<long>(P)}, torch::kLong);
   for (int f = 0; f < kFamilyCount; ++f)
     if (plan.classes[f] > 0) {
-      b.labels1[f] = torch::empty({B}, torch::kLong);
-      b.labels2[f] = torch::empty({B}, torch::kLong);
+      b.labels[f] = torch::empty({B}, torch::kLong);
     }
   if (plan.temporal) {
     b.current = torch::empty({B, n, 3});
@@ -133,7 +132,7 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
     std::vector<float> base;
     if (plan.temporal) {
       ScenePair pair = source.pair(key);
-      base = sampleXyz(pair.second, N, rng);
+      base = sampleXyz(pair.second.xyz, N, rng);
       std::memcpy(b.current[i].data_ptr<float>(), base.data(), base.size() * sizeof(float));
       auto idx = samplePoints(pair.first.size(), N, rng);
       float* prev = b.previous[i].data_ptr<float>();
@@ -144,7 +143,7 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
           warp[3 * k + d] = prev[3 * k + d] + pair.flow[3 * idx[k] + d];
         }
     } else {
-      base = sampleXyz(source.scan(key), N, rng);
+      base = sampleXyz(source.scan(key).xyz, N, rng);
     }
     const SpatialTransform c = sampleTransform(shared, rng);
     const SpatialTransform x1 = sampleTransform(perView, rng), x2 = sampleTransform(perView, rng);
@@ -157,13 +156,8 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
     writeView(base, t2, jitter, rng, b.view2[i].data_ptr<float>());
     for (int f = 0; f < kFamilyCount; ++f) {
       if (plan.classes[f] == 0) continue;
-      if (plan.relative) {
-        b.labels1[f][i] = static_cast<std::int64_t>(relativeLabel(f, x1, x2, aug));
-        b.labels2[f][i] = b.labels1[f][i];
-      } else {
-        b.labels1[f][i] = static_cast<std::int64_t>(familyLabel(f, c, aug));
-        b.labels2[f][i] = b.labels1[f][i];
-      }
+      b.labels[f][i] = static_cast<std::int64_t>(plan.relative ? relativeLabel(f, x1, x2, aug)
+                                                               : familyLabel(f, c, aug));
     }
     auto pairIdx = samplePoints(N, P, rng);
     auto* pp = b.pairs[i].data_ptr<std::int64_t>();

@@ -41,7 +41,9 @@ struct Batch {
   torch::Tensor view1, view2;            // [B, N, 3]
   std::vector<SpatialTransform> t1, t2;  // per scan: view = t(base) (+ jitter)
   torch::Tensor pairs;  // [B, P] indices of matched points (same index in both views)
-  torch::Tensor labels1[kFamilyCount], labels2[kFamilyCount];  // [B] per classified family
+  // [B] per classified family: the shared transform's class (absolute), or the pair's
+  // bin difference (relative). Both views carry the same label either way.
+  torch::Tensor labels[kFamilyCount];
   torch::Tensor mixed;  // [B, N, 3] mixbt: points of view1 and of another scan's view2
   double mixAlpha = 1.0;
   torch::Tensor mixPerm;                    // [B]

@@ -99,8 +99,12 @@ ScenePair LidarScanSource::pair(std::uint64_t key) const {
   return p;
 }
 
-std::vector<Box3D> LidarScanSource::boxes(std::uint64_t key) const {
-  return m_dataset->boxes(index(key));
+std::pair<PointCloud, std::vector<Box3D>> LidarScanSource::labelledScan(std::uint64_t key) const {
+  auto scan = m_dataset->labelledScan(index(key));
+  scan.first.select(cropIndices(scan.first, m_crop));
+  if (scan.first.empty())
+    throw DataError(m_dataset->describe() + ": no points left after data.crop");
+  return scan;
 }
 
 std::string initCheckpoint(const std::string& path) {
@@ -160,11 +164,12 @@ std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
   return idx;
 }
 
-std::vector<float> sampleXyz(const PointCloud& cloud, std::size_t wanted, std::mt19937_64& rng) {
-  auto idx = samplePoints(cloud.size(), wanted, rng);
+std::vector<float> sampleXyz(const std::vector<float>& xyz, std::size_t wanted,
+                             std::mt19937_64& rng) {
+  auto idx = samplePoints(xyz.size() / 3, wanted, rng);
   std::vector<float> out(wanted * 3);
   for (std::size_t k = 0; k < wanted; ++k)
-    for (int d = 0; d < 3; ++d) out[3 * k + d] = cloud.xyz[3 * idx[k] + d];
+    for (int d = 0; d < 3; ++d) out[3 * k + d] = xyz[3 * idx[k] + d];
   return out;
 }
 

@@ -26,7 +26,8 @@ class LidarScanSource {
   explicit LidarScanSource(const Config& c);
   PointCloud scan(std::uint64_t key) const;
   ScenePair pair(std::uint64_t key) const;  // first frame cropped, flow kept aligned
-  std::vector<Box3D> boxes(std::uint64_t key) const;
+  // The scan of `key` (cropped) and its labelled boxes, from one read of the dataset.
+  std::pair<PointCloud, std::vector<Box3D>> labelledScan(std::uint64_t key) const;
   bool hasPairs() const { return m_dataset->hasPairs(); }
   std::string describe() const { return m_dataset->describe(); }
   // The dataset index a key selects.
@@ -50,7 +51,8 @@ std::vector<float> bevObjectLabels(const std::vector<Box3D>& boxes, const essl::
 // `wanted` indices of [0, available): without replacement when possible.
 std::vector<std::size_t> samplePoints(std::size_t available, std::size_t wanted,
                                       std::mt19937_64& rng);
-// xyz of `wanted` sampled points of `cloud`, 3 floats each.
-std::vector<float> sampleXyz(const PointCloud& cloud, std::size_t wanted, std::mt19937_64& rng);
+// `wanted` sampled points of `xyz` (3 floats per point), 3 floats each.
+std::vector<float> sampleXyz(const std::vector<float>& xyz, std::size_t wanted,
+                             std::mt19937_64& rng);
 
 }  // namespace pretext::core

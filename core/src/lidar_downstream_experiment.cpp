@@ -90,9 +90,8 @@ class LidarDownstreamExperiment : public Experiment {
       SpatialTransform t;
       t.angle = (2 * U(rng) - 1) * 0.25 * 3.14159265358979323846;  // +-45 deg, as PointPillars
       t.flipY = U(rng) < 0.5;
-      PointCloud cloud;
-      cloud.xyz = sampleXyzFlat(s.xyz, N, rng);
-      t.apply(cloud.xyz.data(), xyz[b].data_ptr<float>(), N);
+      const auto pts = sampleXyz(s.xyz, N, rng);
+      t.apply(pts.data(), xyz[b].data_ptr<float>(), N);
       auto boxes = s.boxes;
       for (auto& box : boxes) t.applyBox(box);
       auto lab = bevObjectLabels(boxes, enc);
@@ -122,7 +121,7 @@ class LidarDownstreamExperiment : public Experiment {
     std::vector<torch::Tensor> scores, labels;
     for (const auto& s : evalSet) {
       auto xyz = torch::empty({1, static_cast<long>(N), 3});
-      auto pts = sampleXyzFlat(s.xyz, N, rng);
+      auto pts = sampleXyz(s.xyz, N, rng);
       std::memcpy(xyz.data_ptr<float>(), pts.data(), pts.size() * sizeof(float));
       scores.push_back(torch::sigmoid(forward(xyz)).flatten());
       auto lab = bevObjectLabels(s.boxes, enc);
@@ -197,19 +196,8 @@ class LidarDownstreamExperiment : public Experiment {
   }
   static std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
   LabelledScan labelled(std::uint64_t key) const {
-    LabelledScan s;
-    PointCloud c = source->scan(key);
-    s.xyz = std::move(c.xyz);
-    s.boxes = source->boxes(key);
-    return s;
-  }
-  static std::vector<float> sampleXyzFlat(const std::vector<float>& xyz, std::size_t n,
-                                          std::mt19937_64& rng) {
-    auto idx = samplePoints(xyz.size() / 3, n, rng);
-    std::vector<float> out(n * 3);
-    for (std::size_t k = 0; k < n; ++k)
-      for (int d = 0; d < 3; ++d) out[3 * k + d] = xyz[3 * idx[k] + d];
-    return out;
+    auto [cloud, boxes] = source->labelledScan(key);
+    return {std::move(cloud.xyz), std::move(boxes)};
   }
 
   Config config;

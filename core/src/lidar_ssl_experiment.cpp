@@ -137,8 +137,7 @@ class LidarSslExperiment : public Experiment {
   }
   void makeProbe();
   torch::Tensor classify(int f, const torch::Tensor& pooled1, const torch::Tensor& pooled2,
-                         const torch::Tensor& labels1, const torch::Tensor& labels2,
-                         double* accuracy);
+                         const torch::Tensor& labels, double* accuracy);
   torch::Tensor globalLoss(const torch::Tensor& pooled1, const torch::Tensor& pooled2,
                            const Batch& batch);
   torch::Tensor flowLoss(const torch::Tensor& currentFeats, const torch::Tensor& currentCells,
@@ -161,8 +160,7 @@ class LidarSslExperiment : public Experiment {
 
 torch::Tensor LidarSslExperiment::classify(int f, const torch::Tensor& pooled1,
                                            const torch::Tensor& pooled2,
-                                           const torch::Tensor& labels1,
-                                           const torch::Tensor& labels2, double* accuracy) {
+                                           const torch::Tensor& labels, double* accuracy) {
   auto lossOf = [&](const torch::Tensor& logits, const torch::Tensor& labels) {
     auto l = config.getString("objective.ebc.loss") == "spherical_z"
                  ? obj::sphericalZLoss(logits, labels)
@@ -173,15 +171,14 @@ torch::Tensor LidarSslExperiment::classify(int f, const torch::Tensor& pooled1,
   auto& head = nets->classifier[f];
   if (plan.relative) {
     auto logits = head(torch::cat({pooled1, pooled2}, 1));
-    if (accuracy)
-      *accuracy = (logits.argmax(1) == labels1).to(torch::kDouble).mean().item<double>();
-    return lossOf(logits, labels1);
+    if (accuracy) *accuracy = (logits.argmax(1) == labels).to(torch::kDouble).mean().item<double>();
+    return lossOf(logits, labels);
   }
   auto l1 = head(pooled1), l2 = head(pooled2);
   if (accuracy)
-    *accuracy = 0.5 * ((l1.argmax(1) == labels1).to(torch::kDouble).mean().item<double>() +
-                       (l2.argmax(1) == labels2).to(torch::kDouble).mean().item<double>());
-  return 0.5 * (lossOf(l1, labels1) + lossOf(l2, labels2));
+    *accuracy = 0.5 * ((l1.argmax(1) == labels).to(torch::kDouble).mean().item<double>() +
+                       (l2.argmax(1) == labels).to(torch::kDouble).mean().item<double>());
+  return 0.5 * (lossOf(l1, labels) + lossOf(l2, labels));
 }
 
 torch::Tensor LidarSslExperiment::globalLoss(const torch::Tensor& pooled1,
@@ -250,9 +247,7 @@ torch::Tensor LidarSslExperiment::flowLoss(const torch::Tensor& currentFeats,
     torch::NoGradGuard ng;
     z = nets->targetProjector(target.index_select(0, occupied));
   }
-  return obj::flowWarpLoss(y.unsqueeze(0), z.unsqueeze(0),
-                           torch::ones({1, occupied.size(0)}, torch::kBool)) *
-         static_cast<double>(occupied.size(0)) / static_cast<double>(B * H * H);
+  return obj::flowWarpLoss(y, z, static_cast<double>(B * H * H));
 }
 
 void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double lr,
@@ -283,7 +278,7 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
     for (int f = 0; f < kFamilyCount; ++f) {
       if (plan.classes[f] == 0) continue;
       double acc = 0;
-      ebc = ebc + classify(f, pooled1, pooled2, batch.labels1[f], batch.labels2[f], &acc);
+      ebc = ebc + classify(f, pooled1, pooled2, batch.labels[f], &acc);
       window.add(std::string("train/") + kFamilies[f] + "_cls_acc", acc);
     }
     total = total + config.getFloat("objective.ebc.weight") * ebc;
@@ -355,7 +350,7 @@ void LidarSslExperiment::makeProbe() {
     probeTemporal.current = torch::empty({1, n, 3});
     probeTemporal.previous = torch::empty({1, n, 3});
     probeTemporal.warped = torch::empty({1, n, 3});
-    auto cur = sampleXyz(pair.second, N, rng);
+    auto cur = sampleXyz(pair.second.xyz, N, rng);
     std::memcpy(probeTemporal.current.data_ptr<float>(), cur.data(), cur.size() * sizeof(float));
     auto idx = samplePoints(pair.first.size(), N, rng);
     for (std::size_t k = 0; k < N; ++k)
@@ -396,7 +391,7 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
   };
 
   // Per-family discrepancy f(T x) vs f(x) at corresponding points, over all probe scans.
-  std::vector<torch::Tensor> ids, identityFeats;
+  std::vector<torch::Tensor> identityFeats;
   for (const auto& xyz : probeXyz)
     identityFeats.push_back(nets->encoder(tensorOf(xyz, {})).points[0]);
   for (int f = 0; f < kFamilyCount; ++f) {

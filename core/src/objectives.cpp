@@ -126,11 +126,8 @@ torch::Tensor logZSquaredPenalty(const torch::Tensor& logits, double alpha) {
 }
 
 torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& target,
-                           const torch::Tensor& occupied) {
-  const auto B = online.size(0), HW = online.size(1);
-  auto d = (l2n(online) - l2n(target)).pow(2).sum(-1);  // [B, HW]
-  auto masked = torch::where(occupied, d, torch::zeros_like(d));
-  return masked.sum() / static_cast<double>(B * HW);
+                           double locations) {
+  return (l2n(online) - l2n(target)).pow(2).sum() / locations;
 }
 
 std::pair<torch::Tensor, torch::Tensor> groupMean(const torch::Tensor& feats,

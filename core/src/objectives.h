@@ -77,13 +77,13 @@ torch::Tensor sphericalZLoss(const torch::Tensor& o, const torch::Tensor& target
 // Default α = 1e-4.
 torch::Tensor logZSquaredPenalty(const torch::Tensor& logits, double alpha = 1e-4);
 
-// E-SSL3D's scene-flow warp loss (§1.4) on a BEV grid of `cells` = H·W locations:
-//   L = (1/B) Σ_b (1/HW) Σ_{occupied c} ‖ẑ_c − ŷ_c‖²,
-// where ŷ (online, [B, HW, P]) and ẑ (target, detached by the caller) are L2-normalised
-// here and `occupied` [B, HW] (bool) marks cells holding both warped previous-frame points
-// and current-frame points.
+// E-SSL3D's scene-flow warp loss (§1.4) on BEV grids of H·W locations:
+//   L = (1/B) Σ_b (1/HW) Σ_{occupied c} ‖ẑ_c − ŷ_c‖² = Σ_rows ‖ẑ − ŷ‖² / `locations`,
+// with one row per occupied cell (holding both warped previous-frame points and
+// current-frame points) of all B grids, and `locations` = B·H·W. ŷ (online, [M, P]) and ẑ
+// (target, detached by the caller) are L2-normalised here.
 torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& target,
-                           const torch::Tensor& occupied);
+                           double locations);
 
 // Mean over rows of per-group sums: the cell averages of row features. feats [M, D],
 // group [M] long in [0, groups) or −1 (skipped). Returns the means [groups, D] and the

@@ -134,15 +134,15 @@ TEST_CASE("view pairs: exact correspondences and labels of the shared transform"
         CHECK(worst < 1e-3);
         // The views differ (the contrastive families are drawn per view).
         CHECK((b.view1[i] - b.view2[i]).abs().max().item<double>() > 1e-3);
-        const auto rot = b.labels1[essl::kRotation][i].item<std::int64_t>();
+        const auto rot = b.labels[essl::kRotation][i].item<std::int64_t>();
         if (plan.relative) {
           CHECK(rot == essl::relativeLabel(essl::kRotation, b.t1[i], b.t2[i], aug));
         } else {
           // Both views show the same rotation and flip; labels name them.
           CHECK(b.t1[i].angle == Approx(b.t2[i].angle));
           CHECK(rot == rotationBin(b.t1[i].angle, aug));
-          CHECK(b.labels1[essl::kFlip][i].item<std::int64_t>() == flipClass(b.t1[i]));
-          CHECK(b.labels2[essl::kFlip][i].item<std::int64_t>() == flipClass(b.t2[i]));
+          CHECK(b.labels[essl::kFlip][i].item<std::int64_t>() == flipClass(b.t1[i]));
+          CHECK(b.labels[essl::kFlip][i].item<std::int64_t>() == flipClass(b.t2[i]));
         }
       }
       // Pair indices lie in range and are distinct within a scan.
@@ -453,5 +453,20 @@ TEST_CASE("downstream labels cover the object points, also after rotating scan a
     REQUIRE(objectPoints > 100);
     CHECK(inPositive > 0.9 * objectPoints);
     CHECK(otherInPositive < 0.05 * otherPoints);
+  }
+}
+
+TEST_CASE("a labelled scan is the scan and its boxes, read once", "[essl][downstream]") {
+  DatasetOptions d;
+  d.simBeams = 16;
+  d.simAzimuthSteps = 360;
+  auto ds = openDataset(d);
+  for (std::size_t i : {3u, 77u}) {
+    auto [cloud, boxes] = ds->labelledScan(i);
+    CHECK(cloud.xyz == ds->scan(i).xyz);
+    const auto separate = ds->boxes(i);
+    REQUIRE(boxes.size() == separate.size());
+    CHECK(!boxes.empty());
+    for (std::size_t k = 0; k < boxes.size(); ++k) CHECK(boxes[k].cx == separate[k].cx);
   }
 }

@@ -172,18 +172,15 @@ TEST_CASE("spherical Z-loss and the logZ^2 penalty are different things", "[obje
   checkGradients([](auto& in) { return obj::logZSquaredPenalty(in[0], 1e-2); }, {x});
 }
 
-TEST_CASE("flow warp loss counts occupied cells over H*W", "[objectives]") {
-  auto online = t2({{1, 0}, {0, 1}}).unsqueeze(0);
-  auto target = t2({{2, 0}, {1, 0}}).unsqueeze(0);
-  auto all = torch::ones({1, 2}, torch::kBool);
-  CHECK(val(obj::flowWarpLoss(online, target, all)) == Approx(1.0));  // (0 + 2) / 2
-  auto first = torch::tensor({true, false}).unsqueeze(0);
-  CHECK(val(obj::flowWarpLoss(online, target, first)) == Approx(0.0));
+TEST_CASE("flow warp loss sums occupied cells over all H*W locations", "[objectives]") {
+  auto online = t2({{1, 0}, {0, 1}});
+  auto target = t2({{2, 0}, {1, 0}});
+  CHECK(val(obj::flowWarpLoss(online, target, 2)) == Approx(1.0));  // (0 + 2) / 2
+  CHECK(val(obj::flowWarpLoss(online, target, 4)) == Approx(0.5));  // empty cells count in HW
+  CHECK(val(obj::flowWarpLoss(online.narrow(0, 0, 1), target.narrow(0, 0, 1), 2)) == Approx(0.0));
   torch::manual_seed(8);
-  auto occ = torch::tensor({true, false, true}).unsqueeze(0);
-  checkGradients(
-      [&](auto& in) { return obj::flowWarpLoss(in[0], in[1], occ); },
-      {torch::randn({1, 3, 4}, torch::kDouble), torch::randn({1, 3, 4}, torch::kDouble)});
+  checkGradients([&](auto& in) { return obj::flowWarpLoss(in[0], in[1], 5); },
+                 {torch::randn({3, 4}, torch::kDouble), torch::randn({3, 4}, torch::kDouble)});
 }
 
 TEST_CASE("group means and collapse indicators", "[objectives]") {

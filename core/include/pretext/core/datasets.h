@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pretext/core/point_cloud.h"
@@ -75,6 +76,11 @@ class ScanDataset {
   virtual bool hasPairs() const { return false; }
   virtual ScenePair pair(std::size_t index) const;
   virtual std::vector<Box3D> boxes(std::size_t index) const;
+  // scan(index) and boxes(index) together; sources that produce both at once (the
+  // simulator renders a frame for either) override it to do the work once.
+  virtual std::pair<PointCloud, std::vector<Box3D>> labelledScan(std::size_t index) const {
+    return {scan(index), boxes(index)};
+  }
   virtual std::string describe() const = 0;
 };
 // Scans the folder once; throws DataError naming the path and what is missing.
