@@ -44,6 +44,9 @@ install(DIRECTORY resources/presets DESTINATION ${CMAKE_INSTALL_DATADIR}/pretext
 # The embedded default data (also compiled into the binaries) with its attribution.
 install(DIRECTORY resources/data DESTINATION ${CMAKE_INSTALL_DATADIR}/pretext)
 install(FILES packaging/copyright DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pretext)
+# The Slurm batch script for data-parallel runs, as an example to copy and adapt.
+install(FILES packaging/slurm/pretext-train.sbatch
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pretext/examples)
 set(changelog ${CMAKE_BINARY_DIR}/changelog.gz)
 add_custom_command(
   OUTPUT ${changelog}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs each benchmark next to its Python peer in the same invocation and prints the ratios.
 # Run on an otherwise idle machine.
-# Usage: scripts/bench.sh [lm|essl|data|all (default)] [steps] [threads]
+# Usage: scripts/bench.sh [lm|essl|data|scaling|all (default)] [steps] [threads]
+#   scaling: data-parallel throughput of pretext-train --nproc 1, 2, 4 on loopback (Gloo),
+#   one intra-op thread per rank (the presets' setting); not part of "all".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -60,4 +62,36 @@ for task, names in peers.items():
             print(f"ratio  {task} C++ / {n} peer: {rows[task]['cpp'] / rows[n]['py']:.2f}x")
 PYEOF
   done
+fi
+
+if [ "$WHAT" = scaling ]; then
+  cmake --build "$BUILD_DIR" --target pretext-train >/dev/null
+  OUT=$(mktemp -d)
+  echo "== data-parallel scaling on loopback ($(nproc) cores), one thread per rank"
+  printf '%-24s %5s %14s %12s %10s %12s\n' preset ranks items/s speedup allreduce step_ms
+  for spec in "sink-backcopy-softmax:tokens:${SCALING_LM_STEPS:-80}" "essl-full:points:${SCALING_ESSL_STEPS:-24}"; do
+    IFS=: read -r preset item steps <<<"$spec"
+    for n in 1 2 4; do
+      "$BUILD_DIR/app/pretext_train/pretext-train" "$preset" --quiet --nproc "$n" \
+        --out "$OUT/$preset-$n" --max-steps "$steps" --set trainer.log_every=4 \
+        --set trainer.snapshot_every=100000 --set trainer.checkpoint_every=100000 >/dev/null
+      $PY - "$OUT/$preset-$n"/*/metrics.csv "$preset" "$n" "$item" "$OUT/base-$preset" <<'PYEOF'
+import csv, os, sys
+path, preset, n, item, base = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rows = list(csv.DictReader(open(path)))
+last = max(int(r["step"]) for r in rows)
+def mean(key):  # the second half of the run: warm caches, no start-up
+    v = [float(r["value"]) for r in rows if r["key"] == key and int(r["step"]) > last // 2]
+    return sum(v) / len(v) if v else float("nan")
+rate, steps = mean(f"perf/{item}_per_sec"), mean("perf/steps_per_sec")
+ar = mean("perf/allreduce_ms")
+if n == 1:
+    open(base, "w").write(str(rate))
+one = float(open(base).read())
+ar_text = "-" if ar != ar else f"{ar:.1f} ms"
+print(f"{preset:<24} {n:5d} {rate:14.0f} {rate / one:11.2f}x {ar_text:>11} {1e3 / steps:9.1f} ms")
+PYEOF
+    done
+  done
+  rm -rf "$OUT"
 fi

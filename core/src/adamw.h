@@ -16,6 +16,7 @@ class AdamW {
   AdamW(std::vector<torch::Tensor> params, double lr, double weightDecay, double beta1,
         double beta2, double eps = 1e-8);
   void setLearningRate(double lr) { m_lr = lr; }
+  const std::vector<torch::Tensor>& params() const { return m_params; }
   void zeroGrad();
   // Scales all gradients so their global L2 norm is at most maxNorm; returns the norm.
   double clipGradNorm(double maxNorm);

@@ -97,8 +97,8 @@ void writeView(const std::vector<float>& base, const SpatialTransform& t, double
 }  // namespace
 
 Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& source,
-                std::int64_t step) {
-  const auto B = config.getInt("trainer.batch_size");
+                std::int64_t step, std::int64_t first, std::int64_t count) {
+  const auto B = count < 0 ? config.getInt("trainer.batch_size") : count;
   const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
   const auto P = static_cast<std::size_t>(config.getInt("objective.pnce.pairs"));
   const AugmentOptions aug = lidarAugmentOptions(config);
@@ -110,8 +110,9 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
   });
   const AugmentOptions shared = subset(
       aug, plan, [&](const std::string& o) { return !plan.relative && o == "classification"; });
-  std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
-                              static_cast<std::uint64_t>(step)));
+  const std::uint64_t stepSeed =
+      mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
+              static_cast<std::uint64_t>(step));
   const long n = static_cast<long>(N);
   Batch b;
   b.view1 = torch::empty({B, n, 3});
@@ -127,8 +128,9 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
     b.warped = torch::empty({B, n, 3});
   }
   for (std::int64_t i = 0; i < B; ++i) {
-    const std::uint64_t key =
-        (static_cast<std::uint64_t>(step) << 16) | static_cast<std::uint64_t>(i);
+    const auto global = static_cast<std::uint64_t>(first + i);
+    std::mt19937_64 rng(mixSeed(stepSeed, global));
+    const std::uint64_t key = (static_cast<std::uint64_t>(step) << 16) | global;
     std::vector<float> base;
     if (plan.temporal) {
       ScenePair pair = source.pair(key);
@@ -166,7 +168,8 @@ Batch makeBatch(const Config& config, const Plan& plan, const LidarScanSource& s
   if (plan.global == "mixbt") {
     // Mixed Barlow Twins on point clouds [U]: x_M keeps the first round(alpha N) points of
     // view 1 and fills the rest with points of view 2 of scan perm[b] (points are in random
-    // order, so these are random subsets).
+    // order, so these are random subsets). A data-parallel rank mixes within its shard.
+    std::mt19937_64 rng(mixSeed(stepSeed, ~static_cast<std::uint64_t>(first)));
     std::gamma_distribution<double> g(1.0, 1.0);
     const double u = g(rng), v = g(rng);
     b.mixAlpha = u / (u + v);  // Beta(1, 1)

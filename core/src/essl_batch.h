@@ -49,8 +49,11 @@ struct Batch {
   torch::Tensor mixPerm;                    // [B]
   torch::Tensor current, previous, warped;  // [B, N, 3] temporal: frame t, t-1, t-1 + flow
 };
-Batch makeBatch(const Config& c, const Plan& plan, const LidarScanSource& source,
-                std::int64_t step);
+// Examples [first, first + count) of step `step`'s global batch (count < 0: the whole
+// batch of trainer.batch_size). Each example draws from its own generator, seeded by the
+// step and its index in the global batch, so a data-parallel rank builds exactly its shard.
+Batch makeBatch(const Config& c, const Plan& plan, const LidarScanSource& source, std::int64_t step,
+                std::int64_t first = 0, std::int64_t count = -1);
 
 // Benchmark hook: builds the lidar_ssl experiment of `config`, runs `warmup` untimed and
 // then `steps` timed training steps on `batches` (cycled), and returns the timed seconds.

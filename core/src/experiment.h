@@ -4,6 +4,7 @@
 // Used on the trainer thread only.
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,8 @@ class MetricWindow {
     e.first += v;
     e.second += 1;
   }
+  // Running sums and counts per key (the data-parallel trainer adds up the ranks' windows).
+  std::map<std::string, std::pair<double, int>>& sums() { return m_sums; }
   std::vector<MetricRow> flush(int segment, std::int64_t step, double wall) {
     std::vector<MetricRow> rows;
     for (auto& [k, e] : m_sums)
@@ -58,6 +61,33 @@ class Experiment {
   // For throughput metrics: items (points, tokens) processed per step.
   virtual double itemsPerStep() const = 0;
   virtual const char* itemName() const = 0;
+  // Parameters and buffers: what must be equal on every rank of a data-parallel run.
+  virtual std::vector<torch::Tensor> stateTensors() = 0;
+
+  // Data parallelism (set before build()): this process trains its shard of each step's
+  // global batch of B = trainer.batch_size examples, and `sync` averages the gradients over
+  // the ranks between backward and clipping. One process: rank 0 of 1, no sync.
+  using GradientSync = std::function<void(const std::vector<torch::Tensor>&)>;
+  void setShard(int rank, int world, GradientSync sync) {
+    m_rank = rank;
+    m_world = world;
+    m_sync = std::move(sync);
+  }
+
+ protected:
+  void syncGradients(const std::vector<torch::Tensor>& params) {
+    if (m_sync) m_sync(params);
+  }
+  // First example and count of this rank's shard of a global batch of `total` examples
+  // (the trainer checks that the world size divides it).
+  std::pair<std::int64_t, std::int64_t> shard(std::int64_t total) const {
+    const std::int64_t n = total / m_world;
+    return {n * m_rank, n};
+  }
+  int m_rank = 0, m_world = 1;
+
+ private:
+  GradientSync m_sync;
 };
 
 std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config);
@@ -68,6 +98,14 @@ std::unique_ptr<Experiment> makeLidarSslExperiment(const Config& config);
 std::optional<ConfigIssue> checkLidarDataSource(const Config& config);
 std::unique_ptr<Experiment> makeLmSinkExperiment(const Config& config);
 std::unique_ptr<Experiment> makeLidarDownstreamExperiment(const Config& config);
+
+// Parameters then buffers of a module, in registration order.
+template <class Module>
+std::vector<torch::Tensor> parametersAndBuffers(Module& m) {
+  auto out = m->parameters();
+  for (auto& b : m->buffers()) out.push_back(b);
+  return out;
+}
 
 // Checkpoint files shared by the experiments: model.pt and optimizer.pt in `dir`.
 template <class Module>

@@ -76,16 +76,20 @@ class LidarDownstreamExperiment : public Experiment {
   }
 
   void trainStep(std::int64_t step, double lr, MetricWindow& window) override {
-    const auto B = config.getInt("trainer.batch_size");
+    // This rank's examples of the step's global batch; each example draws from its own
+    // generator, so the shard a rank trains does not depend on the world size.
+    const auto [first, B] = shard(config.getInt("trainer.batch_size"));
     const auto N = static_cast<std::size_t>(config.getInt("data.points_per_scan"));
     const int H = enc.cells();
-    std::mt19937_64 rng(mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
-                                static_cast<std::uint64_t>(step)));
+    const std::uint64_t stepSeed =
+        mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
+                static_cast<std::uint64_t>(step));
     // Augment with a random rotation about z (+-45 deg) and a flip, moving the boxes along.
     std::uniform_real_distribution<double> U(0.0, 1.0);
     auto xyz = torch::empty({B, static_cast<long>(N), 3});
     auto target = torch::empty({B, 1, H, H});
     for (std::int64_t b = 0; b < B; ++b) {
+      std::mt19937_64 rng(mixSeed(stepSeed, static_cast<std::uint64_t>(first + b)));
       const auto& s = train[std::uniform_int_distribution<std::size_t>(0, train.size() - 1)(rng)];
       SpatialTransform t;
       t.angle = (2 * U(rng) - 1) * 0.25 * 3.14159265358979323846;  // +-45 deg, as PointPillars
@@ -108,6 +112,7 @@ class LidarDownstreamExperiment : public Experiment {
                                " (try a smaller trainer.lr)");
     optimizer->zeroGrad();
     loss.backward();
+    syncGradients(optimizer->params());
     const double clip = config.getFloat("trainer.grad_clip");
     window.add("train/grad_norm", optimizer->clipGradNorm(clip > 0 ? clip : 1e30));
     optimizer->step();
@@ -155,6 +160,11 @@ class LidarDownstreamExperiment : public Experiment {
     encoder->load(e);
     head->load(h);
     optimizer->load(dir + "/optimizer.pt");
+  }
+  std::vector<torch::Tensor> stateTensors() override {
+    auto out = parametersAndBuffers(encoder);
+    for (auto& t : parametersAndBuffers(head)) out.push_back(t);
+    return out;
   }
   double itemsPerStep() const override {
     return static_cast<double>(config.getInt("trainer.batch_size") *

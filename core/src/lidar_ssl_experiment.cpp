@@ -117,6 +117,7 @@ class LidarSslExperiment : public Experiment {
 
   void save(const std::string& dir) override { saveModelAndOptimizer(dir, nets, *optimizer); }
   void load(const std::string& dir) override { loadModelAndOptimizer(dir, nets, *optimizer); }
+  std::vector<torch::Tensor> stateTensors() override { return parametersAndBuffers(nets); }
   double itemsPerStep() const override {
     return static_cast<double>(config.getInt("trainer.batch_size") *
                                config.getInt("data.points_per_scan") * (plan.temporal ? 3 : 2));
@@ -126,12 +127,15 @@ class LidarSslExperiment : public Experiment {
  private:
   Batch nextBatch(std::int64_t step) {
     const auto depth = static_cast<std::size_t>(config.getInt("data.prefetch"));
-    if (depth == 0) return essl::makeBatch(config, plan, *source, step);
+    const auto [first, count] = shard(config.getInt("trainer.batch_size"));
+    if (depth == 0) return essl::makeBatch(config, plan, *source, step, first, count);
     if (!prefetch || prefetch->nextIndex() != step) {
       prefetch.reset();
       prefetch = std::make_unique<Prefetcher<Batch>>(
-          [this](std::int64_t s) { return essl::makeBatch(config, plan, *source, s); }, step,
-          depth);
+          [this, first = first, count = count](std::int64_t s) {
+            return essl::makeBatch(config, plan, *source, s, first, count);
+          },
+          step, depth);
     }
     return prefetch->next();
   }
@@ -303,6 +307,7 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
                              " (try a smaller trainer.lr)");
   optimizer->zeroGrad();
   total.backward();
+  syncGradients(optimizer->params());
   const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
   optimizer->step();
   const double m = essl::emaMomentum(config.getFloat("objective.ema.momentum"),

@@ -97,10 +97,14 @@ class LmSinkExperiment : public Experiment {
   }
 
   void trainStep(std::int64_t step, double lr, MetricWindow& window) override {
+    // Every rank draws the step's whole global batch (token sampling costs microseconds)
+    // and trains its shard, so the stream is the same for any world size.
+    const auto [first, count] = shard(B);
     auto tokens = batch(B,
                         mixSeed(static_cast<std::uint64_t>(config.getInt("experiment.seed")),
                                 static_cast<std::uint64_t>(step)),
-                        false);
+                        false)
+                      .narrow(0, first, count);
     optimizer->setLearningRate(lr);
     auto losses = tokenLosses(tokens);
     auto loss = losses.mean();
@@ -110,6 +114,7 @@ class LmSinkExperiment : public Experiment {
                                " (try a smaller trainer.lr)");
     optimizer->zeroGrad();
     loss.backward();
+    syncGradients(optimizer->params());
     const double clip = config.getFloat("trainer.grad_clip");
     const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
     optimizer->step();
@@ -260,6 +265,7 @@ class LmSinkExperiment : public Experiment {
 
   void save(const std::string& dir) override { saveModelAndOptimizer(dir, model, *optimizer); }
   void load(const std::string& dir) override { loadModelAndOptimizer(dir, model, *optimizer); }
+  std::vector<torch::Tensor> stateTensors() override { return parametersAndBuffers(model); }
   double itemsPerStep() const override { return static_cast<double>(B * T); }
   const char* itemName() const override { return "tokens"; }
 

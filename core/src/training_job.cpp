@@ -13,10 +13,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "communicator.h"
 #include "experiment.h"
 #include "pretext/core/fs_util.h"
 #include "pretext/core/presets.h"
@@ -35,6 +38,39 @@ std::unique_ptr<Experiment> makeExperiment(const Config& config) {
   if (kind == "lidar_downstream") return makeLidarDownstreamExperiment(config);
   return makeLidarSslExperiment(config);
 }
+
+// A data-parallel rank's own log, <run>/logs/rank-<r>.log: start, messages, parameter
+// checksums at every logged step, the end. Best effort: a rank that cannot write there
+// (no shared filesystem) still reports on stderr.
+class RankLog {
+ public:
+  RankLog(const std::string& runDir, int rank) {
+    std::error_code ec;
+    fs::create_directories(runDir + "/logs", ec);
+    path = runDir + "/logs/rank-" + std::to_string(rank) + ".log";
+    out.open(path, std::ios::app);
+  }
+  bool ok() const { return out.is_open(); }
+  void line(const std::string& text) {
+    if (!out) return;
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "%.3f ", unixNow());
+    out << stamp << text << '\n';
+    out.flush();
+  }
+  std::string path;
+
+ private:
+  std::ofstream out;
+};
+
+// Small stable hash of the metric keys a rank logged (ranks must agree on them).
+double keyHash(const std::vector<std::string>& keys) {
+  std::uint32_t h = 2166136261u;
+  for (const auto& k : keys)
+    for (char c : k + '\n') h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return static_cast<double>(h & 0xFFFFF);  // exact in double even when summed over ranks
+}
 }  // namespace
 
 struct TrainingJob::Impl {
@@ -46,7 +82,24 @@ struct TrainingJob::Impl {
   double wallOffset = 0;  // wall seconds of earlier segments
   bool resumed = false;
   std::string checkpointDir;
+  std::string runDir;
   std::unique_ptr<Experiment> experiment;
+  // Data parallelism: null for a single process. Rank 0 (the lead) alone writes the run
+  // directory; every rank keeps its own log.
+  std::unique_ptr<Communicator> comm;
+  std::unique_ptr<RankLog> rankLog;
+  int localWorld = 1, cpusPerRank = 0;
+  bool anyStop = false;
+  bool volumeLogged = false;  // some rank asked to stop (agreed in the gradient all-reduce)
+  bool lead() const { return !comm || comm->rank() == 0; }
+  int rank() const { return comm ? comm->rank() : 0; }
+  int world() const { return comm ? comm->world() : 1; }
+  void event(const std::string& type, const std::string& payload) {
+    std::string e;
+    if (lead()) writer->appendEvent(type, payload, e);
+  }
+  void reduceWindow(MetricWindow& window, std::int64_t step);
+  void checkConsistency(std::int64_t step);
 
   double lrAt(std::int64_t step) const {
     const double peak = config.getFloat("trainer.lr");
@@ -60,6 +113,7 @@ struct TrainingJob::Impl {
   }
 
   void saveCheckpoint(std::int64_t step, double wall) {
+    if (!lead()) return;
     std::string err;
     const std::string dir = writer->beginCheckpoint(step, err);
     if (dir.empty()) throw std::runtime_error(err);
@@ -68,15 +122,21 @@ struct TrainingJob::Impl {
                {"wall_s", wall},
                {"segment", writer->segment()},
                {"kind", config.getString("experiment.kind")},
+               {"world_size", world()},
                {"format_version", kRunFormatVersion}};
     if (!writeFileAtomic(dir + "/state.json", state.dump(2) + "\n", err) ||
         !writer->commitCheckpoint(step, static_cast<int>(config.getInt("trainer.keep_checkpoints")),
                                   err))
       throw std::runtime_error(err);
-    writer->appendEvent("checkpoint", "\"step\":" + std::to_string(step), err);
+    event("checkpoint", "\"step\":" + std::to_string(step));
   }
 
   void loadCheckpoint() {
+    if (!lead() && !fs::exists(checkpointDir + "/state.json"))
+      throw std::runtime_error("rank " + std::to_string(rank()) + " cannot read checkpoint " +
+                               checkpointDir +
+                               ": to resume, every rank needs the run directory on a shared "
+                               "filesystem");
     experiment->load(checkpointDir);
     std::string text, err;
     if (!readFile(checkpointDir + "/state.json", text, err)) throw std::runtime_error(err);
@@ -86,10 +146,57 @@ struct TrainingJob::Impl {
   RunStatus run(ControlBlock& control, EventSink& sink);
 };
 
+// Sums every rank's metric window so rank 0 logs the mean over the global batch. The key
+// hash rides along: if the ranks logged different keys the sums are meaningless.
+void TrainingJob::Impl::reduceWindow(MetricWindow& window, std::int64_t step) {
+  auto& sums = window.sums();
+  std::vector<std::string> keys;
+  std::vector<double> packed;
+  for (const auto& [k, e] : sums) {
+    keys.push_back(k);
+    packed.push_back(e.first);
+    packed.push_back(e.second);
+  }
+  const double hash = keyHash(keys);
+  packed.push_back(hash);
+  comm->sum(packed);
+  if (packed.back() != hash * world())
+    throw std::runtime_error("data-parallel ranks logged different metric keys at step " +
+                             std::to_string(step));
+  std::size_t i = 0;
+  for (auto& [k, e] : sums) {
+    e.first = packed[i++];
+    e.second = static_cast<int>(packed[i++]);
+  }
+}
+
+// Data-parallel ranks apply the same averaged gradients to the same weights, so their
+// parameters must be bitwise equal. Checked at every logged step (sum and sum of squares in
+// double, minimum against maximum over the ranks) and written to each rank's log.
+void TrainingJob::Impl::checkConsistency(std::int64_t step) {
+  torch::NoGradGuard ng;
+  double s1 = 0, s2 = 0;
+  for (const auto& t : experiment->stateTensors()) {
+    auto d = t.to(torch::kFloat64);
+    s1 += d.sum().item<double>();
+    s2 += (d * d).sum().item<double>();
+  }
+  char line[96];
+  std::snprintf(line, sizeof line, "step %lld checksum %.17g %.17g", static_cast<long long>(step),
+                s1, s2);
+  if (rankLog) rankLog->line(line);
+  std::vector<double> mins, maxs;
+  comm->minMax({s1, s2}, mins, maxs);
+  if (mins != maxs)
+    throw std::runtime_error("data-parallel ranks diverged at step " + std::to_string(step) +
+                             ": parameter checksums range over [" + std::to_string(mins[0]) + ", " +
+                             std::to_string(maxs[0]) + "]");
+}
+
 RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   RunStatus st;
   st.maxSteps = maxSteps;
-  st.segment = writer->segment();
+  st.segment = writer ? writer->segment() : 1;
   st.pid = ::getpid();
   st.host = hostName();
   st.step = startStep;
@@ -98,15 +205,14 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     st.phase = phase;
     st.updatedAt = unixNow();
     std::string e;
-    if (!writer->writeStatus(st, e)) sink.onLog(LogLevel::Warning, e);
+    if (lead() && !writer->writeStatus(st, e)) sink.onLog(LogLevel::Warning, e);
     sink.onStatus(st);
   };
   auto log = [&](LogLevel l, const std::string& msg) {
     sink.onLog(l, msg);
-    std::string e;
-    writer->appendEvent(
-        "log",
-        "\"level\":" + std::to_string(static_cast<int>(l)) + ",\"message\":" + json(msg).dump(), e);
+    if (rankLog) rankLog->line(msg);
+    event("log",
+          "\"level\":" + std::to_string(static_cast<int>(l)) + ",\"message\":" + json(msg).dump());
   };
 
   using Clock = std::chrono::steady_clock;
@@ -115,22 +221,59 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   std::int64_t step = startStep;
   try {
     // Every caller (CLI main, the GUI's trainer thread, study runner, tests) gets the
-    // configured intra-op threads.
-    configureThreads(static_cast<int>(config.getInt("trainer.threads")));
+    // configured intra-op threads; data-parallel ranks on one host share its cores.
+    int threads = static_cast<int>(config.getInt("trainer.threads"));
+    if (comm && threads == 0)
+      threads = cpusPerRank > 0
+                    ? cpusPerRank
+                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                                      std::max(1, localWorld));
+    configureThreads(threads);
     experiment = makeExperiment(config);
+    MetricWindow window;
+    if (comm) {
+      rankLog = std::make_unique<RankLog>(runDir, rank());
+      if (!rankLog->ok())
+        sink.onLog(LogLevel::Warning, "rank " + std::to_string(rank()) + ": cannot write " +
+                                          rankLog->path + "; logging to stderr only");
+      rankLog->line("rank " + std::to_string(rank()) + " of " + std::to_string(world()) + " on " +
+                    hostName() + " pid " + std::to_string(::getpid()) + ", " +
+                    std::to_string(threads) + " threads");
+      experiment->setShard(rank(), world(), [&](const std::vector<torch::Tensor>& params) {
+        if (!volumeLogged) {
+          std::int64_t floats = 0;
+          for (const auto& p : params) floats += p.numel();
+          const auto buckets =
+              1 + (floats + static_cast<std::int64_t>(params.size())) / Communicator::kBucketFloats;
+          rankLog->line("gradient all-reduce: " + std::to_string(params.size()) + " tensors, " +
+                        std::to_string(floats) + " floats per step in about " +
+                        std::to_string(buckets) + " bucket(s)");
+          volumeLogged = true;
+        }
+        const auto ts = Clock::now();
+        anyStop = comm->averageGradients(params, control.stopRequested());
+        window.add("perf/allreduce_ms",
+                   1e3 * std::chrono::duration<double>(Clock::now() - ts).count());
+      });
+    }
     experiment->build();
     if (resumed && !checkpointDir.empty()) {
       loadCheckpoint();
       log(LogLevel::Info, "resumed from checkpoint at step " + std::to_string(startStep));
     }
-    writer->appendEvent(resumed ? "resume" : "start",
-                        "\"from_step\":" + std::to_string(startStep) +
-                            ",\"target_step\":" + std::to_string(targetStep),
-                        err);
+    if (comm) {
+      comm->broadcast(experiment->stateTensors());  // rank 0's weights everywhere
+      checkConsistency(startStep);
+    }
+    event(resumed ? "resume" : "start", "\"from_step\":" + std::to_string(startStep) +
+                                            ",\"target_step\":" + std::to_string(targetStep) +
+                                            ",\"world_size\":" + std::to_string(world()));
     publish(RunPhase::Running);
 
-    // Evaluation: metrics go to the run and the sink, snapshots to disk and the sink.
+    // Evaluation (rank 0 only): metrics go to the run and the sink, snapshots to disk and
+    // the sink.
     auto evaluate = [&](std::int64_t at) {
+      if (!lead()) return;
       Evaluation ev = experiment->evaluate(at);
       std::vector<MetricRow> rows;
       for (const auto& [k, v] : ev.metrics) rows.push_back({writer->segment(), at, wall(), k, v});
@@ -153,26 +296,26 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     const auto ckptEvery = config.getInt("trainer.checkpoint_every");
     const auto snapEvery = config.getInt("trainer.snapshot_every");
     const std::string perItem = std::string("perf/") + experiment->itemName() + "_per_sec";
-    MetricWindow window;
     double rate = 0;
     auto lastStatus = Clock::now();
     std::int64_t lastCheckpoint = startStep;
     bool stopped = false;
 
     while (step < targetStep) {
-      if (control.stopRequested()) {
+      // A data-parallel run stops where the ranks agreed to (in the last all-reduce).
+      if (comm ? anyStop : control.stopRequested()) {
         stopped = true;
         break;
       }
-      if (control.paused()) {
+      if (!comm && control.paused()) {
         publish(RunPhase::Paused);
-        writer->appendEvent("pause", "\"step\":" + std::to_string(step), err);
+        event("pause", "\"step\":" + std::to_string(step));
         control.waitWhilePaused();
         if (control.stopRequested()) {
           stopped = true;
           break;
         }
-        writer->appendEvent("unpause", "\"step\":" + std::to_string(step), err);
+        event("unpause", "\"step\":" + std::to_string(step));
         publish(RunPhase::Running);
       }
       const auto ts = Clock::now();
@@ -192,9 +335,15 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       if (step % logEvery == 0 || last) {
         window.add("perf/steps_per_sec", rate);
         window.add(perItem, rate * experiment->itemsPerStep());
-        auto rows = window.flush(writer->segment(), step, wall());
-        if (!writer->appendMetrics(rows, err)) throw std::runtime_error(err);
-        sink.onMetrics(rows);
+        if (comm) {
+          reduceWindow(window, step);
+          checkConsistency(step);
+        }
+        auto rows = window.flush(st.segment, step, wall());
+        if (lead()) {
+          if (!writer->appendMetrics(rows, err)) throw std::runtime_error(err);
+          sink.onMetrics(rows);
+        }
       }
       if (step % snapEvery == 0 || control.takeSnapshotRequest() || last) evaluate(step);
       if (step % ckptEvery == 0 || last) {
@@ -211,7 +360,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     }
     if (lastCheckpoint != step) saveCheckpoint(step, wall());
     const bool finished = !stopped && step >= maxSteps;
-    writer->appendEvent(finished ? "finish" : "stop", "\"step\":" + std::to_string(step), err);
+    event(finished ? "finish" : "stop", "\"step\":" + std::to_string(step));
     log(LogLevel::Info,
         std::string(finished ? "finished" : "stopped") + " at step " + std::to_string(step));
     publish(finished ? RunPhase::Finished : RunPhase::Stopped);
@@ -222,8 +371,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   }
   if (!st.error.empty()) {
     log(LogLevel::Error, "run failed at step " + std::to_string(step) + ": " + st.error);
-    writer->appendEvent(
-        "fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump(), err);
+    event("fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump());
     publish(RunPhase::Failed);
   }
   return st;
@@ -231,7 +379,9 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
 
 TrainingJob::TrainingJob(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 TrainingJob::~TrainingJob() = default;
-const std::string& TrainingJob::runDir() const { return m_impl->writer->dir(); }
+const std::string& TrainingJob::runDir() const { return m_impl->runDir; }
+int TrainingJob::rank() const { return m_impl->rank(); }
+int TrainingJob::worldSize() const { return m_impl->world(); }
 const Config& TrainingJob::config() const { return m_impl->config; }
 std::int64_t TrainingJob::startStep() const { return m_impl->startStep; }
 std::int64_t TrainingJob::targetStep() const { return m_impl->targetStep; }
@@ -239,24 +389,38 @@ RunStatus TrainingJob::run(ControlBlock& control, EventSink& sink) {
   return m_impl->run(control, sink);
 }
 
-std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
-                                                  std::vector<ConfigIssue>& issues,
-                                                  std::string& error) {
-  auto impl = std::make_unique<Impl>();
+namespace {
+// The single-process preparation (and rank 0's): validate, then create or reopen the run
+// directory. False with `issues` or `error` filled.
+bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
+                  std::vector<ConfigIssue>& issues, std::string& error) {
+  const int world = req.distributed.world;
+  auto checkShards = [&](const Config& c) {
+    const auto batch = c.getInt("trainer.batch_size");
+    if (world > 1 && batch % world != 0) {
+      issues.push_back({"trainer.batch_size",
+                        std::to_string(batch) + " examples cannot be split evenly over " +
+                            std::to_string(world) + " data-parallel ranks; use a multiple of " +
+                            std::to_string(world)});
+      return false;
+    }
+    return true;
+  };
   if (!req.resumeDir.empty()) {
     if (!req.overrides.empty()) {
       issues.push_back({"", "--set cannot change the configuration of an existing run (" +
                                 req.resumeDir + "); start a new run instead"});
-      return nullptr;
+      return false;
     }
     if (!isRunDir(req.resumeDir)) {
       error = req.resumeDir +
               ": not a Pretext run directory (expected run.json, config.yaml, status.json)";
-      return nullptr;
+      return false;
     }
     auto cfg = Config::load(req.resumeDir + "/config.yaml", {}, issues);
-    if (!cfg) return nullptr;
+    if (!cfg) return false;
     impl->config = *cfg;
+    if (!checkShards(impl->config)) return false;
     impl->resumed = true;
     std::string ckdir;
     impl->startStep = latestCheckpoint(req.resumeDir, &ckdir).value_or(0);
@@ -268,10 +432,10 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
       error = req.resumeDir + ": already at step " + std::to_string(impl->startStep) + " (target " +
               std::to_string(impl->targetStep) +
               "); pass --max-steps with a larger number to train further";
-      return nullptr;
+      return false;
     }
     impl->writer = RunDirWriter::openForResume(req.resumeDir, impl->startStep, error);
-    if (!impl->writer) return nullptr;
+    if (!impl->writer) return false;
     if (req.maxSteps > 0) {
       std::string e;
       impl->writer->appendEvent("target_changed", "\"max_steps\":" + std::to_string(req.maxSteps),
@@ -282,21 +446,86 @@ std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
     if (!resolveConfigSource(req.configOrPreset, text, source, error)) {
       issues.push_back({"", error});
       error.clear();
-      return nullptr;
+      return false;
     }
     std::vector<std::string> overrides = req.overrides;
     if (req.maxSteps > 0) overrides.push_back("trainer.max_steps=" + std::to_string(req.maxSteps));
     auto cfg = Config::parse(text, source, overrides, issues);
-    if (!cfg) return nullptr;
+    if (!cfg) return false;
     impl->config = *cfg;
+    if (!checkShards(impl->config)) return false;
     impl->maxSteps = impl->config.getInt("trainer.max_steps");
     impl->targetStep = req.untilStep > 0 ? std::min(req.untilStep, impl->maxSteps) : impl->maxSteps;
     if (auto problem = checkLidarDataSource(impl->config)) {
       issues.push_back(*problem);
-      return nullptr;
+      return false;
     }
     impl->writer = RunDirWriter::create(req.runsRoot, impl->config, error);
-    if (!impl->writer) return nullptr;
+    if (!impl->writer) return false;
+  }
+  impl->runDir = impl->writer->dir();
+  return true;
+}
+}  // namespace
+
+std::unique_ptr<TrainingJob> TrainingJob::prepare(const LaunchRequest& req,
+                                                  std::vector<ConfigIssue>& issues,
+                                                  std::string& error) {
+  auto impl = std::make_unique<Impl>();
+  if (!req.distributed.enabled()) {
+    if (!prepareLocal(req, impl.get(), issues, error)) return nullptr;
+    return std::unique_ptr<TrainingJob>(new TrainingJob(std::move(impl)));
+  }
+  // Data parallel: every rank joins the process group first; rank 0 validates and creates
+  // (or reopens) the run directory and hands the outcome to the others through the store,
+  // so all ranks refuse together and none depends on reading the config file itself.
+  impl->localWorld = req.distributed.localWorld;
+  impl->cpusPerRank = req.distributed.cpusPerRank;
+  impl->comm = Communicator::connect(req.distributed, error);
+  if (!impl->comm) return nullptr;
+  try {
+    json prep;
+    if (impl->comm->rank() == 0) {
+      const bool ok = prepareLocal(req, impl.get(), issues, error);
+      json is = json::array();
+      for (const auto& i : issues) is.push_back({i.path, i.message});
+      prep = {{"ok", ok}, {"error", error}, {"issues", is}};
+      if (ok)
+        prep.update({{"config", impl->config.toYaml()},
+                     {"run_dir", impl->runDir},
+                     {"resumed", impl->resumed},
+                     {"checkpoint_dir", impl->checkpointDir},
+                     {"start_step", impl->startStep},
+                     {"target_step", impl->targetStep},
+                     {"max_steps", impl->maxSteps}});
+      impl->comm->publish("prepare", prep.dump());
+      if (!ok) return nullptr;
+      return std::unique_ptr<TrainingJob>(new TrainingJob(std::move(impl)));
+    }
+    prep = json::parse(impl->comm->fetch("prepare"));
+    if (!prep.at("ok").get<bool>()) {
+      for (const auto& i : prep.at("issues"))
+        issues.push_back({i.at(0).get<std::string>(), i.at(1).get<std::string>()});
+      error = prep.at("error").get<std::string>();
+      if (!error.empty()) error = "rank 0 could not prepare the run: " + error;
+      return nullptr;
+    }
+    auto cfg = Config::parse(prep.at("config").get<std::string>(), "configuration from rank 0", {},
+                             issues);
+    if (!cfg) return nullptr;
+    impl->config = *cfg;
+    impl->runDir = prep.at("run_dir").get<std::string>();
+    impl->resumed = prep.at("resumed").get<bool>();
+    impl->checkpointDir = prep.at("checkpoint_dir").get<std::string>();
+    impl->startStep = prep.at("start_step").get<std::int64_t>();
+    impl->targetStep = prep.at("target_step").get<std::int64_t>();
+    impl->maxSteps = prep.at("max_steps").get<std::int64_t>();
+  } catch (const json::exception& e) {
+    error = std::string("malformed preparation message from rank 0: ") + e.what();
+    return nullptr;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return nullptr;
   }
   return std::unique_ptr<TrainingJob>(new TrainingJob(std::move(impl)));
 }

@@ -25,6 +25,7 @@ for f in usr/bin/pretext usr/bin/pretext-train usr/bin/pretext-export usr/bin/pr
     usr/bin/pretext-study usr/share/applications/pretext.desktop \
     usr/share/icons/hicolor/scalable/apps/pretext.svg usr/share/man/man1/pretext.1.gz \
     usr/share/man/man1/pretext-train.1.gz usr/share/man/man1/pretext-export.1.gz \
+    usr/share/doc/pretext/examples/pretext-train.sbatch \
     usr/share/pretext/presets/default.yaml usr/share/pretext/presets/essl-full.yaml \
     usr/share/pretext/data/tinyshakespeare.txt usr/share/doc/pretext/copyright; do
   grep -qx "./$f" <<<"$FILES" || fail "missing $f"

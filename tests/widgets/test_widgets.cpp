@@ -1,5 +1,6 @@
 #include <QElapsedTimer>
 #include <QListWidget>
+#include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -8,7 +9,9 @@
 #include <QtCharts/QChartView>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <random>
+#include <set>
 
 #include <fstream>
 #include "../core/test_util.h"
@@ -433,4 +436,48 @@ TEST_CASE("a language-model run shows its loss and sink curves", "[gui][lm]") {
   w.equivChart()->redrawNow();
   CHECK(w.equivChart()->rawPointCount(w.currentRunDir()) == 5);  // steps 0, 2, 4, 6, 8
   CHECK(w.lossChart()->keys().contains("sink/alpha1_mean"));
+}
+
+TEST_CASE("a data-parallel run written by another process is followed live in the plots",
+          "[gui][watch][dist]") {
+  // Two pretext-train ranks (Gloo on loopback) write a run as a cluster job would; the GUI
+  // opens the folder while it is being written and the plot grows with it (polling, so it
+  // also works on NFS, where file watchers do not).
+  pretext::test::TempDir root;
+  QProcess job;
+  job.setProgram(PRETEXT_TRAIN_EXE);
+  job.setArguments({"quick-test", "--quiet", "--nproc", "2", "--out",
+                    QString::fromStdString(root.str()), "--max-steps", "150", "--set",
+                    "trainer.log_every=1"});
+  job.start();
+  REQUIRE(job.waitForStarted(10000));
+  QString runDir;
+  QElapsedTimer t;
+  t.start();
+  while (runDir.isEmpty() && t.elapsed() < 60000) {
+    for (const auto& e : std::filesystem::directory_iterator(root.str()))
+      if (e.path().filename().string()[0] != '.' && std::filesystem::exists(e.path() / "run.json"))
+        runDir = QString::fromStdString(e.path().string());  // committed, not ".creating-"
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  }
+  REQUIRE_FALSE(runDir.isEmpty());
+  widgets::MainWindow w;
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  w.openRun(runDir);
+  // Distinct sizes of the plotted loss curve while the job runs: it must grow repeatedly.
+  std::set<std::size_t> sizes;
+  while (job.state() != QProcess::NotRunning && t.elapsed() < 120000) {
+    sizes.insert(w.lossChart()->rawPointCount(runDir));
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  }
+  if (job.state() != QProcess::NotRunning) REQUIRE(job.waitForFinished(60000));
+  INFO(job.readAllStandardError().toStdString());
+  CHECK(job.exitStatus() == QProcess::NormalExit);
+  CHECK(job.exitCode() == 0);
+  settle(1500);  // the last poll
+  sizes.erase(0);
+  CHECK(sizes.size() >= 3);
+  CHECK(w.lossChart()->rawPointCount(runDir) == 150);
+  CHECK(w.lastStatus().phase == core::RunPhase::Finished);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pretext/core/config.h"
+#include "pretext/core/distributed.h"
 #include "pretext/core/events.h"
 #include "pretext/core/run_types.h"
 
@@ -23,6 +24,9 @@ struct LaunchRequest {
   std::string resumeDir;       // non-empty: continue this run instead of starting one
   std::int64_t maxSteps = 0;   // > 0: trainer.max_steps for a new run, new target on resume
   std::int64_t untilStep = 0;  // > 0: stop (resumable) once this step is reached
+  // world > 1: this process is one rank of a data-parallel run (readDistributedEnv).
+  // trainer.batch_size is the global batch; each rank trains batch_size / world examples.
+  DistributedEnv distributed;
 };
 
 class TrainingJob {
@@ -37,13 +41,16 @@ class TrainingJob {
   const Config& config() const;
   std::int64_t startStep() const;   // 0 for a new run, the checkpoint step on resume
   std::int64_t targetStep() const;  // the step this invocation stops at
+  int rank() const;                 // 0 unless data parallel
+  int worldSize() const;            // 1 unless data parallel
 
   // Trains until the target, a stop request or a failure. Writes the run directory and
   // reports to `sink`. Returns the final status (Finished, Stopped or Failed).
   RunStatus run(ControlBlock& control, EventSink& sink);
 
+  struct Impl;  // opaque (core/src/training_job.cpp)
+
  private:
-  struct Impl;
   explicit TrainingJob(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
