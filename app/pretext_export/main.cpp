@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "pretext/core/export.h"
@@ -13,16 +14,28 @@
 
 #include "pretext/widgets/figure.h"
 #endif
+#ifdef PRETEXT_HAVE_SCENE
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "pretext/widgets/scene.h"
+#endif
 
 using namespace pretext::core;
 
 namespace {
 const char* kUsage =
-    "usage: pretext-export RUN_DIR [--weights FILE [--step N]] [--csv FILE [--wide]]\n"
-    "                              [--ply STEP|latest FILE] [--tfevents DIR]\n"
+    "usage: pretext-export RUN_DIR [--weights FILE [--step N]] [--csv FILE [--wide]\n"
+    "                              [--keys PREFIX,...]] [--ply STEP|latest FILE]\n"
+    "                              [--attention STEP|latest FILE] [--tfevents DIR]\n"
     "       pretext-export RUN_DIR [RUN_DIR ...] --figure KEY[,KEY...] --out FILE\n"
     "                              [--style single-column|double-column|slide] [--dpi N]\n"
     "                              [--log-y] [--all-points]\n"
+    "       pretext-export RUN_DIR --render STEP|latest|all --out FILE|DIR [--field NAME]\n"
+    "                              [--camera orbit|birdseye|driver] [--size WxH] [--scale N]\n"
+    "                              [--transparent] [--range LO:HI] [--point-size PX]\n"
+    "                              [--format png|pdf|eps] [--background white|black|dark]\n"
     "\n"
     "  --weights FILE   write the trained weights as a dict {name: tensor} that Python\n"
     "                   reads with torch.load(FILE), plus FILE.json describing the\n"
@@ -32,6 +45,11 @@ const char* kUsage =
     "  --csv FILE       the metrics as CSV, long form (segment,step,wall_s,key,value);\n"
     "                   resumed runs give the history that led to the current weights\n"
     "  --wide           with --csv: one row per step, one column per metric key\n"
+    "  --keys LIST      with --csv: only keys equal to or starting with these, e.g. the\n"
+    "                   attention-sink table: --csv sink.csv --wide --keys sink/,loss/val\n"
+    "  --attention STEP FILE  the attention maps of STEP (or 'latest') as long-form CSV:\n"
+    "                   layer,head,query,key,query_token,key_token,weight (the run also\n"
+    "                   keeps them as NumPy files: snapshots/step_N/attention.npy)\n"
     "  --ply STEP FILE  the point snapshot of STEP (or 'latest') as binary PLY with every\n"
     "                   per-point field (errors, PCA colours, ...) as a vertex property\n"
     "  --tfevents DIR   the metrics as a TensorBoard event file in DIR (every run also\n"
@@ -45,6 +63,20 @@ const char* kUsage =
     "  --log-y          logarithmic y axes\n"
     "  --all-points     draw every point; by default each curve is decimated to the output\n"
     "                   resolution (per-column min/max, so the drawn envelope is unchanged)\n"
+    "  --render WHICH   3D figure of a point snapshot (STEP, 'latest') to --out FILE, or of\n"
+    "                   every snapshot ('all') to --out DIR as step_<N>.<format> frames for\n"
+    "                   figures and videos: one camera and one colour range for all frames.\n"
+    "                   Needs an X display (xvfb-run on a headless machine)\n"
+    "  --field NAME     the per-point field that colours the points (default equiv_error)\n"
+    "  --camera NAME    orbit (default), birdseye or driver, framing the first frame\n"
+    "  --size WxH       image size in pixels before --scale (default 1280x960)\n"
+    "  --scale N        multiply the size, the point size and the fonts by N (default 1)\n"
+    "  --transparent    no background (PNG alpha; vector formats omit it)\n"
+    "  --range LO:HI    fixed colour range; default: min..max over the rendered frames\n"
+    "  --point-size PX  point size before --scale (default 2)\n"
+    "  --format EXT     frame format for --render all: png (default), pdf or eps (VTK's\n"
+    "                   GL2PS: the 3D scene as an image, colour bar labels as vector text)\n"
+    "  --background C   white, black or dark (the 3D view's, default)\n"
     "  --version        print the version\n"
     "  -h, --help       this help\n"
     "\n"
@@ -124,13 +156,107 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
 }
 #endif
 
+#ifdef PRETEXT_HAVE_SCENE
+struct RenderOptions {
+  std::string which, out, field, format = "png";
+  pretext::widgets::CameraPreset camera = pretext::widgets::CameraPreset::Orbit;
+  int width = 1280, height = 960;
+  double scale = 1, pointSize = 2;
+  bool transparent = false, fixedRange = false;
+  double range[2] = {0, 1};
+  double background[3] = {38 / 255.0, 41 / 255.0, 46 / 255.0};
+};
+
+// Renders the chosen point snapshots of `run` with one camera and one colour range.
+int renderSnapshots(const std::string& run, const RenderOptions& o) {
+  namespace fs = std::filesystem;
+  using namespace pretext::widgets;
+  std::vector<PointSnapshotPtr> snaps;
+  for (const auto& dir : snapshotDirs(run)) {
+    if (o.which != "all" && o.which != "latest" &&
+        fs::path(dir).filename() != checkpointDirName(std::stoll(o.which)))
+      continue;
+    std::string error;
+    auto snap = readPointSnapshot(dir, error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "pretext-export: %s\n", error.c_str());
+      return 1;
+    }
+    if (snap) snaps.push_back(snap);
+  }
+  if (o.which == "latest" && !snaps.empty()) snaps.erase(snaps.begin(), snaps.end() - 1);
+  if (snaps.empty()) {
+    std::fprintf(stderr, "pretext-export: %s: no point snapshot%s\n", run.c_str(),
+                 o.which == "all" || o.which == "latest" ? "" : (" at step " + o.which).c_str());
+    return 1;
+  }
+  std::string field = o.field;
+  if (field.empty()) field = snaps.front()->fields.count("equiv_error") ? "equiv_error" : "";
+  if (field.empty() && !snaps.front()->fields.empty()) field = snaps.front()->fields.begin()->first;
+  double lo = INFINITY, hi = -INFINITY;
+  for (const auto& s : snaps) {
+    auto it = s->fields.find(field);
+    if (it == s->fields.end()) {
+      std::string names;
+      for (const auto& [k, v] : s->fields) names += (names.empty() ? "" : ", ") + k;
+      std::fprintf(stderr, "pretext-export: snapshot of step %lld has no field '%s' (it has: %s)\n",
+                   static_cast<long long>(s->step), field.c_str(), names.c_str());
+      return 1;
+    }
+    for (float v : it->second)
+      if (std::isfinite(v)) {
+        lo = std::min(lo, static_cast<double>(v));
+        hi = std::max(hi, static_cast<double>(v));
+      }
+  }
+  const SceneCamera camera = presetCamera(o.camera, snaps.front()->xyz);
+  const bool batch = o.which == "all";
+  std::error_code ec;
+  if (batch) fs::create_directories(o.out, ec);
+  const int w = static_cast<int>(std::lround(o.width * o.scale));
+  const int h = static_cast<int>(std::lround(o.height * o.scale));
+  for (std::size_t i = 0; i < snaps.size(); ++i) {
+    Scene scene;
+    scene.xyz = snaps[i]->xyz;
+    scene.scalars = snaps[i]->fields.at(field);
+    scene.field = field;
+    scene.fixedRange = true;
+    scene.range[0] = o.fixedRange ? o.range[0] : lo;
+    scene.range[1] = o.fixedRange ? o.range[1] : hi;
+    scene.pointSize = o.pointSize;
+    std::copy(o.background, o.background + 3, scene.background);
+    char name[64];
+    std::snprintf(name, sizeof name, "step_%09lld.%s", static_cast<long long>(snaps[i]->step),
+                  o.format.c_str());
+    const std::string file = batch ? (fs::path(o.out) / name).string() : o.out;
+    std::string error;
+    if (!renderScene(scene, camera, w, h, o.transparent, o.scale, file, error)) {
+      std::fprintf(stderr, "pretext-export: %s\n", error.c_str());
+      return 1;
+    }
+    std::printf("%s: step %lld, %s in [%g, %g], %d x %d\n", file.c_str(),
+                static_cast<long long>(snaps[i]->step), field.c_str(), scene.range[0],
+                scene.range[1], w, h);
+  }
+  return 0;
+}
+#endif
+
 int main(int argc, char** argv) {
   std::string run, weights, csv, ply, tfevents, figure, out, style = "single-column";
+  std::string attention;
+  std::vector<std::string> keys;
+  std::optional<std::int64_t> attentionStep;
   std::vector<std::string> runs;
   double dpi = 300;
   bool logY = false, allPoints = false;
   bool wide = false;
   std::optional<std::int64_t> step, plyStep;
+  std::string render;
+#ifdef PRETEXT_HAVE_SCENE
+  RenderOptions ro;
+#endif
+  std::vector<std::string> renderOnly;  // options that need --render
   auto usageError = [](const std::string& msg) {
     std::fprintf(stderr, "pretext-export: %s\n", msg.c_str());
     return 2;
@@ -189,6 +315,74 @@ int main(int argc, char** argv) {
         plyStep = n;
       }
       ply = need();
+    } else if (a == "--keys") {
+      std::stringstream list(need());
+      for (std::string k; std::getline(list, k, ',');)
+        if (!k.empty()) keys.push_back(k);
+      if (keys.empty()) return usageError("--keys needs at least one key or prefix");
+    } else if (a == "--attention") {
+      const std::string v = need();
+      if (v != "latest") {
+        std::int64_t n = 0;
+        if (!parseStep(v, n))
+          return usageError("--attention expects STEP (or 'latest') and FILE, got '" + v + "'");
+        attentionStep = n;
+      }
+      attention = need();
+    } else if (a == "--render") {
+      render = need();
+      std::int64_t n = 0;
+      if (render != "all" && render != "latest" && !parseStep(render, n))
+        return usageError("--render expects STEP, 'latest' or 'all', got '" + render + "'");
+    } else if (a == "--field" || a == "--camera" || a == "--size" || a == "--scale" ||
+               a == "--range" || a == "--point-size" || a == "--format" || a == "--background") {
+      const std::string v = need();
+      renderOnly.push_back(a);
+#ifdef PRETEXT_HAVE_SCENE
+      char* end = nullptr;
+      if (a == "--field") {
+        ro.field = v;
+      } else if (a == "--camera") {
+        if (!pretext::widgets::parseCameraPreset(v, ro.camera))
+          return usageError("--camera expects orbit, birdseye or driver, got '" + v + "'");
+      } else if (a == "--size") {
+        if (std::sscanf(v.c_str(), "%dx%d", &ro.width, &ro.height) != 2 || ro.width < 16 ||
+            ro.height < 16 || ro.width > 8192 || ro.height > 8192)
+          return usageError("--size expects WxH in pixels (16..8192), got '" + v + "'");
+      } else if (a == "--scale") {
+        ro.scale = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(ro.scale >= 0.25 && ro.scale <= 8))
+          return usageError("--scale expects a number from 0.25 to 8, got '" + v + "'");
+      } else if (a == "--point-size") {
+        ro.pointSize = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(ro.pointSize >= 1 && ro.pointSize <= 20))
+          return usageError("--point-size expects a number from 1 to 20, got '" + v + "'");
+      } else if (a == "--range") {
+        char sep = 0;
+        if (std::sscanf(v.c_str(), "%lf%c%lf", &ro.range[0], &sep, &ro.range[1]) != 3 ||
+            sep != ':' || !(ro.range[1] > ro.range[0]))
+          return usageError("--range expects LO:HI with LO < HI, got '" + v + "'");
+        ro.fixedRange = true;
+      } else if (a == "--background") {
+        const double white[3] = {1, 1, 1}, black[3] = {0, 0, 0};
+        const double dark[3] = {38 / 255.0, 41 / 255.0, 46 / 255.0};
+        const double* c = v == "white"   ? white
+                          : v == "black" ? black
+                          : v == "dark"  ? dark
+                                         : nullptr;
+        if (!c) return usageError("--background expects white, black or dark, got '" + v + "'");
+        std::copy(c, c + 3, ro.background);
+      } else if (a == "--format") {
+        if (v != "png" && v != "pdf" && v != "eps")
+          return usageError("--format expects png, pdf or eps, got '" + v + "'");
+        ro.format = v;
+      }
+#endif
+    } else if (a == "--transparent") {
+      renderOnly.push_back(a);
+#ifdef PRETEXT_HAVE_SCENE
+      ro.transparent = true;
+#endif
     } else if (!a.empty() && a[0] != '-') {
       runs.push_back(a);
       if (run.empty()) run = a;
@@ -206,14 +400,37 @@ int main(int argc, char** argv) {
     return usageError("this build has no figure export (built without the GUI libraries)");
 #endif
   }
+  if (!render.empty()) {
+    if (out.empty()) return usageError("--render needs --out FILE (or DIR with 'all')");
+    if (runs.size() != 1) return usageError("--render takes one run directory");
+#ifdef PRETEXT_HAVE_SCENE
+    ro.which = render;
+    ro.out = out;
+    try {
+      if (!isRunDir(runs[0])) {
+        std::fprintf(stderr, "pretext-export: %s: not a Pretext run directory\n", runs[0].c_str());
+        return 1;
+      }
+      return renderSnapshots(runs[0], ro);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pretext-export: %s\n", e.what());
+      return 1;
+    }
+#else
+    return usageError("this build has no 3D export (built without the GUI libraries)");
+#endif
+  }
+  if (!renderOnly.empty()) return usageError(renderOnly.front() + " applies to --render");
   if (runs.size() > 1) return usageError("several run directories are only for --figure");
-  if (run.empty() || (weights.empty() && csv.empty() && ply.empty() && tfevents.empty())) {
+  if (run.empty() ||
+      (weights.empty() && csv.empty() && ply.empty() && tfevents.empty() && attention.empty())) {
     std::fprintf(stderr, "pretext-export: need a run directory and at least one export\n%s",
                  kUsage);
     return 2;
   }
   if (step && weights.empty()) return usageError("--step applies to --weights");
   if (wide && csv.empty()) return usageError("--wide applies to --csv");
+  if (!keys.empty() && csv.empty()) return usageError("--keys applies to --csv");
   try {
     if (!weights.empty()) {
       auto r = exportWeights(run, weights, step);
@@ -221,10 +438,15 @@ int main(int argc, char** argv) {
                   static_cast<long long>(r.step), r.jsonFile.c_str());
     }
     if (!csv.empty()) {
-      const auto rows = exportMetricsCsv(run, csv, wide);
+      const auto rows = exportMetricsCsv(run, csv, wide, keys);
       std::printf("%s: %zu rows\n", csv.c_str(), rows);
     }
     if (!tfevents.empty()) std::printf("%s\n", exportTfEvents(run, tfevents).c_str());
+    if (!attention.empty()) {
+      const auto s = exportAttentionCsv(run, attention, attentionStep);
+      std::printf("%s: attention maps of step %lld\n", attention.c_str(),
+                  static_cast<long long>(s));
+    }
     if (!ply.empty()) {
       const auto s = exportSnapshotPly(run, ply, plyStep);
       std::printf("%s: snapshot of step %lld\n", ply.c_str(), static_cast<long long>(s));

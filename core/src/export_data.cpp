@@ -10,6 +10,7 @@
 
 #include "pretext/core/export.h"
 #include "pretext/core/fs_util.h"
+#include "pretext/core/npy.h"
 #include "pretext/core/readers.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/core/tfevents.h"
@@ -37,14 +38,28 @@ void requireRun(const std::string& runDir) {
 }
 }  // namespace
 
-std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide) {
+std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide,
+                             const std::vector<std::string>& keys) {
   requireRun(runDir);
-  const MetricsAccumulator acc = readMetrics(runDir);
+  auto series = readMetrics(runDir).series();
+  if (!keys.empty()) {
+    for (auto it = series.begin(); it != series.end();) {
+      const bool keep = std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
+        return it->first.compare(0, k.size(), k) == 0;
+      });
+      it = keep ? std::next(it) : series.erase(it);
+    }
+    if (series.empty()) {
+      std::string list;
+      for (const auto& k : keys) list += (list.empty() ? "" : ",") + k;
+      throw std::runtime_error(runDir + ": no metric key matches '" + list + "'");
+    }
+  }
   std::ostringstream out;
   std::size_t rows = 0;
   if (!wide) {
     out << "segment,step,wall_s,key,value\n";
-    for (const auto& [key, points] : acc.series())
+    for (const auto& [key, points] : series)
       for (const auto& p : points) {
         out << p.segment << ',' << p.step << ',' << number(p.wallS) << ',' << csvField(key) << ','
             << number(p.value) << '\n';
@@ -54,17 +69,17 @@ std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFi
     // One row per step; wall_s is the latest wall time logged at that step.
     std::map<std::int64_t, std::map<std::string, double>> table;
     std::map<std::int64_t, double> wall;
-    for (const auto& [key, points] : acc.series())
+    for (const auto& [key, points] : series)
       for (const auto& p : points) {
         table[p.step][key] = p.value;
         wall[p.step] = std::max(wall[p.step], p.wallS);
       }
     out << "step,wall_s";
-    for (const auto& [key, points] : acc.series()) out << ',' << csvField(key);
+    for (const auto& [key, points] : series) out << ',' << csvField(key);
     out << '\n';
     for (const auto& [step, values] : table) {
       out << step << ',' << number(wall[step]);
-      for (const auto& [key, points] : acc.series()) {
+      for (const auto& [key, points] : series) {
         auto it = values.find(key);
         out << ',' << (it == values.end() ? std::string() : number(it->second));
       }
@@ -80,22 +95,16 @@ std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFi
 std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
                                std::optional<std::int64_t> step) {
   requireRun(runDir);
-  const fs::path snaps = fs::path(runDir) / "snapshots";
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(snaps, ec))
-    if (e.is_directory() && e.path().filename().string().rfind("step_", 0) == 0)
-      names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
   // Newest first; skip snapshots of other kinds (attention maps).
-  std::reverse(names.begin(), names.end());
-  for (const auto& name : names) {
-    if (step && name != checkpointDirName(*step)) continue;
+  auto dirs = snapshotDirs(runDir);
+  std::reverse(dirs.begin(), dirs.end());
+  for (const auto& dir : dirs) {
+    if (step && fs::path(dir).filename() != checkpointDirName(*step)) continue;
     std::string error;
-    auto snap = readPointSnapshot((snaps / name).string(), error);
+    auto snap = readPointSnapshot(dir, error);
     if (!error.empty()) throw std::runtime_error(error);
     if (!snap) {
-      if (step) throw std::runtime_error((snaps / name).string() + ": not a point snapshot");
+      if (step) throw std::runtime_error(dir + ": not a point snapshot");
       continue;
     }
     PointCloud cloud;
@@ -109,6 +118,55 @@ std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& out
   }
   throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
                                           : std::string(": the run has no point snapshot")));
+}
+
+std::int64_t exportAttentionCsv(const std::string& runDir, const std::string& outFile,
+                                std::optional<std::int64_t> step) {
+  requireRun(runDir);
+  auto dirs = snapshotDirs(runDir);
+  std::reverse(dirs.begin(), dirs.end());  // newest first
+  for (const auto& dir : dirs) {
+    if (step && fs::path(dir).filename() != checkpointDirName(*step)) continue;
+    std::string text, error;
+    if (!readFile(dir + "/meta.json", text, error)) throw std::runtime_error(error);
+    nlohmann::json meta;
+    try {
+      meta = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(dir + "/meta.json: " + e.what());
+    }
+    if (meta.value("kind", "") != "attention") {
+      if (step) throw std::runtime_error(dir + ": not an attention snapshot");
+      continue;
+    }
+    std::vector<float> maps;
+    std::vector<std::size_t> shape;
+    if (!readNpyFloat32(dir + "/attention.npy", maps, shape, error))
+      throw std::runtime_error(error);
+    const auto tokens = meta.value("tokens", std::vector<std::string>{});
+    const bool slot = meta.value("has_sink_slot", false);
+    if (shape.size() != 4 || shape[2] != tokens.size() ||
+        shape[3] != tokens.size() + (slot ? 1 : 0))
+      throw std::runtime_error(dir + "/attention.npy: shape does not match meta.json's " +
+                               std::to_string(tokens.size()) + " tokens");
+    std::ostringstream out;
+    out << "layer,head,query,key,query_token,key_token,weight\n";
+    std::size_t i = 0;
+    for (std::size_t l = 0; l < shape[0]; ++l)
+      for (std::size_t h = 0; h < shape[1]; ++h)
+        for (std::size_t q = 0; q < shape[2]; ++q)
+          for (std::size_t k = 0; k < shape[3]; ++k, ++i) {
+            const std::string keyToken =
+                slot ? (k == 0 ? std::string("<sink>") : tokens[k - 1]) : tokens[k];
+            out << l << ',' << h << ',' << q << ',' << k << ',' << csvField(tokens[q]) << ','
+                << csvField(keyToken) << ',' << number(maps[i]) << '\n';
+          }
+    if (!writeFileAtomic(outFile, out.str(), error))
+      throw std::runtime_error(outFile + ": " + error);
+    return meta.value("step", std::int64_t{0});
+  }
+  throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
+                                          : std::string(": the run has no attention snapshot")));
 }
 
 std::string exportTfEvents(const std::string& runDir, const std::string& dir) {

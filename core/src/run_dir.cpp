@@ -576,6 +576,16 @@ std::vector<RunSummary> listRuns(const std::string& runsRoot) {
   return runs;
 }
 
+std::vector<std::string> snapshotDirs(const std::string& runDir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(runDir) / "snapshots", ec))
+    if (e.is_directory() && e.path().filename().string().rfind("step_", 0) == 0)
+      out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());  // zero-padded step numbers sort as numbers
+  return out;
+}
+
 PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
   auto snap = std::make_shared<PointSnapshot>();
   std::vector<std::size_t> shape;

@@ -137,3 +137,49 @@ TEST_CASE("PLY export of a run that only has attention snapshots says so", "[exp
                     Catch::Contains("not a point snapshot"));
   CHECK(!fs::exists(root / "a.ply"));
 }
+
+TEST_CASE("attention maps and the sink table as CSV, read back by Python's csv and NumPy",
+          "[export]") {
+  configureThreads(1);
+  pretext::test::TempDir root;
+  const std::string run = trainTinyLm(root.str(), "sink-backcopy-kbias",
+                                      {"trainer.max_steps=4", "trainer.snapshot_every=2"});
+  const std::string maps = root / "maps.csv", table = root / "sink.csv";
+  CHECK(exportAttentionCsv(run, maps, std::nullopt) == 4);
+  CHECK(exportAttentionCsv(run, root / "maps2.csv", 2) == 2);
+  CHECK(exportMetricsCsv(run, table, true, {"sink/", "loss/val"}) == 3);  // steps 0, 2, 4
+  // Independent readers: every weight of attention.npy appears once at its index, the sink
+  // slot is key 0 ("<sink>"), each query's weights sum to 1 (softmax with the slot), and
+  // the table has exactly the sink keys and loss/val.
+  const auto r =
+      python(root, "attention_check.py",
+             "import csv, json, sys\n"
+             "import numpy as np\n"
+             "rows = list(csv.DictReader(open(sys.argv[1])))\n"
+             "a = np.load(sys.argv[3] + '/attention.npy')\n"
+             "meta = json.load(open(sys.argv[3] + '/meta.json'))\n"
+             "assert len(rows) == a.size, (len(rows), a.shape)\n"
+             "got = np.zeros_like(a)\n"
+             "for r in rows:\n"
+             "    got[int(r['layer']), int(r['head']), int(r['query']), int(r['key'])]"
+             " = float(r['weight'])\n"
+             "assert np.allclose(got, a, rtol=1e-6, atol=1e-9)\n"
+             "assert all(r['key_token'] == '<sink>' for r in rows if r['key'] == '0')\n"
+             "assert rows[1]['key_token'] == meta['tokens'][0]\n"
+             "assert np.allclose(a.sum(axis=3), 1, atol=1e-4)\n"
+             "t = list(csv.DictReader(open(sys.argv[2])))\n"
+             "cols = [c for c in t[0].keys() if c not in ('step', 'wall_s')]\n"
+             "assert 'loss/val' in cols and 'sink/sink1' in cols and 'sink/sink_slot' in cols\n"
+             "assert all(c == 'loss/val' or c.startswith('sink/') for c in cols), cols\n"
+             "assert [int(x['step']) for x in t] == [0, 2, 4]\n"
+             "print(a.shape)\n",
+             maps + " " + table + " " + run + "/snapshots/step_000000004");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THROWS_WITH(exportMetricsCsv(run, root / "none.csv", false, {"nothing/"}),
+                    Catch::Contains("no metric key matches 'nothing/'"));
+  CHECK_THROWS_WITH(exportAttentionCsv(run, root / "x.csv", 3),
+                    Catch::Contains("no snapshot at step 3"));
+  CHECK(!fs::exists(root / "none.csv"));
+  CHECK(!fs::exists(root / "x.csv"));
+}

@@ -97,6 +97,39 @@ TEST_CASE("pretext --run trains a preset, screenshots the window and exits", "[e
                  << c.matchMaxX);
   CHECK(c.matching > 80);
   CHECK(c.matchMaxX - c.matchMinX > chart.width() / 2);
+
+  // Example figures of this run, kept in the build folder (artifacts/e2e/figures) for a
+  // reviewer: plots as PDF/SVG, the 3D view of the last snapshot as PNG and PDF, and one
+  // frame per snapshot with a shared camera and colour range.
+  const fs::path figs = out / "figures";
+  fs::create_directories(figs);
+  const std::string exe = PRETEXT_EXPORT_EXE;
+  const std::vector<std::pair<std::string, std::string>> exports = {
+      {"--figure loss/total,equiv/probe_err --out " + (figs / "plots.pdf").string(), "plots.pdf"},
+      {"--figure loss/total,equiv/probe_err --style double-column --out " +
+           (figs / "plots.svg").string(),
+       "plots.svg"},
+      {"--render latest --scale 2 --out " + (figs / "view3d.png").string(), "view3d.png"},
+      {"--render latest --background white --out " + (figs / "view3d.pdf").string(), "view3d.pdf"},
+      {"--render all --size 640x480 --out " + (figs / "frames").string(),
+       "frames/step_000000024.png"},
+  };
+  for (const auto& [args, file] : exports) {
+    std::string output;
+    FILE* p = popen((exe + " " + dir + " " + args + " 2>&1").c_str(), "r");
+    REQUIRE(p);
+    char buf[4096];
+    while (std::size_t n = fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+    const int status = pclose(p);
+    INFO(args << "\n" << output);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(fs::file_size(figs / file) > 1000);
+  }
+  // Snapshots every 4 steps up to 24: 7 frames (step 0 included).
+  std::size_t frames = 0;
+  for (const auto& e : fs::directory_iterator(figs / "frames"))
+    frames += e.path().extension() == ".png";
+  CHECK(frames == 7);
 }
 
 TEST_CASE("pretext --run with an invalid config exits 2 and names the key", "[e2e]") {

@@ -27,6 +27,7 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 #include <QtCharts/QChartView>
+#include <QtConcurrent/QtConcurrent>
 #include <cstdio>
 
 #include "pretext/core/config.h"
@@ -203,6 +204,37 @@ void MainWindow::buildDocks() {
   findChild<QDockWidget*>("dock.plots")->raise();
 }
 
+QFuture<QString> MainWindow::export3dView(const QString& file, double scale, bool transparent,
+                                          bool interactive) {
+  // What is on screen is copied here; the off-screen render (its own VTK window and GL
+  // context) runs on a worker, so the GUI keeps drawing meanwhile.
+  const Scene scene = m_view->scene();
+  const SceneCamera camera = m_view->camera();
+  const double factor = scale * m_view->devicePixelRatioF();
+  const int w = static_cast<int>(std::lround(m_view->width() * factor));
+  const int h = static_cast<int>(std::lround(m_view->height() * factor));
+  statusBar()->showMessage(tr("Rendering the 3D view at %1 x %2…").arg(w).arg(h));
+  auto future = QtConcurrent::run([=] {
+    std::string error;
+    renderScene(scene, camera, w, h, transparent, factor, file.toStdString(), error);
+    return QString::fromStdString(error);
+  });
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, file, interactive] {
+    const QString error = watcher->result();
+    watcher->deleteLater();
+    statusBar()->clearMessage();
+    if (error.isEmpty()) {
+      log(0, tr("3D view written: %1").arg(file));
+    } else {
+      log(2, error);
+      if (interactive) QMessageBox::warning(this, tr("Export failed"), error);
+    }
+  });
+  watcher->setFuture(future);
+  return future;
+}
+
 bool MainWindow::exportFigure(const QString& file, const QString& style, QString& error) {
   FigureStyle st;
   try {
@@ -286,6 +318,28 @@ void MainWindow::buildActions() {
   });
   figureAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   figureAct->setToolTip(tr("Write the two plots as a PDF/SVG/PNG figure for a paper (Ctrl+E)"));
+  auto* view3dAct = file->addAction(tr("Export 3D view…"), this, [this] {
+    QSettings settings;
+    bool ok = false;
+    const int scale = QInputDialog::getInt(this, tr("Export 3D view"),
+                                           tr("Resolution (times the view's size on screen):"),
+                                           settings.value("view3d/scale", 2).toInt(), 1, 8, 1, &ok);
+    if (!ok) return;
+    const QString png = tr("PNG (*.png)"), clear = tr("PNG, transparent background (*.png)");
+    QString filter = settings.value("view3d/filter", png).toString();
+    const QString f = QFileDialog::getSaveFileName(
+        this, tr("Export 3D view"), settings.value("view3d/file", "view.png").toString(),
+        png + ";;" + clear + ";;" + tr("PDF, labels as text (*.pdf);;EPS (*.eps)"), &filter);
+    if (f.isEmpty()) return;
+    settings.setValue("view3d/scale", scale);
+    settings.setValue("view3d/file", f);
+    settings.setValue("view3d/filter", filter);
+    export3dView(f, scale, filter == clear, /*interactive=*/true);
+  });
+  view3dAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  view3dAct->setToolTip(
+      tr("Write the 3D view, same camera and colour bar, at N times its resolution "
+         "(Ctrl+Shift+E)"));
   file->addAction(tr("Save screenshot…"), this, [this] {
     QString f =
         QFileDialog::getSaveFileName(this, tr("Screenshot"), "pretext.png", tr("PNG (*.png)"));
@@ -317,6 +371,14 @@ void MainWindow::buildActions() {
   auto* view = menuBar()->addMenu(tr("&View"));
   view->addAction(tr("Reset camera"), QKeySequence(Qt::CTRL | Qt::Key_R), m_view,
                   &PointCloudView::resetCamera);
+  const std::pair<QString, CameraPreset> presets[] = {
+      {tr("Orbit camera"), CameraPreset::Orbit},
+      {tr("Bird's-eye camera"), CameraPreset::BirdsEye},
+      {tr("Driver camera"), CameraPreset::Driver}};
+  int key = Qt::Key_1;
+  for (const auto& [name, preset] : presets)
+    view->addAction(name, QKeySequence(Qt::CTRL | key++), this,
+                    [this, preset = preset] { m_view->setCameraPreset(preset); });
   for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
 
   auto* tb = addToolBar(tr("Run"));

@@ -32,31 +32,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "scene_pipeline.h"
+
 namespace pretext::widgets {
-
-namespace {
-// Perceptually uniform, colour-blind-safe map (viridis control points).
-const double kViridis[][3] = {{0.267, 0.005, 0.329}, {0.283, 0.141, 0.458}, {0.254, 0.265, 0.530},
-                              {0.207, 0.372, 0.553}, {0.164, 0.471, 0.558}, {0.128, 0.567, 0.551},
-                              {0.135, 0.659, 0.518}, {0.267, 0.749, 0.441}, {0.478, 0.821, 0.318},
-                              {0.741, 0.873, 0.150}, {0.993, 0.906, 0.144}};
-
-vtkSmartPointer<vtkLookupTable> makeViridis() {
-  auto lut = vtkSmartPointer<vtkLookupTable>::New();
-  const int n = 256, stops = 11;
-  lut->SetNumberOfTableValues(n);
-  for (int i = 0; i < n; ++i) {
-    double t = static_cast<double>(i) / (n - 1) * (stops - 1);
-    int k = std::min(static_cast<int>(t), stops - 2);
-    double f = t - k;
-    lut->SetTableValue(i, kViridis[k][0] * (1 - f) + kViridis[k + 1][0] * f,
-                       kViridis[k][1] * (1 - f) + kViridis[k + 1][1] * f,
-                       kViridis[k][2] * (1 - f) + kViridis[k + 1][2] * f, 1.0);
-  }
-  lut->Build();
-  return lut;
-}
-}  // namespace
 
 void setVtkSurfaceFormat() {
   QSurfaceFormat fmt;
@@ -74,11 +52,7 @@ struct PointCloudView::Impl {
   vtkNew<vtkGenericRenderWindowInteractor> interactor;
   vtkNew<vtkInteractorStyleTrackballCamera> style;
   vtkNew<vtkRenderer> renderer;
-  vtkNew<vtkPolyData> poly;
-  vtkNew<vtkPolyDataMapper> mapper;
-  vtkNew<vtkActor> actor;
-  vtkNew<vtkScalarBarActor> colorBar;
-  vtkSmartPointer<vtkLookupTable> lut = makeViridis();
+  ScenePipeline pipeline;
   std::vector<unsigned long> observers;
   bool inPaint = false;
   bool fixedRange = false;
@@ -86,6 +60,10 @@ struct PointCloudView::Impl {
   bool cameraSet = false;
   bool warmed = false;  // the scalar-coloured point shaders have been compiled once
   QColor background{38, 41, 46};
+  // What is shown, kept for exports (renderScene builds its own pipeline).
+  std::vector<float> xyz, scalars;
+  std::string field;
+  CameraPreset preset = CameraPreset::Orbit;
 };
 
 PointCloudView::PointCloudView(QWidget* parent)
@@ -134,27 +112,7 @@ PointCloudView::PointCloudView(QWidget* parent)
   d->interactor->AddObserver(vtkCommand::RenderEvent, cb);
 
   d->renderer->SetBackground(d->background.redF(), d->background.greenF(), d->background.blueF());
-  d->poly->SetPoints(vtkNew<vtkPoints>());
-  d->poly->SetVerts(vtkNew<vtkCellArray>());
-  d->mapper->SetInputData(d->poly);
-  d->mapper->SetLookupTable(d->lut);
-  d->mapper->SetScalarModeToUsePointData();
-  d->mapper->SetColorModeToMapScalars();
-  d->actor->SetMapper(d->mapper);
-  d->actor->GetProperty()->SetPointSize(2.0);
-  d->renderer->AddActor(d->actor);
-
-  d->colorBar->SetLookupTable(d->lut);
-  d->colorBar->SetNumberOfLabels(5);
-  d->colorBar->SetMaximumWidthInPixels(90);
-  d->colorBar->SetBarRatio(0.25);
-  d->colorBar->GetPositionCoordinate()->SetValue(0.88, 0.08);
-  d->colorBar->SetWidth(0.11);
-  d->colorBar->SetHeight(0.84);
-  d->colorBar->GetTitleTextProperty()->SetFontSize(12);
-  d->colorBar->GetLabelTextProperty()->SetFontSize(11);
-  d->colorBar->SetVisibility(false);
-  d->renderer->AddActor2D(d->colorBar);
+  d->pipeline.addTo(d->renderer);
 }
 
 PointCloudView::~PointCloudView() {
@@ -194,7 +152,7 @@ void PointCloudView::paintGL() {
     // than on the first snapshot during training: on llvmpipe that first render blocked the
     // GUI thread for ~30 ms. The scratch frame is overwritten by the render below.
     d->warmed = true;
-    if (d->poly->GetNumberOfPoints() == 0) {
+    if (d->pipeline.poly->GetNumberOfPoints() == 0) {
       vtkNew<vtkPolyData> scratch;
       vtkNew<vtkPoints> p;
       p->InsertNextPoint(0, 0, 0);
@@ -206,11 +164,12 @@ void PointCloudView::paintGL() {
       scratch->SetPoints(p);
       scratch->SetVerts(v);
       scratch->GetPointData()->SetScalars(sc);
-      d->mapper->SetInputData(scratch);
-      d->mapper->ScalarVisibilityOn();
+      auto* mapper = d->pipeline.mapper.GetPointer();
+      mapper->SetInputData(scratch);
+      mapper->ScalarVisibilityOn();
       d->window->Render();
-      d->mapper->SetInputData(d->poly);
-      d->mapper->ScalarVisibilityOff();
+      mapper->SetInputData(d->pipeline.poly);
+      mapper->ScalarVisibilityOff();
     }
   }
   d->window->Render();
@@ -256,46 +215,16 @@ void PointCloudView::paintGL() {
 
 void PointCloudView::setPointCloud(const std::vector<float>& xyz, const std::vector<float>& scalars,
                                    const QString& fieldName) {
-  const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
-  vtkNew<vtkPoints> pts;
-  pts->SetDataTypeToFloat();
-  pts->SetNumberOfPoints(n);
-  std::copy(xyz.begin(), xyz.begin() + 3 * n, static_cast<float*>(pts->GetVoidPointer(0)));
-  vtkNew<vtkCellArray> verts;
-  vtkNew<vtkIdTypeArray> offsets, conn;
-  offsets->SetNumberOfValues(n + 1);
-  conn->SetNumberOfValues(n);
-  for (vtkIdType i = 0; i < n; ++i) {
-    offsets->SetValue(i, i);
-    conn->SetValue(i, i);
+  d->xyz = xyz;
+  d->scalars = scalars;
+  d->field = fieldName.toStdString();
+  if (!d->fixedRange) {
+    Scene s;
+    s.scalars = scalars;
+    sceneRange(s, d->range);
   }
-  offsets->SetValue(n, n);
-  verts->SetData(offsets, conn);
-  d->poly->SetPoints(pts);
-  d->poly->SetVerts(verts);
-  if (static_cast<vtkIdType>(scalars.size()) == n && n > 0) {
-    vtkNew<vtkFloatArray> s;
-    s->SetName(fieldName.toUtf8().constData());
-    s->SetNumberOfValues(n);
-    std::copy(scalars.begin(), scalars.end(), s->GetPointer(0));
-    d->poly->GetPointData()->SetScalars(s);
-    if (!d->fixedRange) {
-      auto [lo, hi] = std::minmax_element(scalars.begin(), scalars.end());
-      d->range[0] = *lo;
-      d->range[1] = *hi > *lo ? *hi : *lo + 1e-6;
-    }
-    d->mapper->ScalarVisibilityOn();
-    d->mapper->SetScalarRange(d->range);
-    d->lut->SetRange(d->range);
-    d->colorBar->SetTitle(fieldName.toUtf8().constData());
-    d->colorBar->SetVisibility(true);
-  } else {
-    d->poly->GetPointData()->SetScalars(nullptr);
-    d->mapper->ScalarVisibilityOff();
-    d->colorBar->SetVisibility(false);
-  }
-  d->poly->Modified();
-  if (!d->cameraSet && n > 0) {
+  d->pipeline.setData(xyz, scalars, d->field, d->range);
+  if (!d->cameraSet && !xyz.empty()) {
     resetCamera();
     d->cameraSet = true;
   }
@@ -306,8 +235,7 @@ void PointCloudView::setFixedRange(double lo, double hi) {
   d->fixedRange = true;
   d->range[0] = lo;
   d->range[1] = hi > lo ? hi : lo + 1e-6;
-  d->mapper->SetScalarRange(d->range);
-  d->lut->SetRange(d->range);
+  d->pipeline.setRange(d->range);
   update();
 }
 
@@ -316,30 +244,37 @@ void PointCloudView::clearFixedRange() { d->fixedRange = false; }
 std::pair<double, double> PointCloudView::scalarRange() const { return {d->range[0], d->range[1]}; }
 
 std::size_t PointCloudView::pointCount() const {
-  return static_cast<std::size_t>(d->poly->GetNumberOfPoints());
+  return static_cast<std::size_t>(d->pipeline.poly->GetNumberOfPoints());
 }
 
 void PointCloudView::setBackground(const QColor& c) {
   d->background = c;
   d->renderer->SetBackground(c.redF(), c.greenF(), c.blueF());
+  const double bg[3] = {c.redF(), c.greenF(), c.blueF()};
+  d->pipeline.matchTextTo(bg);
   update();
 }
 
 QColor PointCloudView::background() const { return d->background; }
 
 void PointCloudView::setPointSize(double px) {
-  d->actor->GetProperty()->SetPointSize(static_cast<float>(std::clamp(px, 1.0, 20.0)));
+  d->pipeline.setPointSize(std::clamp(px, 1.0, 20.0));
   update();
 }
 
-void PointCloudView::resetCamera() {
-  // A view from behind and above the sensor, looking forward along +x (z up).
-  vtkCamera* cam = d->renderer->GetActiveCamera();
-  cam->SetFocalPoint(0, 0, 0);
-  cam->SetPosition(-1, 0, 0.8);
-  cam->SetViewUp(0, 0, 1);
-  d->renderer->ResetCamera();
-  cam->Zoom(1.6);
+double PointCloudView::pointSize() const { return d->pipeline.pointSize(); }
+
+void PointCloudView::setCameraPreset(CameraPreset preset) {
+  d->preset = preset;
+  resetCamera();
+}
+
+void PointCloudView::resetCamera() { setCamera(presetCamera(d->preset, d->xyz)); }
+
+SceneCamera PointCloudView::camera() const { return readCamera(d->renderer->GetActiveCamera()); }
+
+void PointCloudView::setCamera(const SceneCamera& c) {
+  applyCamera(c, d->renderer->GetActiveCamera());
   d->renderer->ResetCameraClippingRange();
   update();
 }
@@ -351,6 +286,34 @@ void PointCloudView::orbit(double az, double el) {
   cam->OrthogonalizeViewUp();
   d->renderer->ResetCameraClippingRange();
   update();
+}
+
+Scene PointCloudView::scene() const {
+  Scene s;
+  s.xyz = d->xyz;
+  s.scalars = d->scalars;
+  s.field = d->field;
+  s.fixedRange = true;  // exactly the range on screen
+  s.range[0] = d->range[0];
+  s.range[1] = d->range[1];
+  s.pointSize = d->pipeline.pointSize();
+  s.background[0] = d->background.redF();
+  s.background[1] = d->background.greenF();
+  s.background[2] = d->background.blueF();
+  return s;
+}
+
+bool PointCloudView::exportImage(const QString& file, double scale, bool transparent,
+                                 QString& error) {
+  const double factor = scale * devicePixelRatioF();
+  const int w = static_cast<int>(std::lround(width() * factor));
+  const int h = static_cast<int>(std::lround(height() * factor));
+  std::string err;
+  if (!renderScene(scene(), camera(), w, h, transparent, factor, file.toStdString(), err)) {
+    error = QString::fromStdString(err);
+    return false;
+  }
+  return true;
 }
 
 namespace {
@@ -411,10 +374,10 @@ void PointCloudView::keyPressEvent(QKeyEvent* e) {
       break;
     case Qt::Key_Plus:
     case Qt::Key_Equal:
-      setPointSize(d->actor->GetProperty()->GetPointSize() + 1);
+      setPointSize(pointSize() + 1);
       break;
     case Qt::Key_Minus:
-      setPointSize(d->actor->GetProperty()->GetPointSize() - 1);
+      setPointSize(pointSize() - 1);
       break;
     default:
       QOpenGLWidget::keyPressEvent(e);

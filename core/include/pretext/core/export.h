@@ -32,7 +32,17 @@ WeightExport exportWeights(const std::string& runDir, const std::string& outFile
 // Long form: "segment,step,wall_s,key,value", one row per value. Wide form:
 // "step,wall_s,<key>...", one row per step with an empty cell where a key has no value.
 // Written atomically; returns the number of data rows. Throws std::runtime_error.
-std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide);
+// `keys`: only metric keys equal to or starting with one of these (all when empty), e.g.
+// {"sink/", "loss/val"} for the attention-sink table of an lm_sink run.
+std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFile, bool wide,
+                             const std::vector<std::string>& keys = {});
+
+// The attention snapshot of `step` (default: the newest) as long-form CSV, one row per
+// weight: layer, head, query, key, query_token, key_token, weight (key 0 is "<sink>" when
+// the model has a sink slot). The maps are also in the run as NumPy files (attention.npy,
+// alpha1.npy, hidden_norm.npy; docs/run-format.md). Returns the snapshot step.
+std::int64_t exportAttentionCsv(const std::string& runDir, const std::string& outFile,
+                                std::optional<std::int64_t> step);
 
 // The point snapshot of `step` (default: the newest) as binary little-endian PLY: x, y, z
 // and every per-point field (equivariance errors, PCA colours, ...) as a float vertex

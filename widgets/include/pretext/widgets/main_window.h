@@ -2,6 +2,7 @@
 // The Pretext main window: experiment panel, run controls, 3D view, live plots, runs
 // browser and log, as docks. Shows either the run it hosts (TrainerHost) or a run
 // directory it tails (RunWatcher). GUI thread only.
+#include <QFuture>
 #include <QMainWindow>
 #include <QPointer>
 #include <memory>
@@ -50,6 +51,12 @@ class MainWindow : public QMainWindow {
   // `style` (single-column, double-column, slide); format from the extension (.pdf, .svg,
   // .png at 300 dpi). False with `error` naming the problem.
   bool exportFigure(const QString& file, const QString& style, QString& error);
+  // The 3D view, camera-locked, at `scale` x its on-screen resolution with the colour bar
+  // (PNG, optionally transparent; PDF/EPS with vector labels), rendered off screen on a
+  // worker thread. The future's result is empty on success, else the error (logged; shown
+  // in a dialog when `interactive`).
+  QFuture<QString> export3dView(const QString& file, double scale, bool transparent,
+                                bool interactive = false);
 
   PointCloudView* pointView() const { return m_view; }
   MetricChart* lossChart() const { return m_lossChart; }

@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "pretext/widgets/scene.h"
+
 class vtkGenericOpenGLRenderWindow;
 
 namespace pretext::widgets {
@@ -34,7 +36,18 @@ class PointCloudView : public QOpenGLWidget {
   void setBackground(const QColor& color);
   QColor background() const;
   void setPointSize(double pixels);
+  double pointSize() const;
+  // Frames the cloud with the current preset (orbit unless set otherwise).
   void resetCamera();
+  void setCameraPreset(CameraPreset preset);
+  SceneCamera camera() const;
+  void setCamera(const SceneCamera& camera);
+  // What is on screen (points, field, colour range, point size, background), for exports.
+  Scene scene() const;
+  // The current view, camera-locked, at `scale` x the widget's pixel size, with the
+  // colour bar: PNG (optionally transparent) or vector PDF/SVG/EPS through GL2PS.
+  // Renders off screen, so the view itself does not change. False with `error` set.
+  bool exportImage(const QString& file, double scale, bool transparent, QString& error);
   // Rotates the camera about the focal point (degrees), as a mouse drag would.
   void orbit(double azimuthDeg, double elevationDeg);
   vtkGenericOpenGLRenderWindow* renderWindow() const;

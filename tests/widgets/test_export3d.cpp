@@ -1,0 +1,251 @@
+// 3D figure export (issue #7): the view rendered off screen, camera-locked, at N x its
+// resolution, with a transparent background and the colour bar; pretext-export --render
+// over every snapshot of a run; GL2PS PDF with the labels as text.
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QFutureWatcher>
+#include <QImage>
+#include <QTest>
+#include <QTimer>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <filesystem>
+
+#include "../core/test_util.h"
+#include "pixels.h"
+#include "pretext/core/config.h"
+#include "pretext/core/run_dir.h"
+#include "pretext/widgets/main_window.h"
+#include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext;
+using pretext::test::regionStats;
+namespace fs = std::filesystem;
+
+namespace {
+
+void wait(int ms) {
+  QElapsedTimer t;
+  t.start();
+  while (t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+// A disk of points on z = 0 (radius 10 m) with the scalar = (x + 10) / 20 in [0, 1].
+void disk(std::vector<float>& xyz, std::vector<float>& scalars) {
+  for (int i = -40; i <= 40; ++i)
+    for (int j = -40; j <= 40; ++j) {
+      const float x = 0.25f * static_cast<float>(i), y = 0.25f * static_cast<float>(j);
+      if (x * x + y * y > 100) continue;
+      xyz.insert(xyz.end(), {x, y, 0.f});
+      scalars.push_back((x + 10) / 20);
+    }
+}
+
+bool yellow(QRgb p) { return qRed(p) > 200 && qGreen(p) > 190 && qBlue(p) < 110; }
+bool purple(QRgb p) { return qRed(p) < 110 && qGreen(p) < 70 && qBlue(p) > 60; }
+
+// Rows at which the right-hand strip (the colour bar) shows yellow and purple: the bar is
+// there and runs from the low end (bottom) to the high end (top).
+std::pair<int, int> barEnds(const QImage& img) {
+  int yYellow = -1, yPurple = -1;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = img.width() * 85 / 100; x < img.width(); ++x) {
+      const QRgb p = img.pixel(x, y);
+      if (qAlpha(p) < 200) continue;
+      if (yellow(p) && yYellow < 0) yYellow = y;
+      if (purple(p)) yPurple = y;
+    }
+  return {yYellow, yPurple};
+}
+
+}  // namespace
+
+TEST_CASE("3D export: the view's camera at N x resolution, transparent, with the colour bar",
+          "[gui][export3d]") {
+  widgets::PointCloudView view;
+  view.resize(480, 360);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  std::vector<float> xyz, scalars;
+  disk(xyz, scalars);
+  view.setPointCloud(xyz, scalars, "equiv_error");
+  view.setPointSize(4);
+  view.orbit(35, 15);  // a camera nobody would get by default
+  wait(300);
+  const QImage screen = view.grabFramebuffer().convertToFormat(QImage::Format_RGB32);
+  pretext::test::TempDir dir;
+
+  QString error;
+  REQUIRE(view.exportImage(QString::fromStdString(dir / "x1.png"), 1, false, error));
+  const QImage x1 =
+      QImage(QString::fromStdString(dir / "x1.png")).convertToFormat(QImage::Format_RGB32);
+  REQUIRE(x1.size() == screen.size());
+  // Camera-locked: the export and the screen agree pixel for pixel, up to rasterisation.
+  long differ = 0;
+  for (int y = 0; y < x1.height(); ++y)
+    for (int x = 0; x < x1.width(); ++x) {
+      const QRgb a = x1.pixel(x, y), b = screen.pixel(x, y);
+      if (std::abs(qRed(a) - qRed(b)) + std::abs(qGreen(a) - qGreen(b)) +
+              std::abs(qBlue(a) - qBlue(b)) >
+          60)
+        ++differ;
+    }
+  const double fraction = static_cast<double>(differ) / (x1.width() * x1.height());
+  INFO("pixels differing from the screen: " << fraction);
+  CHECK(fraction < 0.02);
+  CHECK(regionStats(x1, x1.rect(), view.background()).fractionNotBackground > 0.05);
+
+  REQUIRE(view.exportImage(QString::fromStdString(dir / "x3.png"), 3, false, error));
+  const QImage x3(QString::fromStdString(dir / "x3.png"));
+  CHECK(x3.size() == screen.size() * 3);
+  auto [top, bottom] = barEnds(x3);
+  CHECK(top >= 0);
+  CHECK(bottom > top);  // yellow (high) above purple (low)
+
+  REQUIRE(view.exportImage(QString::fromStdString(dir / "clear.png"), 2, true, error));
+  const QImage clear(QString::fromStdString(dir / "clear.png"));
+  REQUIRE(clear.hasAlphaChannel());
+  CHECK(qAlpha(clear.pixel(2, 2)) == 0);  // the background corner
+  long opaque = 0;
+  for (int y = 0; y < clear.height(); ++y)
+    for (int x = 0; x < clear.width() * 8 / 10; ++x) opaque += qAlpha(clear.pixel(x, y)) == 255;
+  CHECK(opaque > 1000);  // the points
+  auto [ctop, cbottom] = barEnds(clear);
+  CHECK(ctop >= 0);
+  CHECK(cbottom > ctop);
+
+  // Bad requests are refused with the reason, nothing written.
+  CHECK_FALSE(view.exportImage(QString::fromStdString(dir / "v.svg"), 1, false, error));
+  CHECK(error.contains("SVG"));
+  CHECK_FALSE(view.exportImage(QString::fromStdString(dir / "t.pdf"), 1, true, error));
+  CHECK(error.contains(".png"));
+  CHECK_FALSE(view.exportImage(QString::fromStdString(dir / "nope/v.png"), 1, false, error));
+  CHECK(error.contains("does not exist"));
+  CHECK_FALSE(fs::exists(dir / "v.svg"));
+}
+
+TEST_CASE("3D export from the main window runs off the GUI thread", "[gui][export3d]") {
+  widgets::MainWindow w;
+  w.resize(1280, 800);
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  std::vector<float> xyz, scalars;
+  disk(xyz, scalars);
+  w.pointView()->setPointCloud(xyz, scalars, "equiv_error");
+  wait(200);
+  pretext::test::TempDir dir;
+  const QString file = QString::fromStdString(dir / "main.png");
+  QFutureWatcher<QString> watcher;
+  int ticks = 0;
+  QTimer timer;
+  QObject::connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+  timer.start(5);
+  watcher.setFuture(w.export3dView(file, 4, false));
+  QElapsedTimer t;
+  t.start();
+  while (!watcher.isFinished() && t.elapsed() < 60000)
+    QApplication::processEvents(QEventLoop::AllEvents, 5);
+  timer.stop();
+  REQUIRE(watcher.isFinished());
+  CHECK(watcher.result().isEmpty());
+  const QImage img(file);
+  const QSize expected = w.pointView()->size() * 4 * w.pointView()->devicePixelRatioF();
+  CHECK(img.size() == expected);
+  INFO("GUI timer ticks while rendering " << expected.width() << " x " << expected.height() << ": "
+                                          << ticks << " in " << t.elapsed() << " ms");
+  CHECK(ticks > 0);
+}
+
+TEST_CASE("pretext-export --render: every snapshot with one camera and one colour range",
+          "[gui][export3d][cli]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  std::vector<float> xyz, ramp;
+  disk(xyz, ramp);
+  for (int k = 0; k < 3; ++k) {  // the same points, uniform values 0, 0.5, 1
+    core::PointSnapshot s;
+    s.step = 10 * k;
+    s.xyz = xyz;
+    s.fields["equiv_error"] = std::vector<float>(ramp.size(), 0.5f * static_cast<float>(k));
+    s.fields["height"] = ramp;
+    REQUIRE(writer->writeSnapshot(s, err));
+  }
+  const std::string run = writer->dir();
+  const std::string exe = PRETEXT_EXPORT_EXE;
+  auto r = pretext::test::runCommand(exe + " " + run + " --render all --out " + (root / "frames") +
+                                     " --range 0:1 --size 320x240 --background white");
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  std::vector<QImage> frames;
+  for (int k = 0; k < 3; ++k) {
+    char name[32];
+    std::snprintf(name, sizeof name, "step_%09d.png", 10 * k);
+    frames.emplace_back(QString::fromStdString(root / (std::string("frames/") + name)));
+    REQUIRE(frames.back().size() == QSize(320, 240));
+  }
+  // One camera: the points cover the same pixels in every frame (left of the colour bar);
+  // one range: value 0 is purple, 1 yellow.
+  auto mask = [](const QImage& img) {
+    std::vector<bool> m;
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = 0; x < img.width() * 8 / 10; ++x)
+        m.push_back(!pretext::test::near(img.pixel(x, y), Qt::white, 12));
+    return m;
+  };
+  const auto m0 = mask(frames[0]);
+  CHECK(std::count(m0.begin(), m0.end(), true) > 2000);
+  CHECK(mask(frames[1]) == m0);
+  CHECK(mask(frames[2]) == m0);
+  auto count = [&](const QImage& img, bool (*pred)(QRgb)) {
+    long n = 0;
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = 0; x < img.width() * 8 / 10; ++x) n += pred(img.pixel(x, y));
+    return n;
+  };
+  const long points = std::count(m0.begin(), m0.end(), true);
+  CHECK(count(frames[0], purple) > points / 2);
+  CHECK(count(frames[0], yellow) == 0);
+  CHECK(count(frames[2], yellow) > points / 2);
+  CHECK(count(frames[2], purple) == 0);
+
+  r = pretext::test::runCommand(exe + " " + run + " --render latest --scale 2 --size 320x240 " +
+                                "--field height --transparent --out " + (root / "latest.png"));
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const QImage latest(QString::fromStdString(root / "latest.png"));
+  CHECK(latest.size() == QSize(640, 480));
+  CHECK(qAlpha(latest.pixel(1, 1)) == 0);
+
+  // GL2PS PDF: the scene as one image of the requested size, the labels as text.
+  r = pretext::test::runCommand(exe + " " + run + " --render 20 --size 320x240 --out " +
+                                (root / "fig.pdf"));
+  REQUIRE(r.code == 0);
+  auto text = pretext::test::runCommand("pdftotext " + (root / "fig.pdf") + " -");
+  CHECK(text.output.find("equiv_error") != std::string::npos);
+  auto images = pretext::test::runCommand("pdfimages -list " + (root / "fig.pdf"));
+  CHECK(images.output.find("image     320   240") != std::string::npos);
+
+  // Refusals name the problem.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {" --render all --out x --field nope", "no field 'nope' (it has: equiv_error, height)"},
+      {" --render 7 --out x.png", "no point snapshot at step 7"},
+      {" --render latest --out x.svg", "SVG"},
+      {" --render sometime --out x.png", "--render expects"},
+      {" --render latest --out x.png --camera sideways", "--camera expects"},
+      {" --render latest", "--render needs --out"},
+      {" --csv x.csv --scale 2", "--scale applies to --render"},
+  };
+  for (const auto& [args, needle] : bad) {
+    auto b = pretext::test::runCommand(exe + " " + run + args);
+    INFO(args << "\n" << b.output);
+    CHECK(b.code != 0);
+    CHECK(b.output.find(needle) != std::string::npos);
+  }
+  auto headless = pretext::test::runCommand("env -u DISPLAY " + exe + " " + run +
+                                            " --render latest --out " + (root / "h.png"));
+  CHECK(headless.code == 1);
+  CHECK(headless.output.find("xvfb-run") != std::string::npos);
+  CHECK_FALSE(fs::exists(root / "h.png"));
+}

@@ -1,0 +1,371 @@
+#include "pretext/widgets/scene.h"
+
+#include <vtkCamera.h>
+#include <vtkCellArray.h>
+#include <vtkFloatArray.h>
+#include <vtkGL2PSExporter.h>
+#include <vtkIdTypeArray.h>
+#include <vtkImageData.h>
+#include <vtkLookupTable.h>
+#include <vtkPNGWriter.h>
+#include <vtkPointData.h>
+#include <vtkPoints.h>
+#include <vtkProperty.h>
+#include <vtkRenderWindow.h>
+#include <vtkRenderer.h>
+#include <vtkTextProperty.h>
+#include <vtkWindowToImageFilter.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "scene_pipeline.h"
+
+namespace pretext::widgets {
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+
+// Perceptually uniform, colour-blind-safe map (viridis control points).
+const double kViridis[][3] = {{0.267, 0.005, 0.329}, {0.283, 0.141, 0.458}, {0.254, 0.265, 0.530},
+                              {0.207, 0.372, 0.553}, {0.164, 0.471, 0.558}, {0.128, 0.567, 0.551},
+                              {0.135, 0.659, 0.518}, {0.267, 0.749, 0.441}, {0.478, 0.821, 0.318},
+                              {0.741, 0.873, 0.150}, {0.993, 0.906, 0.144}};
+
+vtkSmartPointer<vtkLookupTable> makeViridis() {
+  auto lut = vtkSmartPointer<vtkLookupTable>::New();
+  const int n = 256, stops = 11;
+  lut->SetNumberOfTableValues(n);
+  for (int i = 0; i < n; ++i) {
+    double t = static_cast<double>(i) / (n - 1) * (stops - 1);
+    int k = std::min(static_cast<int>(t), stops - 2);
+    double f = t - k;
+    lut->SetTableValue(i, kViridis[k][0] * (1 - f) + kViridis[k + 1][0] * f,
+                       kViridis[k][1] * (1 - f) + kViridis[k + 1][1] * f,
+                       kViridis[k][2] * (1 - f) + kViridis[k + 1][2] * f, 1.0);
+  }
+  lut->Build();
+  return lut;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+// ---- pipeline ------------------------------------------------------------------------------
+
+ScenePipeline::ScenePipeline() : lut(makeViridis()) {
+  poly->SetPoints(vtkNew<vtkPoints>());
+  poly->SetVerts(vtkNew<vtkCellArray>());
+  mapper->SetInputData(poly);
+  mapper->SetLookupTable(lut);
+  mapper->SetScalarModeToUsePointData();
+  mapper->SetColorModeToMapScalars();
+  mapper->ScalarVisibilityOff();
+  actor->SetMapper(mapper);
+  actor->GetProperty()->SetPointSize(2.0);
+  colorBar->SetLookupTable(lut);
+  colorBar->SetNumberOfLabels(5);
+  colorBar->SetBarRatio(0.25);
+  colorBar->GetPositionCoordinate()->SetValue(0.88, 0.08);
+  colorBar->SetWidth(0.11);
+  colorBar->SetHeight(0.84);
+  // Font sizes in points: the render window's DPI turns them into pixels.
+  colorBar->GetTitleTextProperty()->SetFontSize(12);
+  colorBar->GetLabelTextProperty()->SetFontSize(11);
+  setPixelScale(1.0);
+  colorBar->SetVisibility(false);
+}
+
+void ScenePipeline::addTo(vtkRenderer* renderer) {
+  renderer->AddActor(actor);
+  renderer->AddActor2D(colorBar);
+}
+
+void ScenePipeline::setPixelScale(double scale) {
+  colorBar->SetMaximumWidthInPixels(static_cast<int>(std::lround(90 * scale)));
+}
+
+void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<float>& scalars,
+                            const std::string& field, const double range[2]) {
+  const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
+  vtkNew<vtkPoints> pts;
+  pts->SetDataTypeToFloat();
+  pts->SetNumberOfPoints(n);
+  std::copy(xyz.begin(), xyz.begin() + 3 * n, static_cast<float*>(pts->GetVoidPointer(0)));
+  vtkNew<vtkCellArray> verts;
+  vtkNew<vtkIdTypeArray> offsets, conn;
+  offsets->SetNumberOfValues(n + 1);
+  conn->SetNumberOfValues(n);
+  for (vtkIdType i = 0; i < n; ++i) {
+    offsets->SetValue(i, i);
+    conn->SetValue(i, i);
+  }
+  offsets->SetValue(n, n);
+  verts->SetData(offsets, conn);
+  poly->SetPoints(pts);
+  poly->SetVerts(verts);
+  m_hasScalars = static_cast<vtkIdType>(scalars.size()) == n && n > 0;
+  if (m_hasScalars) {
+    vtkNew<vtkFloatArray> s;
+    s->SetName(field.c_str());
+    s->SetNumberOfValues(n);
+    std::copy(scalars.begin(), scalars.end(), s->GetPointer(0));
+    poly->GetPointData()->SetScalars(s);
+    mapper->ScalarVisibilityOn();
+    colorBar->SetTitle(field.c_str());
+    setRange(range);
+  } else {
+    poly->GetPointData()->SetScalars(nullptr);
+    mapper->ScalarVisibilityOff();
+  }
+  colorBar->SetVisibility(m_hasScalars && m_barWanted);
+  poly->Modified();
+}
+
+void ScenePipeline::setRange(const double range[2]) {
+  const double r[2] = {range[0], range[1] > range[0] ? range[1] : range[0] + 1e-6};
+  mapper->SetScalarRange(r[0], r[1]);
+  lut->SetRange(r[0], r[1]);
+}
+
+void ScenePipeline::setPointSize(double px) {
+  actor->GetProperty()->SetPointSize(static_cast<float>(std::clamp(px, 1.0, 40.0)));
+}
+double ScenePipeline::pointSize() const { return actor->GetProperty()->GetPointSize(); }
+
+void ScenePipeline::setColorBarVisible(bool on) {
+  m_barWanted = on;
+  colorBar->SetVisibility(m_hasScalars && on);
+}
+
+void ScenePipeline::matchTextTo(const double bg[3]) {
+  const double luminance = 0.2126 * bg[0] + 0.7152 * bg[1] + 0.0722 * bg[2];
+  const double v = luminance > 0.5 ? 0.0 : 1.0;
+  colorBar->GetTitleTextProperty()->SetColor(v, v, v);
+  colorBar->GetLabelTextProperty()->SetColor(v, v, v);
+}
+
+void applyCamera(const SceneCamera& c, vtkCamera* cam) {
+  cam->SetFocalPoint(c.focal[0], c.focal[1], c.focal[2]);
+  cam->SetPosition(c.position[0], c.position[1], c.position[2]);
+  cam->SetViewUp(c.viewUp[0], c.viewUp[1], c.viewUp[2]);
+  cam->SetViewAngle(c.viewAngle);
+  cam->OrthogonalizeViewUp();
+}
+
+SceneCamera readCamera(vtkCamera* cam) {
+  SceneCamera c;
+  cam->GetPosition(c.position);
+  cam->GetFocalPoint(c.focal);
+  cam->GetViewUp(c.viewUp);
+  c.viewAngle = cam->GetViewAngle();
+  return c;
+}
+
+// ---- presets and ranges -------------------------------------------------------------------
+
+bool parseCameraPreset(const std::string& name, CameraPreset& out) {
+  const std::string n = lower(name);
+  if (n == "orbit")
+    out = CameraPreset::Orbit;
+  else if (n == "birdseye" || n == "bev" || n == "bird's-eye")
+    out = CameraPreset::BirdsEye;
+  else if (n == "driver")
+    out = CameraPreset::Driver;
+  else
+    return false;
+  return true;
+}
+
+SceneCamera presetCamera(CameraPreset preset, const std::vector<float>& xyz) {
+  double lo[3] = {-1, -1, -1}, hi[3] = {1, 1, 1};
+  if (xyz.size() >= 3) {
+    for (int d = 0; d < 3; ++d) lo[d] = hi[d] = xyz[static_cast<std::size_t>(d)];
+    for (std::size_t i = 0; i + 2 < xyz.size(); i += 3)
+      for (int d = 0; d < 3; ++d) {
+        const double v = xyz[i + static_cast<std::size_t>(d)];
+        if (std::isfinite(v)) {
+          lo[d] = std::min(lo[d], v);
+          hi[d] = std::max(hi[d], v);
+        }
+      }
+  }
+  double c[3], radius = 0;
+  for (int d = 0; d < 3; ++d) {
+    c[d] = 0.5 * (lo[d] + hi[d]);
+    radius += 0.25 * (hi[d] - lo[d]) * (hi[d] - lo[d]);
+  }
+  radius = std::max(1e-3, std::sqrt(radius));
+  SceneCamera cam;
+  // Distance at which a sphere of `radius` fills the vertical view angle, brought closer by
+  // `zoom` (the view's former ResetCamera + Zoom(1.6) framing).
+  auto distance = [&](double angleDeg, double zoom) {
+    return radius / std::sin(0.5 * angleDeg * kPi / 180.0) / zoom;
+  };
+  std::copy(c, c + 3, cam.focal);
+  switch (preset) {
+    case CameraPreset::Orbit: {
+      const double dir[3] = {-1 / std::sqrt(1.64), 0, 0.8 / std::sqrt(1.64)};
+      const double dist = distance(cam.viewAngle, 1.6);
+      for (int d = 0; d < 3; ++d) cam.position[d] = c[d] + dist * dir[d];
+      break;
+    }
+    case CameraPreset::BirdsEye: {
+      const double dist = distance(cam.viewAngle, 1.5);
+      cam.position[0] = c[0];
+      cam.position[1] = c[1];
+      cam.position[2] = c[2] + dist;
+      cam.viewUp[0] = 1;  // forward (+x) points up the image
+      cam.viewUp[1] = cam.viewUp[2] = 0;
+      break;
+    }
+    case CameraPreset::Driver: {
+      cam.viewAngle = 60;
+      cam.position[0] = -2;
+      cam.position[1] = 0;
+      cam.position[2] = 1;
+      cam.focal[0] = std::max(10.0, hi[0] * 0.5);
+      cam.focal[1] = 0;
+      cam.focal[2] = 0;
+      break;
+    }
+  }
+  return cam;
+}
+
+void sceneRange(const Scene& scene, double range[2]) {
+  if (scene.fixedRange || scene.scalars.empty()) {
+    range[0] = scene.range[0];
+    range[1] = scene.range[1];
+    return;
+  }
+  double lo = INFINITY, hi = -INFINITY;
+  for (float v : scene.scalars)
+    if (std::isfinite(v)) {
+      lo = std::min(lo, static_cast<double>(v));
+      hi = std::max(hi, static_cast<double>(v));
+    }
+  if (!(lo <= hi)) lo = hi = 0;
+  range[0] = lo;
+  range[1] = hi > lo ? hi : lo + 1e-6;
+}
+
+// ---- rendering ----------------------------------------------------------------------------
+
+bool renderScene(const Scene& scene, const SceneCamera& camera, int width, int height,
+                 bool transparent, double textScale, const std::string& file, std::string& error) {
+  namespace fs = std::filesystem;
+  if (width < 16 || height < 16 || width > 16384 || height > 16384) {
+    error = "image size " + std::to_string(width) + " x " + std::to_string(height) +
+            " is outside 16..16384 pixels";
+    return false;
+  }
+  const std::string ext = lower(fs::path(file).extension().string());
+  const bool png = ext == ".png";
+  const bool vector = ext == ".pdf" || ext == ".eps" || ext == ".ps";
+  if (ext == ".svg") {
+    // Debian's gl2ps is built without PNG support and so drops raster images from SVG, and
+    // the OpenGL2 backend hands GL2PS the 3D scene as a raster image: nothing but the
+    // labels would remain.
+    error = file +
+            ": 3D figures cannot be written as SVG here (GL2PS lacks PNG support for "
+            "the rasterised 3D scene); use .pdf, .eps or .png";
+    return false;
+  }
+  if (!png && !vector) {
+    error = file + ": unknown 3D figure format '" + ext + "' (use .png, .pdf, .eps or .ps)";
+    return false;
+  }
+  if (vector && transparent) {
+    error = file +
+            ": a transparent background needs .png (VTK's GL2PS export always draws "
+            "the background)";
+    return false;
+  }
+  const char* display = std::getenv("DISPLAY");
+  if (!display || !*display) {
+    error =
+        "3D rendering needs an X display (OpenGL); on a headless machine run under "
+        "xvfb-run";
+    return false;
+  }
+  std::error_code ec;
+  const auto parent = fs::path(file).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    error = file + ": folder " + parent.string() + " does not exist";
+    return false;
+  }
+
+  vtkNew<vtkRenderWindow> window;
+  window->SetOffScreenRendering(1);
+  window->SetMultiSamples(0);
+  window->SetAlphaBitPlanes(transparent ? 1 : 0);
+  window->SetSize(width, height);
+  window->SetDPI(static_cast<int>(std::lround(72 * textScale)));
+  vtkNew<vtkRenderer> renderer;
+  renderer->SetBackground(scene.background);
+  renderer->SetBackgroundAlpha(transparent ? 0.0 : 1.0);
+  window->AddRenderer(renderer);
+  ScenePipeline pipeline;
+  pipeline.addTo(renderer);
+  double range[2];
+  sceneRange(scene, range);
+  pipeline.setColorBarVisible(scene.colorBar);
+  pipeline.matchTextTo(scene.background);
+  pipeline.setData(scene.xyz, scene.scalars, scene.field, range);
+  pipeline.setPixelScale(textScale);  // fonts follow the window's DPI
+  pipeline.setPointSize(scene.pointSize * textScale);
+  applyCamera(camera, renderer->GetActiveCamera());
+  renderer->ResetCameraClippingRange();
+  window->Render();
+
+  if (png) {
+    vtkNew<vtkWindowToImageFilter> grab;
+    grab->SetInput(window);
+    if (transparent)
+      grab->SetInputBufferTypeToRGBA();
+    else
+      grab->SetInputBufferTypeToRGB();
+    grab->ReadFrontBufferOff();
+    grab->Update();
+    vtkNew<vtkPNGWriter> writer;
+    writer->SetFileName(file.c_str());
+    writer->SetInputConnection(grab->GetOutputPort());
+    writer->Write();
+    if (writer->GetErrorCode() != 0) {
+      error = file + ": could not write the PNG";
+      return false;
+    }
+  } else {
+    vtkNew<vtkGL2PSExporter> exporter;
+    exporter->SetRenderWindow(window);
+    const std::string prefix = (fs::path(file).parent_path() / fs::path(file).stem()).string();
+    exporter->SetFilePrefix(prefix.c_str());
+    if (ext == ".pdf") exporter->SetFileFormatToPDF();
+    if (ext == ".svg") exporter->SetFileFormatToSVG();
+    if (ext == ".eps") exporter->SetFileFormatToEPS();
+    if (ext == ".ps") exporter->SetFileFormatToPS();
+    // With the OpenGL2 backend GL2PS receives the 3D scene (points, colour bar's gradient)
+    // as one raster image and the 2D annotations (colour bar labels, title) as vector text.
+    exporter->CompressOn();
+    exporter->SetSortToOff();
+    exporter->TextAsPathOff();
+    fs::remove(file, ec);
+    exporter->Write();
+    // GL2PS appends the extension to the prefix; .ps/.eps keep the case of `ext`.
+    if (fs::path(prefix + ext) != fs::path(file) && fs::exists(prefix + ext, ec))
+      fs::rename(prefix + ext, file, ec);
+  }
+  if (!fs::exists(file, ec) || fs::file_size(file, ec) == 0) {
+    error = file + ": the renderer wrote nothing";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace pretext::widgets

@@ -1,0 +1,55 @@
+#pragma once
+// Private to the widgets: the VTK pipeline that draws a point cloud coloured by a scalar
+// field (viridis) with a colour bar. One instance per render window: the 3D view owns one,
+// renderScene builds one per export.
+#include <vtkActor.h>
+#include <vtkNew.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkScalarBarActor.h>
+#include <vtkSmartPointer.h>
+
+#include <string>
+#include <vector>
+
+class vtkLookupTable;
+class vtkRenderer;
+class vtkCamera;
+
+namespace pretext::widgets {
+
+struct SceneCamera;
+
+class ScenePipeline {
+ public:
+  ScenePipeline();
+  void addTo(vtkRenderer* renderer);
+  // New points and scalars (empty: uniform colour, no colour bar); colours span `range`.
+  void setData(const std::vector<float>& xyz, const std::vector<float>& scalars,
+               const std::string& field, const double range[2]);
+  void setRange(const double range[2]);
+  void setPointSize(double px);
+  double pointSize() const;
+  void setColorBarVisible(bool on);
+  // Colour bar text in black on light backgrounds, white on dark ones.
+  void matchTextTo(const double background[3]);
+  // The colour bar's maximum width (90 px) times `scale`; its fonts are 12/11 pt, which
+  // the render window's DPI turns into pixels.
+  void setPixelScale(double scale);
+
+  vtkNew<vtkPolyData> poly;
+  vtkNew<vtkPolyDataMapper> mapper;
+  vtkNew<vtkActor> actor;
+  vtkNew<vtkScalarBarActor> colorBar;
+  vtkSmartPointer<vtkLookupTable> lut;
+
+ private:
+  bool m_hasScalars = false;
+  bool m_barWanted = true;
+};
+
+// Puts a SceneCamera into a VTK camera (and back).
+void applyCamera(const SceneCamera& c, vtkCamera* cam);
+SceneCamera readCamera(vtkCamera* cam);
+
+}  // namespace pretext::widgets
