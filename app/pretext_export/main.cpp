@@ -31,7 +31,8 @@ const char* kUsage =
     "                              [--attention STEP|latest FILE] [--tfevents DIR]\n"
     "       pretext-export RUN_DIR [RUN_DIR ...] --figure KEY[,KEY...] --out FILE\n"
     "                              [--style single-column|double-column|slide] [--dpi N]\n"
-    "                              [--log-y] [--all-points]\n"
+    "                              [--log-y] [--all-points] [--legend top|inside|none]\n"
+    "                              [--ylabel TEXT]... [--xlabel TEXT]\n"
     "       pretext-export RUN_DIR --render STEP|latest|all --out FILE|DIR [--field NAME]\n"
     "                              [--camera orbit|birdseye|driver] [--size WxH] [--scale N]\n"
     "                              [--transparent] [--range LO:HI] [--point-size PX]\n"
@@ -61,6 +62,11 @@ const char* kUsage =
     "  --style NAME     single-column (85 x 60 mm, default), double-column (175 x 70 mm),\n"
     "                   slide (16:9, 254 x 143 mm)\n"
     "  --log-y          logarithmic y axes\n"
+    "  --legend WHERE   top (a row above the panels, default), inside (a box in the first\n"
+    "                   panel's upper right corner) or none\n"
+    "  --ylabel TEXT    y axis label of the next panel (repeatable, in --figure order);\n"
+    "                   default: the key with its unit, e.g. 'sink/sink1 (%)'\n"
+    "  --xlabel TEXT    x axis label of every panel (default: step)\n"
     "  --all-points     draw every point; by default each curve is decimated to the output\n"
     "                   resolution (per-column min/max, so the drawn envelope is unchanged)\n"
     "  --render WHICH   3D figure of a point snapshot (STEP, 'latest') to --out FILE, or of\n"
@@ -94,9 +100,18 @@ bool parseStep(const std::string& v, std::int64_t& out) {
 
 #ifdef PRETEXT_HAVE_FIGURES
 // One panel per key, one curve per run (its colour = its position on the command line).
+struct FigureRequest {
+  std::string keys, out, style = "single-column", legend = "top", xLabel = "step";
+  std::vector<std::string> yLabels;  // per panel, in order; default: key with its unit
+  double dpi = 300;
+  bool logY = false, allPoints = false;
+};
+
 int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
-                const std::string& keys, const std::string& out, const std::string& styleName,
-                double dpi, bool logY, bool allPoints) {
+                const FigureRequest& req) {
+  const std::string& keys = req.keys;
+  const std::string& out = req.out;
+  const std::string& styleName = req.style;
   using namespace pretext::widgets;
   FigureStyle style;
   try {
@@ -105,17 +120,32 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
     std::fprintf(stderr, "pretext-export: --style: %s\n", e.what());
     return 2;
   }
+  FigureOptions options;
+  if (!parseFigureLegend(req.legend, options.legend)) {
+    std::fprintf(stderr, "pretext-export: --legend expects top, inside or none, got '%s'\n",
+                 req.legend.c_str());
+    return 2;
+  }
   std::vector<FigurePanel> panels;
+  std::vector<std::string> panelKeys;
   std::stringstream ss(keys);
   for (std::string key; std::getline(ss, key, ',');)
     if (!key.empty()) {
       FigurePanel panel;
-      panel.yLabel = key;
-      panel.logY = logY;
+      panel.yLabel =
+          panels.size() < req.yLabels.size() ? req.yLabels[panels.size()] : metricAxisLabel(key);
+      panel.xLabel = req.xLabel;
+      panel.logY = req.logY;
       panels.push_back(panel);
+      panelKeys.push_back(key);
     }
   if (panels.empty()) {
     std::fprintf(stderr, "pretext-export: --figure needs at least one metric key\n");
+    return 2;
+  }
+  if (req.yLabels.size() > panels.size()) {
+    std::fprintf(stderr, "pretext-export: %zu --ylabel for %zu panel(s)\n", req.yLabels.size(),
+                 panels.size());
     return 2;
   }
   for (std::size_t r = 0; r < runs.size(); ++r) {
@@ -125,11 +155,12 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
       return 1;
     }
     const auto acc = readMetrics(runs[r]);
-    for (auto& panel : panels) {
-      auto it = acc.series().find(panel.yLabel);
+    for (std::size_t k = 0; k < panels.size(); ++k) {
+      auto& panel = panels[k];
+      auto it = acc.series().find(panelKeys[k]);
       if (it == acc.series().end()) {
         std::fprintf(stderr, "pretext-export: %s has no metric '%s'\n", runs[r].c_str(),
-                     panel.yLabel.c_str());
+                     panelKeys[k].c_str());
         return 1;
       }
       FigureSeries s;
@@ -142,9 +173,8 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
   // Figures render off screen: no display is needed.
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
   QGuiApplication app(argc, argv);
-  FigureOptions options;
-  options.dpi = dpi;
-  options.allPoints = allPoints;
+  options.dpi = req.dpi;
+  options.allPoints = req.allPoints;
   QString error;
   if (!renderFigure(panels, style, options, QString::fromStdString(out), error)) {
     std::fprintf(stderr, "pretext-export: %s\n", error.toUtf8().constData());
@@ -243,13 +273,13 @@ int renderSnapshots(const std::string& run, const RenderOptions& o) {
 #endif
 
 int main(int argc, char** argv) {
-  std::string run, weights, csv, ply, tfevents, figure, out, style = "single-column";
+  std::string run, weights, csv, ply, tfevents, figure, out;
+  FigureRequest fig;
+  std::vector<std::string> figureOnly;  // options that need --figure
   std::string attention;
   std::vector<std::string> keys;
   std::optional<std::int64_t> attentionStep;
   std::vector<std::string> runs;
-  double dpi = 300;
-  bool logY = false, allPoints = false;
   bool wide = false;
   std::optional<std::int64_t> step, plyStep;
   std::string render;
@@ -285,17 +315,30 @@ int main(int argc, char** argv) {
     } else if (a == "--out") {
       out = need();
     } else if (a == "--style") {
-      style = need();
+      fig.style = need();
+      figureOnly.push_back(a);
+    } else if (a == "--legend") {
+      fig.legend = need();
+      figureOnly.push_back(a);
+    } else if (a == "--ylabel") {
+      fig.yLabels.push_back(need());
+      figureOnly.push_back(a);
+    } else if (a == "--xlabel") {
+      fig.xLabel = need();
+      figureOnly.push_back(a);
     } else if (a == "--dpi") {
       const std::string v = need();
       char* end = nullptr;
-      dpi = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(dpi >= 30 && dpi <= 2400))
+      fig.dpi = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(fig.dpi >= 30 && fig.dpi <= 2400))
         return usageError("--dpi expects a number from 30 to 2400, got '" + v + "'");
+      figureOnly.push_back(a);
     } else if (a == "--log-y") {
-      logY = true;
+      fig.logY = true;
+      figureOnly.push_back(a);
     } else if (a == "--all-points") {
-      allPoints = true;
+      fig.allPoints = true;
+      figureOnly.push_back(a);
     } else if (a == "--tfevents") {
       tfevents = need();
     } else if (a == "--wide") {
@@ -395,7 +438,9 @@ int main(int argc, char** argv) {
     if (out.empty()) return usageError("--figure needs --out FILE (.pdf, .svg or .png)");
     if (runs.empty()) return usageError("--figure needs at least one run directory");
 #ifdef PRETEXT_HAVE_FIGURES
-    return writeFigure(argc, argv, runs, figure, out, style, dpi, logY, allPoints);
+    fig.keys = figure;
+    fig.out = out;
+    return writeFigure(argc, argv, runs, fig);
 #else
     return usageError("this build has no figure export (built without the GUI libraries)");
 #endif
@@ -421,6 +466,7 @@ int main(int argc, char** argv) {
 #endif
   }
   if (!renderOnly.empty()) return usageError(renderOnly.front() + " applies to --render");
+  if (!figureOnly.empty()) return usageError(figureOnly.front() + " applies to --figure");
   if (runs.size() > 1) return usageError("several run directories are only for --figure");
   if (run.empty() ||
       (weights.empty() && csv.empty() && ply.empty() && tfevents.empty() && attention.empty())) {

@@ -105,6 +105,33 @@ TEST_CASE("figure export: PDF, SVG and PNG checked by poppler and Python", "[exp
   CHECK(small < 400000);
   CHECK(full > 5 * small);
 
+  // Axis labels carry units; the legend can move into the first panel or go; labels can be
+  // overridden per panel.
+  CHECK_THAT(text.output, Catch::Contains("equiv/rot_cls_acc (fraction)"));
+  REQUIRE(run(both + " --legend none --ylabel 'Total loss' --xlabel 'training step' --out " +
+              (root / "bare.pdf"))
+              .code == 0);
+  auto bare = pretext::test::runCommand("pdftotext " + (root / "bare.pdf") + " -").output;
+  CHECK_THAT(bare, Catch::Contains("Total loss"));
+  CHECK_THAT(bare, Catch::Contains("training step"));
+  CHECK_THAT(bare, Catch::Contains("equiv/rot_cls_acc (fraction)"));  // the second panel's
+  CHECK(bare.find("alpha") == std::string::npos);
+  CHECK(bare.find("beta") == std::string::npos);
+  REQUIRE(run(both + " --legend inside --out " + (root / "inside.pdf")).code == 0);
+  auto inside = pretext::test::runCommand("pdftotext " + (root / "inside.pdf") + " -").output;
+  CHECK_THAT(inside, Catch::Contains("alpha"));
+  CHECK_THAT(inside, Catch::Contains("beta"));
+  auto bad = run(both + " --legend sideways --out " + (root / "x.pdf"));
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--legend expects top, inside or none"));
+  bad = run(both + " --ylabel a --ylabel b --ylabel c --out " + (root / "x.pdf"));
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("3 --ylabel for 2 panel(s)"));
+  bad = run(" " + a + " --csv " + (root / "x.csv") + " --legend top");
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("--legend applies to --figure"));
+  CHECK_FALSE(fs::exists(root / "x.pdf"));
+
   // PNG at 200 dpi: 85 mm -> 669 px wide.
   REQUIRE(run(both + " --dpi 200 --out " + (root / "f.png")).code == 0);
   const std::string png = slurp(root / "f.png");

@@ -87,26 +87,35 @@ void drawFigure(Painter& d, const std::vector<FigurePanel>& panels, const Figure
   const QFont font = d.font();
   const QFontMetricsF fm(font);
   const double lineH = fm.height();
-  // Legend rows: one entry per run, the same colour in every panel, wrapped to the width.
+  // Legend: one entry per run, the same colour in every panel.
   std::map<int, std::string> runs;
   for (const auto& panel : panels)
     for (const auto& s : panel.series) runs.emplace(s.colorIndex, s.label);
   p.setFont(font);
-  double x = d.px(4), legendY = d.px(2) + lineH * 0.5;
-  for (const auto& [color, label] : runs) {
-    const QString text = QString::fromStdString(label);
-    const double entry = d.px(13) + fm.horizontalAdvance(text) + d.px(8);
-    if (x > d.px(4) && x + entry > d.px(widthPt)) {
-      x = d.px(4);
-      legendY += lineH;
-    }
+  auto drawEntry = [&](double x, double y, int color, const QString& text) {
     p.setPen(QPen(QColor(figureColor(color)), d.px(style.lineWidthPt * 1.5)));
-    p.drawLine(QPointF(x, legendY), QPointF(x + d.px(10), legendY));
+    p.drawLine(QPointF(x, y), QPointF(x + d.px(10), y));
     p.setPen(Qt::black);
-    p.drawText(QPointF(x + d.px(13), legendY + fm.ascent() * 0.35), text);
-    x += entry;
+    p.drawText(QPointF(x + d.px(13), y + fm.ascent() * 0.35), text);
+  };
+  double top = d.px(2);
+  if (o.legend == FigureLegend::Top) {
+    // Rows above the panels, wrapped to the width.
+    double x = d.px(4), legendY = d.px(2) + lineH * 0.5;
+    for (const auto& [color, label] : runs) {
+      const QString text = QString::fromStdString(label);
+      const double entry = d.px(13) + fm.horizontalAdvance(text) + d.px(8);
+      if (x > d.px(4) && x + entry > d.px(widthPt)) {
+        x = d.px(4);
+        legendY += lineH;
+      }
+      drawEntry(x, legendY, color, text);
+      x += entry;
+    }
+    top = legendY + lineH * 0.5 + d.px(2);
+  } else {
+    top = d.px(2) + lineH * 0.5;  // room for the panel letters
   }
-  const double top = legendY + lineH * 0.5 + d.px(2);
   const double panelW =
       d.px(widthPt) / static_cast<double>(std::max<std::size_t>(1, panels.size()));
   for (std::size_t i = 0; i < panels.size(); ++i) {
@@ -193,10 +202,62 @@ void drawFigure(Painter& d, const std::vector<FigurePanel>& panels, const Figure
       p.drawPath(path);
     }
     p.restore();
+    if (i == 0 && o.legend == FigureLegend::Inside && !runs.empty()) {
+      // A boxed column in the first panel's upper right corner, over the curves.
+      double textW = 0;
+      for (const auto& [color, label] : runs)
+        textW = std::max(textW, fm.horizontalAdvance(QString::fromStdString(label)));
+      const QRectF box(area.right() - d.px(3) - (d.px(16) + textW), area.top() + d.px(3),
+                       d.px(16) + textW, lineH * static_cast<double>(runs.size()) + d.px(2));
+      p.setPen(QPen(QColor("#bdbdbd"), d.px(0.4)));
+      p.setBrush(QColor(255, 255, 255, 230));
+      p.drawRect(box);
+      p.setBrush(Qt::NoBrush);
+      double y = box.top() + d.px(1) + lineH * 0.5;
+      for (const auto& [color, label] : runs) {
+        drawEntry(box.left() + d.px(2), y, color, QString::fromStdString(label));
+        y += lineH;
+      }
+    }
   }
 }
 
 }  // namespace
+
+bool parseFigureLegend(const std::string& name, FigureLegend& out) {
+  if (name == "top")
+    out = FigureLegend::Top;
+  else if (name == "inside")
+    out = FigureLegend::Inside;
+  else if (name == "none")
+    out = FigureLegend::None;
+  else
+    return false;
+  return true;
+}
+
+std::string metricAxisLabel(const std::string& key) {
+  auto starts = [&](const char* p) { return key.rfind(p, 0) == 0; };
+  auto ends = [&](const char* p) {
+    const std::string s(p);
+    return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0;
+  };
+  std::string unit;
+  if (starts("sink/sink") || starts("fn/share_"))
+    unit = "%";
+  else if (ends("_per_sec")) {
+    const auto slash = key.find('/');
+    unit = key.substr(slash + 1, key.size() - slash - 1 - 8) + "/s";  // tokens/s, points/s
+  } else if (ends("_ms"))
+    unit = "ms";
+  else if (ends("_s") || key == "wall_s")
+    unit = "s";
+  else if (ends("_acc") || ends("match_top1"))
+    unit = "fraction";
+  else if (starts("norm/"))
+    unit = "L2 norm";
+  return unit.empty() ? key : key + " (" + unit + ")";
+}
 
 FigureStyle figureStyle(const std::string& name) {
   FigureStyle s;

@@ -247,7 +247,7 @@ bool MainWindow::exportFigure(const QString& file, const QString& style, QString
   bool any = false;
   for (MetricChart* chart : {m_lossChart, m_equivChart}) {
     FigurePanel panel;
-    panel.yLabel = chart->key().toStdString();
+    panel.yLabel = metricAxisLabel(chart->key().toStdString());
     panel.logY = chart->logY();
     for (auto& c : chart->curves()) {
       FigureSeries s;

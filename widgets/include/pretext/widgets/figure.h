@@ -38,11 +38,22 @@ struct FigurePanel {
   std::vector<FigureSeries> series;
 };
 
+// Where the legend (one entry per run) goes: a row above the panels, a box in the upper
+// right corner of the first panel, or nowhere.
+enum class FigureLegend { Top, Inside, None };
+bool parseFigureLegend(const std::string& name, FigureLegend& out);  // top|inside|none
+
 struct FigureOptions {
   double dpi = 300;          // PNG only
   bool allPoints = false;    // false: per-column min/max decimation to the output resolution
   bool panelLetters = true;  // (a), (b), ... when there is more than one panel
+  FigureLegend legend = FigureLegend::Top;
 };
+
+// The axis label of a metric key: the key with its unit where the key has one, e.g.
+// "sink/sink1 (%)", "perf/tokens_per_sec (tokens/s)", "perf/allreduce_ms (ms)",
+// "equiv/rot_cls_acc (fraction)"; unit-less keys (losses, errors) stay as they are.
+std::string metricAxisLabel(const std::string& key);
 
 // The legend text of a run directory: run folders are named YYYYMMDD-HHMMSS-<name>-<tag>
 // and the legend shows <name>-<tag>; other folder names are kept whole.
