@@ -10,7 +10,6 @@
 
 #include "pretext/core/export.h"
 #include "pretext/core/fs_util.h"
-#include "pretext/core/npy.h"
 #include "pretext/core/readers.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/core/tfevents.h"
@@ -127,43 +126,28 @@ std::int64_t exportAttentionCsv(const std::string& runDir, const std::string& ou
   std::reverse(dirs.begin(), dirs.end());  // newest first
   for (const auto& dir : dirs) {
     if (step && fs::path(dir).filename() != checkpointDirName(*step)) continue;
-    std::string text, error;
-    if (!readFile(dir + "/meta.json", text, error)) throw std::runtime_error(error);
-    nlohmann::json meta;
-    try {
-      meta = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(dir + "/meta.json: " + e.what());
-    }
-    if (meta.value("kind", "") != "attention") {
+    std::string error;
+    auto snap = readAttentionSnapshot(dir, error);
+    if (!error.empty()) throw std::runtime_error(error);
+    if (!snap) {
       if (step) throw std::runtime_error(dir + ": not an attention snapshot");
       continue;
     }
-    std::vector<float> maps;
-    std::vector<std::size_t> shape;
-    if (!readNpyFloat32(dir + "/attention.npy", maps, shape, error))
-      throw std::runtime_error(error);
-    const auto tokens = meta.value("tokens", std::vector<std::string>{});
-    const bool slot = meta.value("has_sink_slot", false);
-    if (shape.size() != 4 || shape[2] != tokens.size() ||
-        shape[3] != tokens.size() + (slot ? 1 : 0))
-      throw std::runtime_error(dir + "/attention.npy: shape does not match meta.json's " +
-                               std::to_string(tokens.size()) + " tokens");
     std::ostringstream out;
     out << "layer,head,query,key,query_token,key_token,weight\n";
     std::size_t i = 0;
-    for (std::size_t l = 0; l < shape[0]; ++l)
-      for (std::size_t h = 0; h < shape[1]; ++h)
-        for (std::size_t q = 0; q < shape[2]; ++q)
-          for (std::size_t k = 0; k < shape[3]; ++k, ++i) {
-            const std::string keyToken =
-                slot ? (k == 0 ? std::string("<sink>") : tokens[k - 1]) : tokens[k];
-            out << l << ',' << h << ',' << q << ',' << k << ',' << csvField(tokens[q]) << ','
-                << csvField(keyToken) << ',' << number(maps[i]) << '\n';
+    for (int l = 0; l < snap->layers; ++l)
+      for (int h = 0; h < snap->heads; ++h)
+        for (int q = 0; q < snap->queries; ++q)
+          for (int k = 0; k < snap->keys; ++k, ++i) {
+            const int t = snap->hasSinkSlot ? k - 1 : k;
+            const std::string keyToken = t < 0 ? std::string("<sink>") : snap->tokens[t];
+            out << l << ',' << h << ',' << q << ',' << k << ',' << csvField(snap->tokens[q]) << ','
+                << csvField(keyToken) << ',' << number(snap->maps[i]) << '\n';
           }
     if (!writeFileAtomic(outFile, out.str(), error))
       throw std::runtime_error(outFile + ": " + error);
-    return meta.value("step", std::int64_t{0});
+    return snap->step;
   }
   throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
                                           : std::string(": the run has no attention snapshot")));

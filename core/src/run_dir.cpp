@@ -614,4 +614,42 @@ PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
   return snap;
 }
 
+AttentionSnapshotPtr readAttentionSnapshot(const std::string& dir, std::string& error) {
+  std::string meta;
+  if (!readFile(dir + "/meta.json", meta, error)) return nullptr;
+  auto snap = std::make_shared<AttentionSnapshot>();
+  try {
+    auto j = nlohmann::json::parse(meta);
+    if (j.value("kind", "") != "attention") return nullptr;  // a point snapshot
+    snap->step = j.value("step", std::int64_t(0));
+    snap->layers = j.at("layers").get<int>();
+    snap->heads = j.at("heads").get<int>();
+    snap->queries = j.at("queries").get<int>();
+    snap->keys = j.at("keys").get<int>();
+    snap->hasSinkSlot = j.value("has_sink_slot", false);
+    snap->tokens = j.value("tokens", std::vector<std::string>{});
+  } catch (const std::exception& e) {
+    error = dir + "/meta.json: malformed: " + e.what();
+    return nullptr;
+  }
+  std::vector<std::size_t> shape;
+  if (!readNpyFloat32(dir + "/attention.npy", snap->maps, shape, error) ||
+      !readNpyFloat32(dir + "/alpha1.npy", snap->alpha1, shape, error) ||
+      !readNpyFloat32(dir + "/hidden_norm.npy", snap->hiddenNorm, shape, error))
+    return nullptr;
+  const auto L = static_cast<std::size_t>(std::max(0, snap->layers));
+  const auto H = static_cast<std::size_t>(std::max(0, snap->heads));
+  const auto Q = static_cast<std::size_t>(std::max(0, snap->queries));
+  const auto K = static_cast<std::size_t>(std::max(0, snap->keys));
+  if (L == 0 || H == 0 || Q == 0 || snap->maps.size() != L * H * Q * K ||
+      snap->alpha1.size() != L * H || snap->tokens.size() != Q ||
+      K != Q + (snap->hasSinkSlot ? 1 : 0)) {
+    error = dir + ": attention snapshot sizes disagree with meta.json (" + std::to_string(L) +
+            " layers x " + std::to_string(H) + " heads x " + std::to_string(Q) + " x " +
+            std::to_string(K) + ")";
+    return nullptr;
+  }
+  return snap;
+}
+
 }  // namespace pretext::core

@@ -2,6 +2,7 @@
 
 #include <QtConcurrent/QtConcurrent>
 #include <filesystem>
+#include <set>
 
 #include "pretext/core/run_dir.h"
 
@@ -13,6 +14,7 @@ struct RunWatcher::State {
   std::string dir;
   core::LineTail metrics;
   std::string lastSnapshot;
+  std::set<std::string> attentionSeen;  // snapshot folders delivered or not attention maps
   double lastStatusTime = -1;
   explicit State(std::string d) : dir(d), metrics(d + "/metrics.csv") {}
 };
@@ -23,6 +25,7 @@ struct RunWatcher::PollResult {
   bool hasStatus = false;
   core::RunStatus status;
   core::PointSnapshotPtr snapshot;
+  std::vector<core::AttentionSnapshotPtr> attention;
   std::string error;
 };
 
@@ -67,16 +70,20 @@ void RunWatcher::poll() {
         r->status = *st;
       }
     }
-    // The newest committed snapshot (names sort by zero-padded step).
-    std::string newest;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(state->dir + "/snapshots", ec)) {
-      auto name = e.path().filename().string();
-      if (e.is_directory() && name.rfind("step_", 0) == 0 && name > newest) newest = name;
+    // The newest committed point snapshot, and every attention snapshot not yet delivered.
+    const auto dirs = core::snapshotDirs(state->dir);
+    if (!dirs.empty()) {
+      const std::string newest = fs::path(dirs.back()).filename().string();
+      if (newest != state->lastSnapshot) {
+        r->snapshot = core::readPointSnapshot(dirs.back(), r->error);
+        if (r->snapshot || r->error.empty()) state->lastSnapshot = newest;
+      }
     }
-    if (!newest.empty() && newest != state->lastSnapshot) {
-      r->snapshot = core::readPointSnapshot(state->dir + "/snapshots/" + newest, r->error);
-      if (r->snapshot || r->error.empty()) state->lastSnapshot = newest;
+    for (const auto& dir : dirs) {
+      if (state->attentionSeen.count(dir) || !r->error.empty()) continue;
+      auto a = core::readAttentionSnapshot(dir, r->error);
+      if (a) r->attention.push_back(a);
+      if (a || r->error.empty()) state->attentionSeen.insert(dir);
     }
     return r;
   }));
@@ -88,6 +95,7 @@ void RunWatcher::deliver() {
   if (!r->rows.empty()) Q_EMIT metricsArrived(r->rows);
   if (r->hasStatus) Q_EMIT statusChanged(r->status);
   if (r->snapshot) Q_EMIT snapshotArrived(r->snapshot);
+  for (const auto& a : r->attention) Q_EMIT attentionArrived(a);
   if (!r->error.empty()) Q_EMIT error(QString::fromStdString(r->error));
 }
 

@@ -27,6 +27,9 @@ class RunWatcher : public QObject {
   void metricsArrived(const std::vector<pretext::core::MetricRow>& rows);
   void statusChanged(const pretext::core::RunStatus& status);
   void snapshotArrived(const pretext::core::PointSnapshotPtr& snapshot);
+  // Every attention snapshot of the run, oldest first, each once (the sink views scrub
+  // through training with them).
+  void attentionArrived(const pretext::core::AttentionSnapshotPtr& snapshot);
   void error(const QString& message);
 
  private:

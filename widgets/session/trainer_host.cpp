@@ -62,6 +62,7 @@ void TrainerHost::drain() {
   if (batch.metricsGap) Q_EMIT metricsGap(m_runDir);
   if (!batch.metrics.empty()) Q_EMIT metricsArrived(batch.metrics);
   if (batch.snapshot) Q_EMIT snapshotArrived(batch.snapshot);
+  if (batch.attention) Q_EMIT attentionArrived(batch.attention);
   for (const auto& [level, line] : batch.logs)
     Q_EMIT logLine(static_cast<int>(level), QString::fromStdString(line));
   if (batch.hasStatus) {

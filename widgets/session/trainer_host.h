@@ -43,6 +43,7 @@ class TrainerHost : public QObject {
   // Rows were dropped from the queue: re-read the metrics from the run directory.
   void metricsGap(const QString& runDir);
   void snapshotArrived(const pretext::core::PointSnapshotPtr& snapshot);
+  void attentionArrived(const pretext::core::AttentionSnapshotPtr& snapshot);
   void logLine(int level, const QString& line);
   void finished(const pretext::core::RunStatus& status);
 

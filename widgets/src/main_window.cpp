@@ -33,6 +33,7 @@
 #include "pretext/core/config.h"
 #include "pretext/core/export.h"
 #include "pretext/core/presets.h"
+#include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/figure.h"
 #include "pretext/widgets/metric_chart.h"
@@ -123,6 +124,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_viewStack = new QStackedWidget(central);
   m_viewStack->addWidget(welcome);
   m_viewStack->addWidget(m_view);
+  m_attention = new AttentionView(central);
+  m_viewStack->addWidget(m_attention);
   auto* cl = new QVBoxLayout(central);
   cl->setContentsMargins(2, 2, 2, 2);
   cl->addLayout(bar);
@@ -146,6 +149,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_host, &session::TrainerHost::statusChanged, this, &MainWindow::onStatus);
   connect(m_host, &session::TrainerHost::metricsArrived, this, &MainWindow::onMetrics);
   connect(m_host, &session::TrainerHost::snapshotArrived, this, &MainWindow::onSnapshot);
+  connect(m_host, &session::TrainerHost::attentionArrived, m_attention,
+          &AttentionView::addSnapshot);
   connect(m_host, &session::TrainerHost::logLine, this, &MainWindow::log);
   connect(m_host, &session::TrainerHost::finished, this, &MainWindow::onFinished);
   connect(m_host, &session::TrainerHost::metricsGap, this, [this](const QString& dir) {
@@ -155,6 +160,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_watcher, &session::RunWatcher::statusChanged, this, &MainWindow::onStatus);
   connect(m_watcher, &session::RunWatcher::metricsArrived, this, &MainWindow::onMetrics);
   connect(m_watcher, &session::RunWatcher::snapshotArrived, this, &MainWindow::onSnapshot);
+  connect(m_watcher, &session::RunWatcher::attentionArrived, m_attention,
+          &AttentionView::addSnapshot);
   connect(m_watcher, &session::RunWatcher::error, this, [this](const QString& e) { log(1, e); });
 
   restoreSettings();
@@ -412,6 +419,8 @@ void MainWindow::resetViewsFor(const QString& runDir) {
   m_lossChart->clearRuns();
   m_equivChart->clearRuns();
   m_snapshot.reset();
+  m_attention->clear();
+  m_lmRun = false;  // until the run's config says otherwise (chooseChartKeys)
   m_dirLabel->setText(runDir);
   setWindowTitle(tr("Pretext — %1").arg(QFileInfo(runDir).fileName()));
 }
@@ -455,7 +464,7 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
     if (req.maxSteps > 0) m_config->setValue("trainer.max_steps", QString::number(req.maxSteps));
   }
   QSettings().setValue("experiment/source", m_config->source());
-  m_viewStack->setCurrentWidget(m_view);
+  m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   updateActions();
   m_runs->refresh();
   return true;
@@ -480,16 +489,16 @@ void MainWindow::openRun(const QString& runDir) {
   if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
     chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
   m_watcher->watch(runDir);
-  m_viewStack->setCurrentWidget(m_view);
+  m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   log(0, tr("watching %1").arg(runDir));
 }
 
 void MainWindow::chooseChartKeys(const QString& kind) {
   const bool lm = kind == "lm_sink";
+  m_lmRun = lm;
   m_lossChart->setKey(lm ? "loss/val" : "loss/total");
   m_equivChart->setKey(lm ? "sink/sink1" : "equiv/probe_err");
-  m_viewCaption->setText(lm ? tr("language-model run: the 3D view is for point-cloud runs")
-                            : QString());
+  m_viewCaption->setText(lm ? tr("language-model run: attention-sink views") : QString());
 }
 
 void MainWindow::onStatus(const core::RunStatus& s) {

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "pretext/widgets/colormap.h"
 #include "scene_pipeline.h"
 
 namespace pretext::widgets {
@@ -28,23 +29,14 @@ namespace pretext::widgets {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 
-// Perceptually uniform, colour-blind-safe map (viridis control points).
-const double kViridis[][3] = {{0.267, 0.005, 0.329}, {0.283, 0.141, 0.458}, {0.254, 0.265, 0.530},
-                              {0.207, 0.372, 0.553}, {0.164, 0.471, 0.558}, {0.128, 0.567, 0.551},
-                              {0.135, 0.659, 0.518}, {0.267, 0.749, 0.441}, {0.478, 0.821, 0.318},
-                              {0.741, 0.873, 0.150}, {0.993, 0.906, 0.144}};
-
 vtkSmartPointer<vtkLookupTable> makeViridis() {
   auto lut = vtkSmartPointer<vtkLookupTable>::New();
-  const int n = 256, stops = 11;
+  const int n = 256;
   lut->SetNumberOfTableValues(n);
   for (int i = 0; i < n; ++i) {
-    double t = static_cast<double>(i) / (n - 1) * (stops - 1);
-    int k = std::min(static_cast<int>(t), stops - 2);
-    double f = t - k;
-    lut->SetTableValue(i, kViridis[k][0] * (1 - f) + kViridis[k + 1][0] * f,
-                       kViridis[k][1] * (1 - f) + kViridis[k + 1][1] * f,
-                       kViridis[k][2] * (1 - f) + kViridis[k + 1][2] * f, 1.0);
+    double rgb[3];
+    viridis(static_cast<double>(i) / (n - 1), rgb);
+    lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
   }
   lut->Build();
   return lut;

@@ -75,6 +75,10 @@ std::string checkpointDirName(std::int64_t step);
 // for a folder that holds another kind of snapshot (attention maps); nullptr with `error`
 // set (naming the file) when a file is missing or malformed.
 PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error);
+// An attention snapshot folder (attention.npy, alpha1.npy, hidden_norm.npy, meta.json);
+// nullptr with `error` empty for a point snapshot, with `error` set when files are missing,
+// malformed or disagree in size.
+AttentionSnapshotPtr readAttentionSnapshot(const std::string& dir, std::string& error);
 // The committed snapshot folders of a run (snapshots/step_N, any kind), oldest first.
 std::vector<std::string> snapshotDirs(const std::string& runDir);
 // The newest committed checkpoint step, or nullopt when there is none.

@@ -24,6 +24,7 @@ class RunWatcher;
 namespace pretext::widgets {
 
 class PointCloudView;
+class AttentionView;
 class MetricChart;
 class ConfigPanel;
 class RunsBrowser;
@@ -59,6 +60,7 @@ class MainWindow : public QMainWindow {
                                 bool interactive = false);
 
   PointCloudView* pointView() const { return m_view; }
+  AttentionView* attentionView() const { return m_attention; }
   MetricChart* lossChart() const { return m_lossChart; }
   MetricChart* equivChart() const { return m_equivChart; }
   ConfigPanel* configPanel() const { return m_config; }
@@ -107,6 +109,8 @@ class MainWindow : public QMainWindow {
   core::PointSnapshotPtr m_snapshot;
   core::RunStatus m_status;
   QString m_currentRun;
+  AttentionView* m_attention = nullptr;
+  bool m_lmRun = false;  // the current run is a language model: show the attention views
   QString m_screenshotPath;
   bool m_exitWhenDone = false;
   bool m_closeAfterStop = false;
