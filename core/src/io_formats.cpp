@@ -753,6 +753,9 @@ PointCloud parseNpyCloud(const std::string& name, std::string_view bytes) {
     fail(name, "expected an (N, 3+) array of points, got shape of rank " +
                    std::to_string(a.shape.size()) +
                    (a.shape.size() == 2 ? " with " + std::to_string(a.shape[1]) + " columns" : ""));
+  if (a.shape[1] > 1024)
+    fail(name, "expected an (N, 3+) array of points, got " + std::to_string(a.shape[1]) +
+                   " columns (at most 1024)");
   std::vector<std::string> cols{"x", "y", "z"};
   for (std::size_t c = 3; c < a.shape[1]; ++c) cols.push_back("f" + std::to_string(c));
   ColumnSink sink;

@@ -75,6 +75,9 @@ NpyArray parseNpy(const std::string& name, std::string_view bytes) {
     if (dim.empty()) continue;
     std::uint64_t v;
     if (!parseU64(dim, v)) fail(name, "npy header: bad shape entry " + quoted(dim));
+    // An empty array may declare any other dimension; nothing real is this long.
+    if (v > (std::uint64_t{1} << 32))
+      fail(name, "npy header: shape entry " + std::string(dim) + " is implausibly large");
     a.shape.push_back(static_cast<std::size_t>(v));
   }
   const std::string& d = a.dtype;
@@ -149,7 +152,8 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
   if ((entries == 0xffff || cdOffset == 0xffffffffu) && eocd >= 20 &&
       le32(u + eocd - 20) == 0x07064b50u) {
     const std::uint64_t z = le64(u + eocd - 20 + 8);
-    if (z > n - 56 || le32(u + z) != 0x06064b50u) fail(name, "bad zip64 end-of-directory record");
+    if (n < 56 || z > n - 56 || le32(u + z) != 0x06064b50u)
+      fail(name, "bad zip64 end-of-directory record");
     entries = le64(u + z + 32);
     cdSize = le64(u + z + 40);
     cdOffset = le64(u + z + 48);
@@ -184,7 +188,8 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
     p += 46 + nameLen + extraLen + commentLen;
     const std::string where = name + "[" + member + "]";
     if (flags & 1u) fail(where, "encrypted zip members are not supported");
-    if (local > n - 30 || le32(u + local) != 0x04034b50u) fail(where, "bad local zip header");
+    if (n < 30 || local > n - 30 || le32(u + local) != 0x04034b50u)
+      fail(where, "bad local zip header");
     const std::size_t dataAt =
         static_cast<std::size_t>(local) + 30 + le16(u + local + 26) + le16(u + local + 28);
     if (dataAt > n || csize > n - dataAt) fail(where, "member data runs past the end (truncated?)");

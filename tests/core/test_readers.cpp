@@ -443,6 +443,32 @@ TEST_CASE("Malformed .npy/.npz input gives clear errors", "[readers][malformed]"
                 ""));
       }),
       Catch::Contains("shape needs more data"));
+  // Found by the fuzzer: an empty array may not declare an absurd second dimension (the
+  // column names of a 7.8e14-column cloud ran out of memory), nor a cloud 5000 columns.
+  CHECK_THAT(err([&] {
+               parseNpyCloud("a.npy", npy("{'descr': '<f2', 'fortran_order': False, 'shape': "
+                                          "(0, 777777777777777), }",
+                                          ""));
+             }),
+             Catch::Contains("shape entry 777777777777777 is implausibly large"));
+  CHECK_THAT(err([&] {
+               parseNpyCloud("a.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': "
+                                          "(0, 5000), }",
+                                          ""));
+             }),
+             Catch::Contains("5000 columns (at most 1024)"));
+  // Found by the fuzzer: a 47-byte "zip" whose zip64 locator points past its end (read out
+  // of bounds before the size check learned that the file can be shorter than the record).
+  const unsigned char zip64[] = {0x50, 0x4b, 0x03, 0x04, 0x14, 0x50, 0x4b, 0x06, 0x07, 0x00,
+                                 0x00, 0x74, 0x02, 0x01, 0x00, 0x00, 0x88, 0x04, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x79, 0x50, 0x4b, 0x05, 0x06, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x04, 0x04, 0x00, 0xd5, 0x00, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  CHECK_THAT(err([&] {
+               parseNpz("a.npz",
+                        std::string_view(reinterpret_cast<const char*>(zip64), sizeof zip64));
+             }),
+             Catch::Contains("bad zip64 end-of-directory record"));
   CHECK_THAT(err([&] {
                parseNpyCloud("a.npy",
                              npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",

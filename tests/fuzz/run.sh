@@ -18,8 +18,11 @@ status=0
 for t in bin nuscenes_bin pcd ply npy npz kitti_label kitti_calib kitti_poses; do
   mkdir -p "$OUT/corpus/$t"
   log="$OUT/$t.log"
+  # Inputs that once crashed a reader (tests/fuzz/regressions/<target>) run first, every time.
+  extra=()
+  [ -d "$HERE/regressions/$t" ] && extra=("$HERE/regressions/$t")
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     "$OUT/fuzz_$t" "$OUT/corpus/$t" "$OUT/seeds/$t" -max_total_time="$SECONDS_PER_TARGET" \
+     "$OUT/fuzz_$t" "$OUT/corpus/$t" "$OUT/seeds/$t" "${extra[@]}" -max_total_time="$SECONDS_PER_TARGET" \
        -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        -artifact_prefix="$OUT/artifacts/$t-" >"$log" 2>&1; then
     runs=$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')
