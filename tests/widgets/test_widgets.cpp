@@ -187,6 +187,65 @@ TEST_CASE("the chart draws decimated history and survives log axes with bad valu
   CHECK(chart.keys().contains("loss/total"));
 }
 
+TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faintly",
+          "[gui][chart]") {
+  // The function: identity at 0, a constant stays that constant, the first value is kept,
+  // a step is approached monotonically.
+  const std::vector<double> ramp = {1, 2, 3};
+  CHECK(widgets::smoothDebiased(ramp, 0) == ramp);
+  const auto c = widgets::smoothDebiased(std::vector<double>(1000, 3.25), 0.95);
+  for (double v : c) CHECK(v == Catch::Detail::Approx(3.25).margin(1e-12));
+  std::vector<double> step(200, 0.0);
+  std::fill(step.begin() + 100, step.end(), 1.0);
+  const auto s = widgets::smoothDebiased(step, 0.9);
+  CHECK(s[0] == 0.0);
+  for (std::size_t i = 100; i + 1 < s.size(); ++i) {
+    CHECK(s[i] > 0);
+    CHECK(s[i] < 1);
+    CHECK(s[i + 1] > s[i]);
+  }
+  CHECK(s[101] == Catch::Detail::Approx(0.19).margin(1e-3));  // 1 - 0.9^2 after two ones
+
+  // The chart: a constant series of 10^5 points draws as that constant when smoothed.
+  widgets::MetricChart chart("loss/total");
+  chart.resize(600, 300);
+  chart.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  std::vector<core::MetricRow> rows;
+  for (int i = 1; i <= 100000; ++i)
+    rows.push_back({1, i, 0, "loss/total", i % 1000 == 0 ? 4.0 : 2.5});  // spikes every 1000
+  chart.addRows("run", rows);
+  chart.setSmoothing(0.99);
+  const auto smooth = chart.drawnPoints("run");
+  const auto raw = chart.drawnRawPoints("run");
+  REQUIRE_FALSE(smooth.empty());
+  REQUIRE_FALSE(raw.empty());
+  double rawMax = 0, smoothMax = 0;
+  for (const auto& p : raw) rawMax = std::max(rawMax, p.y());
+  for (const auto& p : smooth) smoothMax = std::max(smoothMax, p.y());
+  CHECK(rawMax == 4.0);    // the faint raw curve keeps every spike
+  CHECK(smoothMax < 2.6);  // the smoothed one averages them out
+  CHECK(smoothMax > 2.5);
+  // The figure export gets what is drawn: the smoothed values at full resolution.
+  const auto curves = chart.curves();
+  REQUIRE(curves.size() == 1);
+  CHECK(curves[0].points.size() == 100000);
+  CHECK(curves[0].points[999].second < 2.6);
+  chart.setSmoothing(0);
+  CHECK(chart.drawnRawPoints("run").empty());
+  double plainMax = 0;
+  for (const auto& p : chart.drawnPoints("run")) plainMax = std::max(plainMax, p.y());
+  CHECK(plainMax == 4.0);
+  widgets::MetricChart flat("x");
+  flat.resize(400, 200);
+  std::vector<core::MetricRow> constant;
+  for (int i = 1; i <= 5000; ++i) constant.push_back({1, i, 0, "x", -7.5});
+  flat.addRows("run", constant);
+  flat.setSmoothing(0.9);
+  for (const auto& p : flat.drawnPoints("run"))
+    CHECK(p.y() == Catch::Detail::Approx(-7.5).margin(1e-12));
+}
+
 TEST_CASE("the config panel validates inline and yields overrides", "[gui][config]") {
   widgets::ConfigPanel panel;
   panel.setSource("quick-test");

@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QVBoxLayout>
@@ -51,6 +52,19 @@ std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& pts, double x0, 
   return out;
 }
 
+std::vector<double> smoothDebiased(const std::vector<double>& values, double w) {
+  w = std::clamp(w, 0.0, 0.999);
+  if (w == 0) return values;
+  std::vector<double> out(values.size());
+  double m = 0, wPow = 1;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    m = w * m + (1 - w) * values[i];
+    wPow *= w;
+    out[i] = m / (1 - wPow);
+  }
+  return out;
+}
+
 MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent), m_key(key) {
   m_chart = new QChart();
   m_chart->legend()->setVisible(false);
@@ -68,11 +82,21 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   m_keyBox->setToolTip(tr("Metric to plot"));
   m_logBox = new QCheckBox(tr("log y"), this);
   m_logBox->setToolTip(tr("Logarithmic y axis; non-positive values are hidden and counted"));
+  m_smoothBox = new QDoubleSpinBox(this);
+  m_smoothBox->setRange(0, 0.99);
+  m_smoothBox->setSingleStep(0.1);
+  m_smoothBox->setDecimals(2);
+  m_smoothBox->setPrefix(tr("smooth "));
+  m_smoothBox->setToolTip(
+      tr("Exponential smoothing weight w on every logged value, debiased like TensorBoard's: "
+         "m = w m + (1 - w) v, shown as m / (1 - w^n). The raw curve stays visible faintly. "
+         "0 = off"));
   m_note = new QLabel(this);
   m_note->setStyleSheet("color: #a05000;");
   auto* top = new QHBoxLayout();
   top->setContentsMargins(0, 0, 0, 0);
   top->addWidget(m_keyBox, 1);
+  top->addWidget(m_smoothBox);
   top->addWidget(m_logBox);
   top->addWidget(m_note);
   auto* lay = new QVBoxLayout(this);
@@ -84,6 +108,8 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
     if (!k.isEmpty() && k != m_key) setKey(k);
   });
   connect(m_logBox, &QCheckBox::toggled, this, &MetricChart::setLogY);
+  connect(m_smoothBox, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
+          &MetricChart::setSmoothing);
   m_redraw.setSingleShot(true);
   m_redraw.setInterval(100);
   connect(&m_redraw, &QTimer::timeout, this, &MetricChart::redrawNow);
@@ -108,7 +134,8 @@ void MetricChart::addRows(const QString& run, const std::vector<core::MetricRow>
 
 void MetricChart::clearRuns() {
   for (auto& r : m_runs)
-    if (r.series) m_chart->removeSeries(r.series), delete r.series;
+    for (auto* series : {r.series, r.rawSeries})
+      if (series) m_chart->removeSeries(series), delete series;
   m_runs.clear();
   m_nextColor = 0;
   scheduleRedraw();
@@ -117,10 +144,11 @@ void MetricChart::clearRuns() {
 void MetricChart::removeRun(const QString& run) {
   auto it = m_runs.find(run);
   if (it == m_runs.end()) return;
-  if (it->series) {
-    m_chart->removeSeries(it->series);
-    delete it->series;
-  }
+  for (auto* series : {it->series, it->rawSeries})
+    if (series) {
+      m_chart->removeSeries(series);
+      delete series;
+    }
   m_runs.erase(it);
   scheduleRedraw();
 }
@@ -142,8 +170,13 @@ std::vector<MetricChart::Curve> MetricChart::curves() const {
     c.run = it.key();
     c.color = it.value().color;
     auto s = it.value().acc.series().find(m_key.toStdString());
-    if (s != it.value().acc.series().end())
-      for (const auto& p : s->second) c.points.push_back({static_cast<double>(p.step), p.value});
+    if (s != it.value().acc.series().end()) {
+      std::vector<double> v;
+      for (const auto& p : s->second) v.push_back(p.value);
+      v = smoothDebiased(v, m_smoothing);  // what the chart draws
+      for (std::size_t i = 0; i < v.size(); ++i)
+        c.points.push_back({static_cast<double>(s->second[i].step), v[i]});
+    }
     out.push_back(std::move(c));
   }
   return out;
@@ -153,6 +186,22 @@ void MetricChart::setLogY(bool on) {
   m_logY = on;
   if (m_logBox->isChecked() != on) m_logBox->setChecked(on);
   redrawNow();
+}
+
+void MetricChart::setSmoothing(double w) {
+  m_smoothing = std::clamp(w, 0.0, 0.999);
+  if (std::abs(m_smoothBox->value() - m_smoothing) > 1e-9) {
+    QSignalBlocker block(m_smoothBox);
+    m_smoothBox->setValue(m_smoothing);
+  }
+  redrawNow();
+}
+
+std::vector<QPointF> MetricChart::drawnRawPoints(const QString& run) const {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end() || !it->rawSeries || !it->rawSeries->isVisible()) return {};
+  auto pts = it->rawSeries->points();
+  return std::vector<QPointF>(pts.begin(), pts.end());
 }
 
 QStringList MetricChart::keys() const { return m_knownKeys; }
@@ -222,11 +271,32 @@ void MetricChart::redrawNow() {
     raw[it.key()] = std::move(pts);
   }
   const int buckets = std::max(16, m_view->viewport()->width());
+  const bool smooth = m_smoothing > 0;
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    auto pts = decimateMinMax(raw[it.key()], x0, x1, buckets);
-    for (const auto& p : pts) {
-      y0 = std::min(y0, p.y());
-      y1 = std::max(y1, p.y());
+    // Smoothing runs on the full-resolution values; both curves are then decimated.
+    const auto& full = raw[it.key()];
+    std::vector<QPointF> shown = full;
+    if (smooth) {
+      std::vector<double> v(full.size());
+      for (std::size_t i = 0; i < full.size(); ++i) v[i] = full[i].y();
+      v = smoothDebiased(v, m_smoothing);
+      for (std::size_t i = 0; i < full.size(); ++i) shown[i].setY(v[i]);
+    }
+    auto pts = decimateMinMax(shown, x0, x1, buckets);
+    auto rawPts = smooth ? decimateMinMax(full, x0, x1, buckets) : std::vector<QPointF>{};
+    for (const auto* list : {&pts, &rawPts})
+      for (const auto& p : *list) {
+        y0 = std::min(y0, p.y());
+        y1 = std::max(y1, p.y());
+      }
+    if (!it->rawSeries) {  // added first: drawn behind the main curve
+      it->rawSeries = new QLineSeries();
+      QColor faint = runColor(it->color);
+      faint.setAlpha(70);
+      QPen pen(faint);
+      pen.setWidthF(1.0);
+      it->rawSeries->setPen(pen);
+      m_chart->addSeries(it->rawSeries);
     }
     if (!it->series) {
       it->series = new QLineSeries();
@@ -236,6 +306,8 @@ void MetricChart::redrawNow() {
       it->series->setPen(pen);
       m_chart->addSeries(it->series);
     }
+    it->rawSeries->replace(QList<QPointF>(rawPts.begin(), rawPts.end()));
+    it->rawSeries->setVisible(smooth);
     it->series->replace(QList<QPointF>(pts.begin(), pts.end()));
   }
   if (!(x1 > x0)) {
@@ -269,11 +341,12 @@ void MetricChart::redrawNow() {
   }
   ay->setTitleText(m_key);
   m_chart->addAxis(ay, Qt::AlignLeft);
-  for (auto& r : m_runs) {
-    if (!r.series) continue;
-    r.series->attachAxis(ax);
-    r.series->attachAxis(ay);
-  }
+  for (auto& r : m_runs)
+    for (auto* series : {r.rawSeries, r.series}) {
+      if (!series) continue;
+      series->attachAxis(ax);
+      series->attachAxis(ay);
+    }
   m_note->setText(hidden ? tr("%1 non-positive/non-finite hidden").arg(hidden) : QString());
 }
 

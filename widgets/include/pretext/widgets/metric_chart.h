@@ -15,6 +15,7 @@
 class QChartView;
 class QComboBox;
 class QCheckBox;
+class QDoubleSpinBox;
 class QLabel;
 QT_BEGIN_NAMESPACE
 class QChart;
@@ -34,6 +35,12 @@ QColor runColor(int index);
 std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& points, double x0, double x1,
                                     int buckets);
 
+// Exponential smoothing with debiasing, on the full-resolution values in step order:
+// m_i = w m_{i-1} + (1 - w) v_i with m_0 = 0, shown as m_i / (1 - w^i). The first shown
+// value is v_1 and a constant series stays exactly that constant (as TensorBoard's
+// smoothing slider does). w = 0 returns the values; w is clamped to [0, 0.999].
+std::vector<double> smoothDebiased(const std::vector<double>& values, double w);
+
 class MetricChart : public QWidget {
   Q_OBJECT
  public:
@@ -46,8 +53,14 @@ class MetricChart : public QWidget {
   void setKey(const QString& key);
   void setLogY(bool on);
   bool logY() const { return m_logY; }
+  // Smoothing weight w in [0, 0.999] (smoothDebiased): the smoothed curve is drawn in the
+  // run's colour, the raw curve faintly behind it; 0 draws the raw curve only.
+  void setSmoothing(double w);
+  double smoothing() const { return m_smoothing; }
+  // The faint raw curve drawn for `run` when smoothing is on (decimated), else empty.
+  std::vector<QPointF> drawnRawPoints(const QString& run) const;
   // What the chart shows at full resolution, for figure export: per run its colour index and
-  // the (step, value) points of the current key.
+  // the (step, value) points of the current key (smoothed when smoothing is on).
   struct Curve {
     QString run;
     int color = 0;
@@ -68,18 +81,21 @@ class MetricChart : public QWidget {
   struct RunData {
     core::MetricsAccumulator acc;
     QLineSeries* series = nullptr;
+    QLineSeries* rawSeries = nullptr;  // faint, while smoothing is on
     int color = 0;
   };
   void scheduleRedraw();
   void rebuildKeyList();
   QString m_key;
   bool m_logY = false;
+  double m_smoothing = 0;
   QMap<QString, RunData> m_runs;
   int m_nextColor = 0;
   QChart* m_chart = nullptr;
   QChartView* m_view = nullptr;
   QComboBox* m_keyBox = nullptr;
   QCheckBox* m_logBox = nullptr;
+  QDoubleSpinBox* m_smoothBox = nullptr;
   QLabel* m_note = nullptr;
   QTimer m_redraw;
   bool m_dirty = false;
