@@ -91,66 +91,59 @@ std::size_t exportMetricsCsv(const std::string& runDir, const std::string& outFi
   return rows;
 }
 
-std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
-                               std::optional<std::int64_t> step) {
-  requireRun(runDir);
-  // Newest first; skip snapshots of other kinds (attention maps).
-  auto dirs = snapshotDirs(runDir);
-  std::reverse(dirs.begin(), dirs.end());
-  for (const auto& dir : dirs) {
-    if (step && fs::path(dir).filename() != checkpointDirName(*step)) continue;
-    std::string error;
-    auto snap = readPointSnapshot(dir, error);
-    if (!error.empty()) throw std::runtime_error(error);
-    if (!snap) {
-      if (step) throw std::runtime_error(dir + ": not a point snapshot");
-      continue;
-    }
-    PointCloud cloud;
-    cloud.xyz = snap->xyz;
-    for (const auto& [field, values] : snap->fields) {
-      cloud.fieldNames.push_back(field);
-      cloud.fields.push_back(values);
-    }
-    writePly(outFile, cloud, /*binary=*/true);
-    return snap->step;
-  }
-  throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
-                                          : std::string(": the run has no point snapshot")));
-}
-
-std::int64_t exportAttentionCsv(const std::string& runDir, const std::string& outFile,
-                                std::optional<std::int64_t> step) {
+namespace {
+// The snapshot of `step`, or the newest one, that `read` accepts (it returns nullptr with
+// no error for snapshots of the other kind). Throws naming what is missing.
+template <class Read>
+auto findSnapshot(const std::string& runDir, std::optional<std::int64_t> step,
+                  const std::string& kind, Read read) {
   requireRun(runDir);
   auto dirs = snapshotDirs(runDir);
   std::reverse(dirs.begin(), dirs.end());  // newest first
   for (const auto& dir : dirs) {
     if (step && fs::path(dir).filename() != checkpointDirName(*step)) continue;
     std::string error;
-    auto snap = readAttentionSnapshot(dir, error);
+    auto snap = read(dir, error);
     if (!error.empty()) throw std::runtime_error(error);
-    if (!snap) {
-      if (step) throw std::runtime_error(dir + ": not an attention snapshot");
-      continue;
-    }
-    std::ostringstream out;
-    out << "layer,head,query,key,query_token,key_token,weight\n";
-    std::size_t i = 0;
-    for (int l = 0; l < snap->layers; ++l)
-      for (int h = 0; h < snap->heads; ++h)
-        for (int q = 0; q < snap->queries; ++q)
-          for (int k = 0; k < snap->keys; ++k, ++i) {
-            const int t = snap->hasSinkSlot ? k - 1 : k;
-            const std::string keyToken = t < 0 ? std::string("<sink>") : snap->tokens[t];
-            out << l << ',' << h << ',' << q << ',' << k << ',' << csvField(snap->tokens[q]) << ','
-                << csvField(keyToken) << ',' << number(snap->maps[i]) << '\n';
-          }
-    if (!writeFileAtomic(outFile, out.str(), error))
-      throw std::runtime_error(outFile + ": " + error);
-    return snap->step;
+    if (snap) return snap;
+    if (step) throw std::runtime_error(dir + ": not " + kind);
   }
   throw std::runtime_error(runDir + (step ? ": no snapshot at step " + std::to_string(*step)
-                                          : std::string(": the run has no attention snapshot")));
+                                          : ": the run has no " + kind.substr(kind.find(' ') + 1)));
+}
+}  // namespace
+
+std::int64_t exportSnapshotPly(const std::string& runDir, const std::string& outFile,
+                               std::optional<std::int64_t> step) {
+  const auto snap = findSnapshot(runDir, step, "a point snapshot", readPointSnapshot);
+  PointCloud cloud;
+  cloud.xyz = snap->xyz;
+  for (const auto& [field, values] : snap->fields) {
+    cloud.fieldNames.push_back(field);
+    cloud.fields.push_back(values);
+  }
+  writePly(outFile, cloud, /*binary=*/true);
+  return snap->step;
+}
+
+std::int64_t exportAttentionCsv(const std::string& runDir, const std::string& outFile,
+                                std::optional<std::int64_t> step) {
+  const auto snap = findSnapshot(runDir, step, "an attention snapshot", readAttentionSnapshot);
+  std::ostringstream out;
+  out << "layer,head,query,key,query_token,key_token,weight\n";
+  std::size_t i = 0;
+  for (int l = 0; l < snap->layers; ++l)
+    for (int h = 0; h < snap->heads; ++h)
+      for (int q = 0; q < snap->queries; ++q)
+        for (int k = 0; k < snap->keys; ++k, ++i) {
+          const int t = snap->hasSinkSlot ? k - 1 : k;
+          const std::string keyToken = t < 0 ? std::string("<sink>") : snap->tokens[t];
+          out << l << ',' << h << ',' << q << ',' << k << ',' << csvField(snap->tokens[q]) << ','
+              << csvField(keyToken) << ',' << number(snap->maps[i]) << '\n';
+        }
+  std::string error;
+  if (!writeFileAtomic(outFile, out.str(), error)) throw std::runtime_error(outFile + ": " + error);
+  return snap->step;
 }
 
 std::string exportTfEvents(const std::string& runDir, const std::string& dir) {
