@@ -15,6 +15,7 @@
 #include "pixels.h"
 #include "pretext/core/config.h"
 #include "pretext/core/run_dir.h"
+#include "pretext/widgets/colormap.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
 
@@ -248,4 +249,58 @@ TEST_CASE("pretext-export --render: every snapshot with one camera and one colou
   CHECK(headless.code == 1);
   CHECK(headless.output.find("xvfb-run") != std::string::npos);
   CHECK_FALSE(fs::exists(root / "h.png"));
+}
+
+TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]") {
+  // Three far-apart points in distinct colours, drawn large; find each colour's pixels in
+  // the real rendering and pick there.
+  widgets::PointCloudView view;
+  view.resize(500, 400);
+  view.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  // (Two far corner points, value 0.75, only set the framing.)
+  const std::vector<float> xyz = {-4, -3, 0, 0, 0, 0, 3.5f, 2.5f, 0, 1.5f, -3, 0,
+                                  -20, -20, 0, 20, 20, 0};
+  const std::vector<float> scalars = {0.0f, 0.5f, 1.0f, 0.25f, 0.75f, 0.75f};
+  view.setPointCloud(xyz, scalars, "value");
+  view.setFixedRange(0, 1);
+  view.setPointSize(12);
+  view.setCameraPreset(widgets::CameraPreset::BirdsEye);
+  view.orbit(20, 0);
+  wait(300);
+  const QImage img = view.grabFramebuffer();
+  const double dpr = view.devicePixelRatioF();
+  for (int i = 0; i < 4; ++i) {
+    double rgb[3];
+    widgets::viridis(scalars[static_cast<std::size_t>(i)], rgb);
+    const QColor want = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
+                                         static_cast<float>(rgb[2]));
+    double sx = 0, sy = 0;
+    long count = 0;
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = 0; x < img.width() * 85 / 100; ++x)  // left of the colour bar
+        if (pretext::test::near(img.pixel(x, y), want, 10)) sx += x, sy += y, ++count;
+    INFO("point " << i << ": " << count << " pixels of its colour");
+    REQUIRE(count > 20);
+    const QPointF centre(sx / count / dpr, sy / count / dpr);
+    CHECK(view.pickPoint(centre) == i);
+    CHECK(view.describePoint(i).startsWith(QString("point %1 at").arg(i)));
+  }
+  CHECK(view.pickPoint(QPointF(2, 2)) == -1);  // nothing there
+  // A click (press and release in place) emits the pick.
+  double rgb[3];
+  widgets::viridis(1.0, rgb);
+  int picked = -1;
+  QObject::connect(&view, &widgets::PointCloudView::pointPicked, [&](int i) { picked = i; });
+  double sx = 0, sy = 0;
+  long count = 0;
+  const QColor yellow = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
+                                         static_cast<float>(rgb[2]));
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width() * 85 / 100; ++x)
+      if (pretext::test::near(img.pixel(x, y), yellow, 10)) sx += x, sy += y, ++count;
+  REQUIRE(count > 0);
+  QTest::mouseClick(&view, Qt::LeftButton, {},
+                    QPoint(static_cast<int>(sx / count / dpr), static_cast<int>(sy / count / dpr)));
+  CHECK(picked == 2);
 }

@@ -132,6 +132,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   cl->addWidget(m_viewStack, 1);
   setCentralWidget(central);
   connect(resetCam, &QPushButton::clicked, m_view, &PointCloudView::resetCamera);
+  // Clicking a point shows every per-point field of the snapshot at that point.
+  connect(m_view, &PointCloudView::pointPicked, this, [this](int i) {
+    QString text = m_view->describePoint(i);
+    if (m_snapshot && static_cast<std::size_t>(i) < m_snapshot->size()) {
+      QStringList fields;
+      for (const auto& [name, values] : m_snapshot->fields)
+        fields << QString("%1 %2").arg(QString::fromStdString(name)).arg(values[i], 0, 'g', 4);
+      text = tr("point %1 of step %2: %3").arg(i).arg(m_snapshot->step).arg(fields.join(", "));
+    }
+    m_viewCaption->setText(text);
+    log(0, text);
+  });
   connect(m_fieldBox, &QComboBox::currentTextChanged, this, [this] { showSnapshotField(); });
 
   buildDocks();

@@ -10,6 +10,7 @@
 #include <vtkIdTypeArray.h>
 #include <vtkInteractorStyleTrackballCamera.h>
 #include <vtkLookupTable.h>
+#include <vtkMatrix4x4.h>
 #include <vtkNew.h>
 #include <vtkOpenGLFramebufferObject.h>
 #include <vtkOpenGLState.h>
@@ -64,6 +65,7 @@ struct PointCloudView::Impl {
   std::vector<float> xyz, scalars;
   std::string field;
   CameraPreset preset = CameraPreset::Orbit;
+  QPointF pressAt;  // where the mouse went down (a click that does not drag picks)
 };
 
 PointCloudView::PointCloudView(QWidget* parent)
@@ -343,6 +345,7 @@ unsigned long buttonEvent(Qt::MouseButton button, bool press) {
 }  // namespace
 
 void PointCloudView::mousePressEvent(QMouseEvent* e) {
+  d->pressAt = e->position();
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   if (auto ev = buttonEvent(e->button(), true); ev != vtkCommand::NoEvent)
     d->interactor->InvokeEvent(ev);
@@ -352,6 +355,60 @@ void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   if (auto ev = buttonEvent(e->button(), false); ev != vtkCommand::NoEvent)
     d->interactor->InvokeEvent(ev);
+  // A left click that did not drag picks the point under the mouse.
+  if (e->button() == Qt::LeftButton && (e->position() - d->pressAt).manhattanLength() < 4) {
+    const int i = pickPoint(e->position());
+    if (i >= 0) Q_EMIT pointPicked(i);
+  }
+}
+
+int PointCloudView::pickPoint(const QPointF& pos, double radius) const {
+  // Project every point with the camera's composite matrix (what the GPU does) and take the
+  // nearest on screen within `radius` pixels, the one nearer the camera on a tie.
+  const qreal dpr = devicePixelRatioF();
+  const double w = width() * dpr, h = height() * dpr;
+  if (d->xyz.empty() || w < 1 || h < 1) return -1;
+  vtkMatrix4x4* m =
+      d->renderer->GetActiveCamera()->GetCompositeProjectionTransformMatrix(w / h, -1, 1);
+  double e[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) e[r][c] = m->GetElement(r, c);
+  const double px = pos.x() * dpr, py = pos.y() * dpr, r2 = radius * radius * dpr * dpr;
+  int best = -1;
+  double bestD = r2, bestZ = 2;
+  const std::size_t n = d->xyz.size() / 3;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = d->xyz[3 * i], y = d->xyz[3 * i + 1], z = d->xyz[3 * i + 2];
+    const double cw = e[3][0] * x + e[3][1] * y + e[3][2] * z + e[3][3];
+    if (!(cw > 0)) continue;  // behind the camera
+    const double nz = (e[2][0] * x + e[2][1] * y + e[2][2] * z + e[2][3]) / cw;
+    if (nz < -1 || nz > 1) continue;  // clipped
+    const double sx = ((e[0][0] * x + e[0][1] * y + e[0][2] * z + e[0][3]) / cw + 1) * 0.5 * w;
+    const double sy =
+        (1 - ((e[1][0] * x + e[1][1] * y + e[1][2] * z + e[1][3]) / cw + 1) * 0.5) * h;
+    const double dd = (sx - px) * (sx - px) + (sy - py) * (sy - py);
+    if (dd < bestD - 1e-9 || (dd <= bestD + 1e-9 && best >= 0 && nz < bestZ)) {
+      best = static_cast<int>(i);
+      bestD = dd;
+      bestZ = nz;
+    }
+  }
+  return best;
+}
+
+QString PointCloudView::describePoint(int index) const {
+  if (index < 0 || static_cast<std::size_t>(index) * 3 + 2 >= d->xyz.size()) return {};
+  const float* p = &d->xyz[3 * static_cast<std::size_t>(index)];
+  QString text = tr("point %1 at (%2, %3, %4)")
+                     .arg(index)
+                     .arg(p[0], 0, 'f', 2)
+                     .arg(p[1], 0, 'f', 2)
+                     .arg(p[2], 0, 'f', 2);
+  if (static_cast<std::size_t>(index) < d->scalars.size())
+    text += tr(": %1 = %2")
+                .arg(QString::fromStdString(d->field))
+                .arg(d->scalars[static_cast<std::size_t>(index)], 0, 'g', 4);
+  return text;
 }
 
 void PointCloudView::mouseMoveEvent(QMouseEvent* e) {

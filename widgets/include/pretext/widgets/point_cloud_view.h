@@ -51,6 +51,15 @@ class PointCloudView : public QOpenGLWidget {
   // Rotates the camera about the focal point (degrees), as a mouse drag would.
   void orbit(double azimuthDeg, double elevationDeg);
   vtkGenericOpenGLRenderWindow* renderWindow() const;
+  // The point drawn nearest to `pos` (widget coordinates) within `radius` pixels, the one
+  // nearer the camera on a tie; -1 if none. A left click that does not drag emits
+  // pointPicked with it.
+  int pickPoint(const QPointF& pos, double radius = 6) const;
+  // "point 12 at (x, y, z): field = value" for the log and tooltips.
+  QString describePoint(int index) const;
+
+ Q_SIGNALS:
+  void pointPicked(int index);
 
  protected:
   void initializeGL() override;
