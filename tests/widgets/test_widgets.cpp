@@ -246,6 +246,39 @@ TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faint
     CHECK(p.y() == Catch::Detail::Approx(-7.5).margin(1e-12));
 }
 
+TEST_CASE("chart x axis, outlier-robust y range and resumed-segment markers", "[gui][chart]") {
+  widgets::MetricChart chart("loss/total");
+  chart.resize(600, 300);
+  chart.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  std::vector<core::MetricRow> rows;
+  for (int i = 1; i <= 30; ++i)
+    rows.push_back({1, i, 2.0 * i, "loss/total", i == 10 ? 1000.0 : 1.0 + 0.01 * i});
+  // The run was resumed from its checkpoint at step 30 as segment 2.
+  for (int i = 31; i <= 60; ++i) rows.push_back({2, i, 100.0 + i, "loss/total", 1.5});
+  chart.addRows("run", rows);
+  chart.redrawNow();
+  CHECK(chart.rawPointCount("run") == 60);
+  CHECK(chart.segmentBoundaries() == std::vector<double>{31});
+  // One spike sets the plain range; the robust range ignores it and says so.
+  CHECK(chart.yRange().second >= 1000);
+  chart.setRobustY(true);
+  CHECK(chart.yRange().second < 3);
+  CHECK(chart.yRange().first <= 1.0);
+  CHECK(chart.note().contains("outside the robust y range"));
+  chart.setRobustY(false);
+  CHECK(chart.note().isEmpty());
+  // Wall time on x: the same points at their wall-clock times (boundary included).
+  chart.setWallTimeX(true);
+  auto drawn = chart.drawnPoints("run");
+  REQUIRE_FALSE(drawn.empty());
+  CHECK(drawn.front().x() == 2.0);
+  CHECK(drawn.back().x() == 160.0);
+  CHECK(chart.segmentBoundaries() == std::vector<double>{131});
+  chart.setWallTimeX(false);
+  CHECK(chart.drawnPoints("run").back().x() == 60.0);
+}
+
 TEST_CASE("the config panel validates inline and yields overrides", "[gui][config]") {
   widgets::ConfigPanel panel;
   panel.setSource("quick-test");

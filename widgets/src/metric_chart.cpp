@@ -91,12 +91,21 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
       tr("Exponential smoothing weight w on every logged value, debiased like TensorBoard's: "
          "m = w m + (1 - w) v, shown as m / (1 - w^n). The raw curve stays visible faintly. "
          "0 = off"));
+  m_xBox = new QComboBox(this);
+  m_xBox->addItems({tr("step"), tr("wall time")});
+  m_xBox->setToolTip(tr("x axis: training step, or the run's wall-clock training time (s)"));
+  m_robustBox = new QCheckBox(tr("robust y"), this);
+  m_robustBox->setToolTip(
+      tr("y range from the 1st to the 99th percentile of the drawn values (+10 %), so one "
+         "spike does not flatten the curve; clipped points are counted next to the key"));
   m_note = new QLabel(this);
   m_note->setStyleSheet("color: #a05000;");
   auto* top = new QHBoxLayout();
   top->setContentsMargins(0, 0, 0, 0);
   top->addWidget(m_keyBox, 1);
+  top->addWidget(m_xBox);
   top->addWidget(m_smoothBox);
+  top->addWidget(m_robustBox);
   top->addWidget(m_logBox);
   top->addWidget(m_note);
   auto* lay = new QVBoxLayout(this);
@@ -110,6 +119,9 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   connect(m_logBox, &QCheckBox::toggled, this, &MetricChart::setLogY);
   connect(m_smoothBox, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
           &MetricChart::setSmoothing);
+  connect(m_xBox, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          [this](int i) { setWallTimeX(i == 1); });
+  connect(m_robustBox, &QCheckBox::toggled, this, &MetricChart::setRobustY);
   m_redraw.setSingleShot(true);
   m_redraw.setInterval(100);
   connect(&m_redraw, &QTimer::timeout, this, &MetricChart::redrawNow);
@@ -204,6 +216,34 @@ std::vector<QPointF> MetricChart::drawnRawPoints(const QString& run) const {
   return std::vector<QPointF>(pts.begin(), pts.end());
 }
 
+void MetricChart::setWallTimeX(bool on) {
+  m_wallX = on;
+  if (m_xBox->currentIndex() != (on ? 1 : 0)) {
+    QSignalBlocker block(m_xBox);
+    m_xBox->setCurrentIndex(on ? 1 : 0);
+  }
+  redrawNow();
+}
+
+void MetricChart::setRobustY(bool on) {
+  m_robustY = on;
+  if (m_robustBox->isChecked() != on) {
+    QSignalBlocker block(m_robustBox);
+    m_robustBox->setChecked(on);
+  }
+  redrawNow();
+}
+
+std::pair<double, double> MetricChart::yRange() const { return m_yRange; }
+QString MetricChart::note() const { return m_note->text(); }
+
+std::vector<double> MetricChart::segmentBoundaries() const {
+  std::vector<double> out;
+  for (auto* b : m_boundaries)
+    if (b->count() > 0) out.push_back(b->at(0).x());
+  return out;
+}
+
 QStringList MetricChart::keys() const { return m_knownKeys; }
 
 void MetricChart::rebuildKeyList() {
@@ -261,8 +301,12 @@ void MetricChart::redrawNow() {
           ++hidden;
           continue;
         }
-        pts.emplace_back(static_cast<double>(p.step), p.value);
+        pts.emplace_back(m_wallX ? p.wallS : static_cast<double>(p.step), p.value);
       }
+      // Wall time is not monotonic across rows logged at the same step: keep x order.
+      if (m_wallX)
+        std::stable_sort(pts.begin(), pts.end(),
+                         [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
     }
     if (!pts.empty()) {
       x0 = std::min(x0, pts.front().x());
@@ -272,6 +316,7 @@ void MetricChart::redrawNow() {
   }
   const int buckets = std::max(16, m_view->viewport()->width());
   const bool smooth = m_smoothing > 0;
+  std::vector<double> drawnY;  // for the robust range
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
     // Smoothing runs on the full-resolution values; both curves are then decimated.
     const auto& full = raw[it.key()];
@@ -288,6 +333,7 @@ void MetricChart::redrawNow() {
       for (const auto& p : *list) {
         y0 = std::min(y0, p.y());
         y1 = std::max(y1, p.y());
+        drawnY.push_back(p.y());
       }
     if (!it->rawSeries) {  // added first: drawn behind the main curve
       it->rawSeries = new QLineSeries();
@@ -318,9 +364,18 @@ void MetricChart::redrawNow() {
     y0 = m_logY ? 0.1 : 0;
     y1 = 1;
   }
+  std::size_t clipped = 0;
+  if (m_robustY && drawnY.size() >= 20) {
+    std::sort(drawnY.begin(), drawnY.end());
+    auto q = [&](double f) { return drawnY[static_cast<std::size_t>(f * (drawnY.size() - 1))]; };
+    const double lo = q(0.01), hi = q(0.99), pad = 0.1 * (hi - lo);
+    const double r0 = m_logY ? lo / 1.5 : lo - pad, r1 = m_logY ? hi * 1.5 : hi + pad;
+    for (double v : drawnY) clipped += v < r0 || v > r1;
+    if (r1 > r0) y0 = std::max(y0, r0), y1 = std::min(y1, r1);
+  }
   auto* ax = new QValueAxis();
   ax->setRange(x0, x1);
-  ax->setTitleText(tr("step"));
+  ax->setTitleText(m_wallX ? tr("wall time (s)") : tr("step"));
   ax->setLabelFormat("%g");
   ax->applyNiceNumbers();
   m_chart->addAxis(ax, Qt::AlignBottom);
@@ -347,7 +402,39 @@ void MetricChart::redrawNow() {
       series->attachAxis(ax);
       series->attachAxis(ay);
     }
-  m_note->setText(hidden ? tr("%1 non-positive/non-finite hidden").arg(hidden) : QString());
+  // Resumed runs: a dashed line where each later segment starts.
+  for (auto* b : m_boundaries) {
+    m_chart->removeSeries(b);
+    delete b;
+  }
+  m_boundaries.clear();
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    const auto s = it->acc.series().find(key);
+    if (s == it->acc.series().end()) continue;
+    for (std::size_t i = 1; i < s->second.size(); ++i) {
+      if (s->second[i].segment == s->second[i - 1].segment) continue;
+      const double x = m_wallX ? s->second[i].wallS : static_cast<double>(s->second[i].step);
+      auto* line = new QLineSeries();
+      QPen pen(runColor(it->color));
+      pen.setStyle(Qt::DashLine);
+      pen.setWidthF(1.0);
+      line->setPen(pen);
+      const double lo = m_logY ? std::max(y0, 1e-300) : y0;
+      line->append(x, lo);
+      line->append(x, y1);
+      m_chart->addSeries(line);
+      line->attachAxis(ax);
+      line->attachAxis(ay);
+      m_boundaries.push_back(line);
+    }
+  }
+  m_yRange = {y0, y1};
+  if (auto* lin = qobject_cast<QValueAxis*>(ay)) m_yRange = {lin->min(), lin->max()};
+  if (auto* lg = qobject_cast<QLogValueAxis*>(ay)) m_yRange = {lg->min(), lg->max()};
+  QStringList notes;
+  if (hidden) notes << tr("%1 non-positive/non-finite hidden").arg(hidden);
+  if (clipped) notes << tr("%1 drawn points outside the robust y range").arg(clipped);
+  m_note->setText(notes.join(" · "));
 }
 
 }  // namespace pretext::widgets

@@ -59,6 +59,17 @@ class MetricChart : public QWidget {
   double smoothing() const { return m_smoothing; }
   // The faint raw curve drawn for `run` when smoothing is on (decimated), else empty.
   std::vector<QPointF> drawnRawPoints(const QString& run) const;
+  // x axis: the step, or the run's wall-clock training time in seconds.
+  void setWallTimeX(bool on);
+  bool wallTimeX() const { return m_wallX; }
+  // Outlier-robust y range: the 1st to 99th percentile of what is drawn (plus 10 %); points
+  // outside are clipped and counted in the note next to the key.
+  void setRobustY(bool on);
+  bool robustY() const { return m_robustY; }
+  std::pair<double, double> yRange() const;  // the y axis range as drawn
+  QString note() const;                      // hidden / clipped counts, empty if none
+  // x positions of the dashed lines where resumed runs start a new segment.
+  std::vector<double> segmentBoundaries() const;
   // What the chart shows at full resolution, for figure export: per run its colour index and
   // the (step, value) points of the current key (smoothed when smoothing is on).
   struct Curve {
@@ -87,8 +98,10 @@ class MetricChart : public QWidget {
   void scheduleRedraw();
   void rebuildKeyList();
   QString m_key;
-  bool m_logY = false;
+  bool m_logY = false, m_wallX = false, m_robustY = false;
   double m_smoothing = 0;
+  std::pair<double, double> m_yRange{0, 1};
+  std::vector<QLineSeries*> m_boundaries;
   QMap<QString, RunData> m_runs;
   int m_nextColor = 0;
   QChart* m_chart = nullptr;
@@ -96,6 +109,8 @@ class MetricChart : public QWidget {
   QComboBox* m_keyBox = nullptr;
   QCheckBox* m_logBox = nullptr;
   QDoubleSpinBox* m_smoothBox = nullptr;
+  QComboBox* m_xBox = nullptr;
+  QCheckBox* m_robustBox = nullptr;
   QLabel* m_note = nullptr;
   QTimer m_redraw;
   bool m_dirty = false;
