@@ -259,8 +259,8 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
   view.show();
   REQUIRE(QTest::qWaitForWindowExposed(&view));
   // (Two far corner points, value 0.75, only set the framing.)
-  const std::vector<float> xyz = {-4, -3, 0, 0, 0, 0, 3.5f, 2.5f, 0, 1.5f, -3, 0,
-                                  -20, -20, 0, 20, 20, 0};
+  const std::vector<float> xyz = {-4,   -3, 0, 0,   0,   0, 3.5f, 2.5f, 0,
+                                  1.5f, -3, 0, -20, -20, 0, 20,   20,   0};
   const std::vector<float> scalars = {0.0f, 0.5f, 1.0f, 0.25f, 0.75f, 0.75f};
   view.setPointCloud(xyz, scalars, "value");
   view.setFixedRange(0, 1);
