@@ -270,37 +270,35 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
   wait(300);
   const QImage img = view.grabFramebuffer();
   const double dpr = view.devicePixelRatioF();
-  for (int i = 0; i < 4; ++i) {
+  // Centre (widget coordinates) of the pixels drawn in the colour of `value`, left of the
+  // colour bar, and how many there are.
+  auto centreOf = [&](double value, long& count) {
     double rgb[3];
-    widgets::viridis(scalars[static_cast<std::size_t>(i)], rgb);
+    widgets::viridis(value, rgb);
     const QColor want = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
                                          static_cast<float>(rgb[2]));
     double sx = 0, sy = 0;
-    long count = 0;
+    count = 0;
     for (int y = 0; y < img.height(); ++y)
-      for (int x = 0; x < img.width() * 85 / 100; ++x)  // left of the colour bar
+      for (int x = 0; x < img.width() * 85 / 100; ++x)
         if (pretext::test::near(img.pixel(x, y), want, 10)) sx += x, sy += y, ++count;
+    return count ? QPointF(sx / count / dpr, sy / count / dpr) : QPointF();
+  };
+  for (int i = 0; i < 4; ++i) {
+    long count = 0;
+    const QPointF centre = centreOf(scalars[static_cast<std::size_t>(i)], count);
     INFO("point " << i << ": " << count << " pixels of its colour");
     REQUIRE(count > 20);
-    const QPointF centre(sx / count / dpr, sy / count / dpr);
     CHECK(view.pickPoint(centre) == i);
     CHECK(view.describePoint(i).startsWith(QString("point %1 at").arg(i)));
   }
   CHECK(view.pickPoint(QPointF(2, 2)) == -1);  // nothing there
   // A click (press and release in place) emits the pick.
-  double rgb[3];
-  widgets::viridis(1.0, rgb);
   int picked = -1;
   QObject::connect(&view, &widgets::PointCloudView::pointPicked, [&](int i) { picked = i; });
-  double sx = 0, sy = 0;
   long count = 0;
-  const QColor yellow = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
-                                         static_cast<float>(rgb[2]));
-  for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width() * 85 / 100; ++x)
-      if (pretext::test::near(img.pixel(x, y), yellow, 10)) sx += x, sy += y, ++count;
+  const QPointF yellow = centreOf(1.0, count);
   REQUIRE(count > 0);
-  QTest::mouseClick(&view, Qt::LeftButton, {},
-                    QPoint(static_cast<int>(sx / count / dpr), static_cast<int>(sy / count / dpr)));
+  QTest::mouseClick(&view, Qt::LeftButton, {}, yellow.toPoint());
   CHECK(picked == 2);
 }
