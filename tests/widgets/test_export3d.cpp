@@ -2,6 +2,7 @@
 // resolution, with a transparent background and the colour bar; pretext-export --render
 // over every snapshot of a run; GL2PS PDF with the labels as text.
 #include <QApplication>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QImage>
@@ -10,12 +11,15 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
+#include <random>
 
 #include "../core/test_util.h"
 #include "pixels.h"
 #include "pretext/core/config.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/widgets/colormap.h"
+#include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
 
@@ -301,4 +305,100 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
   REQUIRE(count > 0);
   QTest::mouseClick(&view, Qt::LeftButton, {}, yellow.toPoint());
   CHECK(picked == 2);
+}
+
+TEST_CASE("equivariance inspector: cameras linked through T keep every point in place",
+          "[gui][inspector]") {
+  widgets::EquivarianceInspector inspector;
+  inspector.resize(1000, 520);
+  inspector.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&inspector));
+  auto snap = std::make_shared<core::PointSnapshot>();
+  snap->step = 7;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> U(-10, 10), E(0.1f, 0.9f);
+  for (int i = 0; i < 300; ++i) {
+    snap->xyz.insert(snap->xyz.end(), {U(rng), U(rng), 0.2f * U(rng)});
+    snap->fields["equiv_error"].push_back(E(rng));
+  }
+  inspector.setSnapshot(snap);
+  core::SpatialTransform t;
+  t.angle = 0.6;  // about 34 degrees
+  t.t[0] = 2;
+  t.t[1] = -1;
+  t.scale = 1.5;
+  inspector.setTransform(t);
+  wait(200);
+  auto* a = inspector.left();
+  auto* b = inspector.right();
+  // One colour scale in both views: the field's range; the histogram holds every point.
+  CHECK(a->scalarRange() == b->scalarRange());
+  const auto& counts = inspector.histogram()->counts();
+  CHECK(std::accumulate(counts.begin(), counts.end(), 0) == 300);
+  auto offset = [](widgets::PointCloudView* v, int i) {
+    auto p = v->projectPoint(i);
+    return p ? std::optional<QPointF>(*p - QPointF(v->width() / 2.0, v->height() / 2.0))
+             : std::nullopt;
+  };
+  auto checkAligned = [&](const char* when) {
+    int compared = 0;
+    for (int i = 0; i < 300; ++i) {
+      auto pa = offset(a, i), pb = offset(b, i);
+      if (!pa || !pb) continue;
+      ++compared;
+      INFO(when << ": point " << i);
+      CHECK(std::abs(pa->x() - pb->x()) < 0.01);
+      CHECK(std::abs(pa->y() - pb->y()) < 0.01);
+    }
+    CHECK(compared > 100);
+  };
+  checkAligned("initial");
+  a->orbit(25, 10);  // rotate the left view: the right one follows through T
+  wait(100);
+  checkAligned("after rotating x");
+  b->orbit(-40, 15);  // and the other way round, through T^-1
+  wait(100);
+  checkAligned("after rotating T x");
+  // A point picked in one view is the one under the same screen position in the other.
+  const auto pos = a->projectPoint(42);
+  REQUIRE(pos);
+  CHECK(a->pickPoint(*pos) == 42);
+  const QPointF shift(b->width() / 2.0 - a->width() / 2.0, b->height() / 2.0 - a->height() / 2.0);
+  CHECK(b->pickPoint(*pos + shift) == 42);
+  // Changing T moves the right cloud and keeps the link.
+  t.angle = -1.2;
+  t.scale = 0.8;
+  inspector.setTransform(t);
+  wait(100);
+  checkAligned("after changing T");
+}
+
+TEST_CASE("the main window's inspector dock follows the run's point snapshot", "[gui][inspector]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  core::PointSnapshot s;
+  s.step = 5;
+  std::vector<float> xyz, values;
+  disk(xyz, values);
+  s.xyz = xyz;
+  s.fields["equiv_error"] = values;
+  REQUIRE(writer->writeSnapshot(s, err));
+  widgets::MainWindow w;
+  w.resize(1400, 900);
+  w.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  auto* dock = w.findChild<QDockWidget*>("dock.inspector");
+  REQUIRE(dock);
+  CHECK_FALSE(dock->isVisible());  // hidden until asked for
+  dock->show();
+  w.openRun(QString::fromStdString(writer->dir()));
+  QElapsedTimer t;
+  t.start();
+  while (w.inspector()->left()->pointCount() == 0 && t.elapsed() < 10000)
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  CHECK(w.inspector()->left()->pointCount() == xyz.size() / 3);
+  CHECK(w.inspector()->right()->pointCount() == xyz.size() / 3);
+  CHECK(w.inspector()->field() == "equiv_error");
 }

@@ -35,6 +35,7 @@
 #include "pretext/core/presets.h"
 #include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/config_panel.h"
+#include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/figure.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
@@ -221,6 +222,16 @@ void MainWindow::buildDocks() {
   auto* logDock = addDock(tr("Log"), "dock.log", m_log, Qt::BottomDockWidgetArea);
   tabifyDockWidget(findChild<QDockWidget*>("dock.plots"), logDock);
   findChild<QDockWidget*>("dock.plots")->raise();
+
+  // The equivariance inspector: hidden until asked for (View menu, Ctrl+I); it follows the
+  // newest point snapshot while visible.
+  m_inspector = new EquivarianceInspector(this);
+  auto* inspectorDock =
+      addDock(tr("Equivariance inspector"), "dock.inspector", m_inspector, Qt::RightDockWidgetArea);
+  inspectorDock->hide();
+  connect(inspectorDock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
+    if (visible && m_snapshot) m_inspector->setSnapshot(m_snapshot);
+  });
 }
 
 QFuture<QString> MainWindow::export3dView(const QString& file, double scale, bool transparent,
@@ -398,7 +409,11 @@ void MainWindow::buildActions() {
   for (const auto& [name, preset] : presets)
     view->addAction(name, QKeySequence(Qt::CTRL | key++), this,
                     [this, preset = preset] { m_view->setCameraPreset(preset); });
-  for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  for (auto* dock : findChildren<QDockWidget*>()) {
+    view->addAction(dock->toggleViewAction());
+    if (dock->objectName() == "dock.inspector")
+      dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+  }
 
   auto* tb = addToolBar(tr("Run"));
   tb->setObjectName("toolbar.run");
@@ -532,6 +547,7 @@ void MainWindow::onMetrics(const std::vector<core::MetricRow>& rows) {
 
 void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
   m_snapshot = snap;
+  if (m_inspector->isVisible()) m_inspector->setSnapshot(snap);
   QString current = m_fieldBox->currentText();
   QSignalBlocker block(m_fieldBox);
   m_fieldBox->clear();

@@ -115,6 +115,13 @@ PointCloudView::PointCloudView(QWidget* parent)
 
   d->renderer->SetBackground(d->background.redF(), d->background.greenF(), d->background.blueF());
   d->pipeline.addTo(d->renderer);
+  // Any camera move (mouse, presets, setCamera) is announced, e.g. to linked views.
+  vtkNew<vtkCallbackCommand> cameraMoved;
+  cameraMoved->SetClientData(this);
+  cameraMoved->SetCallback([](vtkObject*, unsigned long, void* client, void*) {
+    Q_EMIT static_cast<PointCloudView*>(client)->cameraChanged();
+  });
+  d->renderer->GetActiveCamera()->AddObserver(vtkCommand::ModifiedEvent, cameraMoved);
 }
 
 PointCloudView::~PointCloudView() {
@@ -362,38 +369,64 @@ void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
   }
 }
 
-int PointCloudView::pickPoint(const QPointF& pos, double radius) const {
-  // Project every point with the camera's composite matrix (what the GPU does) and take the
-  // nearest on screen within `radius` pixels, the one nearer the camera on a tie.
-  const qreal dpr = devicePixelRatioF();
-  const double w = width() * dpr, h = height() * dpr;
-  if (d->xyz.empty() || w < 1 || h < 1) return -1;
-  vtkMatrix4x4* m =
-      d->renderer->GetActiveCamera()->GetCompositeProjectionTransformMatrix(w / h, -1, 1);
+namespace {
+// Screen positions as the GPU computes them: the camera's composite projection matrix, then
+// the viewport (device pixels, y down as in Qt).
+struct Projector {
   double e[4][4];
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 4; ++c) e[r][c] = m->GetElement(r, c);
+  double w, h;
+  Projector(vtkRenderer* renderer, double width, double height) : w(width), h(height) {
+    vtkMatrix4x4* m =
+        renderer->GetActiveCamera()->GetCompositeProjectionTransformMatrix(w / h, -1, 1);
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) e[r][c] = m->GetElement(r, c);
+  }
+  // False when the point is behind the camera or outside the depth range.
+  bool project(const float* p, double& sx, double& sy, double& depth) const {
+    const double x = p[0], y = p[1], z = p[2];
+    const double cw = e[3][0] * x + e[3][1] * y + e[3][2] * z + e[3][3];
+    if (!(cw > 0)) return false;
+    depth = (e[2][0] * x + e[2][1] * y + e[2][2] * z + e[2][3]) / cw;
+    if (depth < -1 || depth > 1) return false;
+    sx = ((e[0][0] * x + e[0][1] * y + e[0][2] * z + e[0][3]) / cw + 1) * 0.5 * w;
+    sy = (1 - ((e[1][0] * x + e[1][1] * y + e[1][2] * z + e[1][3]) / cw + 1) * 0.5) * h;
+    return true;
+  }
+};
+}  // namespace
+
+int PointCloudView::pickPoint(const QPointF& pos, double radius) const {
+  // The nearest projected point within `radius` pixels, the one nearer the camera on a tie.
+  const qreal dpr = devicePixelRatioF();
+  if (d->xyz.empty() || width() < 1 || height() < 1) return -1;
+  const Projector proj(d->renderer, width() * dpr, height() * dpr);
   const double px = pos.x() * dpr, py = pos.y() * dpr, r2 = radius * radius * dpr * dpr;
   int best = -1;
   double bestD = r2, bestZ = 2;
   const std::size_t n = d->xyz.size() / 3;
   for (std::size_t i = 0; i < n; ++i) {
-    const double x = d->xyz[3 * i], y = d->xyz[3 * i + 1], z = d->xyz[3 * i + 2];
-    const double cw = e[3][0] * x + e[3][1] * y + e[3][2] * z + e[3][3];
-    if (!(cw > 0)) continue;  // behind the camera
-    const double nz = (e[2][0] * x + e[2][1] * y + e[2][2] * z + e[2][3]) / cw;
-    if (nz < -1 || nz > 1) continue;  // clipped
-    const double sx = ((e[0][0] * x + e[0][1] * y + e[0][2] * z + e[0][3]) / cw + 1) * 0.5 * w;
-    const double sy =
-        (1 - ((e[1][0] * x + e[1][1] * y + e[1][2] * z + e[1][3]) / cw + 1) * 0.5) * h;
+    double sx, sy, depth;
+    if (!proj.project(&d->xyz[3 * i], sx, sy, depth)) continue;
     const double dd = (sx - px) * (sx - px) + (sy - py) * (sy - py);
-    if (dd < bestD - 1e-9 || (dd <= bestD + 1e-9 && best >= 0 && nz < bestZ)) {
+    if (dd < bestD - 1e-9 || (dd <= bestD + 1e-9 && best >= 0 && depth < bestZ)) {
       best = static_cast<int>(i);
       bestD = dd;
-      bestZ = nz;
+      bestZ = depth;
     }
   }
   return best;
+}
+
+std::optional<QPointF> PointCloudView::projectPoint(int index) const {
+  if (index < 0 || static_cast<std::size_t>(index) * 3 + 2 >= d->xyz.size() || width() < 1 ||
+      height() < 1)
+    return std::nullopt;
+  const qreal dpr = devicePixelRatioF();
+  const Projector proj(d->renderer, width() * dpr, height() * dpr);
+  double sx, sy, depth;
+  if (!proj.project(&d->xyz[3 * static_cast<std::size_t>(index)], sx, sy, depth))
+    return std::nullopt;
+  return QPointF(sx / dpr, sy / dpr);
 }
 
 QString PointCloudView::describePoint(int index) const {

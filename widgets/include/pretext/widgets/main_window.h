@@ -25,6 +25,7 @@ namespace pretext::widgets {
 
 class PointCloudView;
 class AttentionView;
+class EquivarianceInspector;
 class MetricChart;
 class ConfigPanel;
 class RunsBrowser;
@@ -61,6 +62,7 @@ class MainWindow : public QMainWindow {
 
   PointCloudView* pointView() const { return m_view; }
   AttentionView* attentionView() const { return m_attention; }
+  EquivarianceInspector* inspector() const { return m_inspector; }
   MetricChart* lossChart() const { return m_lossChart; }
   MetricChart* equivChart() const { return m_equivChart; }
   ConfigPanel* configPanel() const { return m_config; }
@@ -110,6 +112,7 @@ class MainWindow : public QMainWindow {
   core::RunStatus m_status;
   QString m_currentRun;
   AttentionView* m_attention = nullptr;
+  EquivarianceInspector* m_inspector = nullptr;
   bool m_lmRun = false;  // the current run is a language model: show the attention views
   QString m_screenshotPath;
   bool m_exitWhenDone = false;

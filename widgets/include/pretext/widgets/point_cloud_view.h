@@ -6,7 +6,9 @@
 // +/- point size. GUI thread only.
 #include <QColor>
 #include <QOpenGLWidget>
+#include <QPointF>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "pretext/widgets/scene.h"
@@ -57,9 +59,12 @@ class PointCloudView : public QOpenGLWidget {
   int pickPoint(const QPointF& pos, double radius = 6) const;
   // "point 12 at (x, y, z): field = value" for the log and tooltips.
   QString describePoint(int index) const;
+  // Where point `index` is drawn (widget coordinates); nullopt when off screen or clipped.
+  std::optional<QPointF> projectPoint(int index) const;
 
  Q_SIGNALS:
   void pointPicked(int index);
+  void cameraChanged();
 
  protected:
   void initializeGL() override;
