@@ -233,11 +233,9 @@ int renderSnapshots(const std::string& run, const RenderOptions& o) {
                    static_cast<long long>(s->step), field.c_str(), names.c_str());
       return 1;
     }
-    for (float v : it->second)
-      if (std::isfinite(v)) {
-        lo = std::min(lo, static_cast<double>(v));
-        hi = std::max(hi, static_cast<double>(v));
-      }
+    const auto [l, h] = finiteMinMax(it->second);
+    lo = std::min(lo, l);
+    hi = std::max(hi, h);
   }
   const SceneCamera camera = presetCamera(o.camera, snaps.front()->xyz);
   const bool batch = o.which == "all";

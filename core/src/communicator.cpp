@@ -200,7 +200,7 @@ bool Communicator::averageGradients(const std::vector<torch::Tensor>& params, bo
   std::size_t bucket = 0;
   std::int64_t offset = 1 + n;
   for (std::int64_t i = 0; i < n; ++i) {
-    auto& p = const_cast<torch::Tensor&>(params[static_cast<std::size_t>(i)]);
+    torch::Tensor p = params[static_cast<std::size_t>(i)];  // a handle: grads are shared
     const auto numel = p.numel();
     if (offset + numel > buckets[bucket].numel()) {
       ++bucket;

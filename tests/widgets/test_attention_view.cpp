@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "../core/test_util.h"
+#include "gui_util.h"
 #include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/colormap.h"
 #include "pretext/widgets/main_window.h"
@@ -66,9 +67,7 @@ QColor at(const QImage& img, const QRectF& r) { return img.pixelColor(r.center()
 TEST_CASE("attention views: alpha_1 heatmap, sink-slot patterns, norm bars, hover values",
           "[gui][attention]") {
   widgets::AttentionView view;
-  view.resize(900, 600);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  REQUIRE(pretext::test::showExposed(view, 900, 600));
   view.addSnapshot(snapshot(10));
   view.setLayer(1);
   QApplication::processEvents();
@@ -137,9 +136,7 @@ TEST_CASE("the main window shows an lm_sink run's attention snapshots", "[gui][a
   const std::string run = r.output.substr(0, r.output.find('\n'));
   REQUIRE(std::filesystem::exists(run + "/run.json"));
   widgets::MainWindow w;
-  w.resize(1280, 800);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  REQUIRE(pretext::test::showExposed(w, 1280, 800));
   w.openRun(QString::fromStdString(run));
   QElapsedTimer t;
   t.start();

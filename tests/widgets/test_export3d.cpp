@@ -15,6 +15,7 @@
 #include <random>
 
 #include "../core/test_util.h"
+#include "gui_util.h"
 #include "pixels.h"
 #include "pretext/core/config.h"
 #include "pretext/core/run_dir.h"
@@ -68,9 +69,7 @@ std::pair<int, int> barEnds(const QImage& img) {
 TEST_CASE("3D export: the view's camera at N x resolution, transparent, with the colour bar",
           "[gui][export3d]") {
   widgets::PointCloudView view;
-  view.resize(480, 360);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  REQUIRE(pretext::test::showExposed(view, 480, 360));
   std::vector<float> xyz, scalars;
   disk(xyz, scalars);
   view.setPointCloud(xyz, scalars, "equiv_error");
@@ -131,9 +130,7 @@ TEST_CASE("3D export: the view's camera at N x resolution, transparent, with the
 
 TEST_CASE("3D export from the main window runs off the GUI thread", "[gui][export3d]") {
   widgets::MainWindow w;
-  w.resize(1280, 800);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  REQUIRE(pretext::test::showExposed(w, 1280, 800));
   std::vector<float> xyz, scalars;
   disk(xyz, scalars);
   w.pointView()->setPointCloud(xyz, scalars, "equiv_error");
@@ -259,9 +256,7 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
   // Three far-apart points in distinct colours, drawn large; find each colour's pixels in
   // the real rendering and pick there.
   widgets::PointCloudView view;
-  view.resize(500, 400);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  REQUIRE(pretext::test::showExposed(view, 500, 400));
   // (Two far corner points, value 0.75, only set the framing.)
   const std::vector<float> xyz = {-4,   -3, 0, 0,   0,   0, 3.5f, 2.5f, 0,
                                   1.5f, -3, 0, -20, -20, 0, 20,   20,   0};
@@ -310,9 +305,7 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
 TEST_CASE("equivariance inspector: cameras linked through T keep every point in place",
           "[gui][inspector]") {
   widgets::EquivarianceInspector inspector;
-  inspector.resize(1000, 520);
-  inspector.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&inspector));
+  REQUIRE(pretext::test::showExposed(inspector, 1000, 520));
   auto snap = std::make_shared<core::PointSnapshot>();
   snap->step = 7;
   std::mt19937 rng(3);
@@ -386,9 +379,7 @@ TEST_CASE("the main window's inspector dock follows the run's point snapshot", "
   s.fields["equiv_error"] = values;
   REQUIRE(writer->writeSnapshot(s, err));
   widgets::MainWindow w;
-  w.resize(1400, 900);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  REQUIRE(pretext::test::showExposed(w, 1400, 900));
   auto* dock = w.findChild<QDockWidget*>("dock.inspector");
   REQUIRE(dock);
   CHECK_FALSE(dock->isVisible());  // hidden until asked for

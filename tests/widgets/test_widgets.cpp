@@ -15,6 +15,7 @@
 
 #include <fstream>
 #include "../core/test_util.h"
+#include "gui_util.h"
 #include "pixels.h"
 #include "pretext/core/presets.h"
 #include "pretext/widgets/config_panel.h"
@@ -52,9 +53,7 @@ void showGrid(widgets::PointCloudView& view, int w, int h) {
 // Shows a main window writing runs under `runsRoot` and waits until it is on screen.
 void showWindow(widgets::MainWindow& w, const std::string& runsRoot) {
   w.setRunsRoot(QString::fromStdString(runsRoot));
-  w.resize(1280, 800);
-  w.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&w));
+  REQUIRE(pretext::test::showExposed(w, 1280, 800));
 }
 
 void settle(int ms = 200) {
@@ -67,9 +66,7 @@ void settle(int ms = 200) {
 
 TEST_CASE("the VTK view renders a coloured point cloud with a matching colour bar", "[gui][vtk]") {
   widgets::PointCloudView view;
-  view.resize(640, 480);
-  view.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&view));
+  REQUIRE(pretext::test::showExposed(view, 640, 480));
   QImage empty = view.grabFramebuffer();
   CHECK(regionStats(empty, empty.rect(), view.background()).fractionNotBackground < 0.001);
 
@@ -164,9 +161,7 @@ TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point seri
 TEST_CASE("the chart draws decimated history and survives log axes with bad values",
           "[gui][chart]") {
   widgets::MetricChart chart("loss/total");
-  chart.resize(600, 300);
-  chart.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  REQUIRE(pretext::test::showExposed(chart, 600, 300));
   std::vector<core::MetricRow> rows;
   for (int s = 1; s <= 20000; ++s)
     rows.push_back({1, s, s * 0.01, "loss/total", 10.0 / s - (s == 500 ? 5 : 0)});
@@ -208,9 +203,7 @@ TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faint
 
   // The chart: a constant series of 10^5 points draws as that constant when smoothed.
   widgets::MetricChart chart("loss/total");
-  chart.resize(600, 300);
-  chart.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  REQUIRE(pretext::test::showExposed(chart, 600, 300));
   std::vector<core::MetricRow> rows;
   for (int i = 1; i <= 100000; ++i)
     rows.push_back({1, i, 0, "loss/total", i % 1000 == 0 ? 4.0 : 2.5});  // spikes every 1000
@@ -248,9 +241,7 @@ TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faint
 
 TEST_CASE("chart x axis, outlier-robust y range and resumed-segment markers", "[gui][chart]") {
   widgets::MetricChart chart("loss/total");
-  chart.resize(600, 300);
-  chart.show();
-  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  REQUIRE(pretext::test::showExposed(chart, 600, 300));
   std::vector<core::MetricRow> rows;
   for (int i = 1; i <= 30; ++i)
     rows.push_back({1, i, 2.0 * i, "loss/total", i == 10 ? 1000.0 : 1.0 + 0.01 * i});

@@ -122,6 +122,7 @@ AttentionView::Regions AttentionView::regions() const {
   r.norms = QRectF(area.left(), area.top() + upperH + kTitle + kGap, area.width(),
                    area.height() - upperH - kTitle - kGap - 14);
   r.gridCols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(s->heads))));
+  for (float v : s->hiddenNorm) r.maxNorm = std::max(r.maxNorm, static_cast<double>(v));
   return r;
 }
 
@@ -160,10 +161,8 @@ QRectF AttentionView::normBarRect(int position) const {
   auto s = current();
   if (!s || position < 0 || position >= static_cast<int>(s->hiddenNorm.size())) return {};
   const Regions r = regions();
-  const double maxNorm =
-      std::max(1e-12f, *std::max_element(s->hiddenNorm.begin(), s->hiddenNorm.end()));
   const double w = r.norms.width() / s->hiddenNorm.size();
-  const double h = r.norms.height() * s->hiddenNorm[static_cast<std::size_t>(position)] / maxNorm;
+  const double h = r.norms.height() * s->hiddenNorm[static_cast<std::size_t>(position)] / r.maxNorm;
   return QRectF(r.norms.left() + position * w, r.norms.bottom() - h, std::max(1.0, w - 1), h);
 }
 

@@ -11,6 +11,7 @@
 
 #include "pretext/widgets/colormap.h"
 #include "pretext/widgets/point_cloud_view.h"
+#include "pretext/widgets/scene.h"
 
 namespace pretext::widgets {
 
@@ -59,10 +60,7 @@ ErrorHistogram::ErrorHistogram(QWidget* parent) : QWidget(parent) { setMinimumHe
 
 void ErrorHistogram::setValues(const std::vector<float>& values, int bins) {
   m_counts.assign(static_cast<std::size_t>(std::max(1, bins)), 0);
-  double lo = INFINITY, hi = -INFINITY;
-  for (float v : values)
-    if (std::isfinite(v))
-      lo = std::min(lo, static_cast<double>(v)), hi = std::max(hi, static_cast<double>(v));
+  auto [lo, hi] = finiteMinMax(values);
   if (!(lo <= hi)) lo = 0, hi = 1;
   if (hi <= lo) hi = lo + 1e-6;
   m_lo = lo;

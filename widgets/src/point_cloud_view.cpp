@@ -227,11 +227,7 @@ void PointCloudView::setPointCloud(const std::vector<float>& xyz, const std::vec
   d->xyz = xyz;
   d->scalars = scalars;
   d->field = fieldName.toStdString();
-  if (!d->fixedRange) {
-    Scene s;
-    s.scalars = scalars;
-    sceneRange(s, d->range);
-  }
+  if (!d->fixedRange) colourRange(scalars, d->range);
   d->pipeline.setData(xyz, scalars, d->field, d->range);
   if (!d->cameraSet && !xyz.empty()) {
     resetCamera();

@@ -230,21 +230,30 @@ SceneCamera presetCamera(CameraPreset preset, const std::vector<float>& xyz) {
   return cam;
 }
 
+std::pair<double, double> finiteMinMax(const std::vector<float>& values) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (float v : values)
+    if (std::isfinite(v)) {
+      lo = std::min(lo, static_cast<double>(v));
+      hi = std::max(hi, static_cast<double>(v));
+    }
+  return {lo, hi};
+}
+
+void colourRange(const std::vector<float>& values, double range[2]) {
+  auto [lo, hi] = finiteMinMax(values);
+  if (!(lo <= hi)) lo = hi = 0;
+  range[0] = lo;
+  range[1] = hi > lo ? hi : lo + 1e-6;
+}
+
 void sceneRange(const Scene& scene, double range[2]) {
   if (scene.fixedRange || scene.scalars.empty()) {
     range[0] = scene.range[0];
     range[1] = scene.range[1];
     return;
   }
-  double lo = INFINITY, hi = -INFINITY;
-  for (float v : scene.scalars)
-    if (std::isfinite(v)) {
-      lo = std::min(lo, static_cast<double>(v));
-      hi = std::max(hi, static_cast<double>(v));
-    }
-  if (!(lo <= hi)) lo = hi = 0;
-  range[0] = lo;
-  range[1] = hi > lo ? hi : lo + 1e-6;
+  colourRange(scene.scalars, range);
 }
 
 // ---- rendering ----------------------------------------------------------------------------

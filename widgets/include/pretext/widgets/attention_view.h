@@ -52,6 +52,7 @@ class AttentionView : public QWidget {
   struct Regions {
     QRectF alpha, patterns, norms;
     int gridCols = 1;
+    double maxNorm = 1e-12;  // the tallest norm bar's value
   };
   Regions regions() const;
   QRectF patternRect(const Regions& r, int head) const;

@@ -5,6 +5,7 @@
 // `pretext-export --render` (batch over a run's snapshots). No Qt; VTK stays in the .cpp.
 // Needs an X display for OpenGL (xvfb-run on a headless machine).
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pretext::widgets {
@@ -33,7 +34,12 @@ struct Scene {
   double background[3] = {38 / 255.0, 41 / 255.0, 46 / 255.0};
   bool colorBar = true;
 };
-// The colour range the scene shows (fixed, or the scalars' min/max).
+// The smallest and largest finite value ({+inf, -inf} when there is none).
+std::pair<double, double> finiteMinMax(const std::vector<float>& values);
+// The automatic colour range of `values`: their finite min and max, widened by 1e-6 when
+// they are equal, [0, 1e-6] when there is none.
+void colourRange(const std::vector<float>& values, double range[2]);
+// The colour range the scene shows (fixed, or colourRange of its scalars).
 void sceneRange(const Scene& scene, double range[2]);
 
 // Renders `scene` seen by `camera` into `file`, `width` x `height` pixels; the format
