@@ -218,6 +218,9 @@ std::vector<ParamSpec> buildSchema() {
            "Weight alpha of the logZ^2 penalty on the classifier logits (PaLM uses 1e-4)"),
       real("objective.flow.weight", 300, 0, 1e6,
            "lambda_flow: weight of the scene-flow warp loss (0 = no temporal branch)"),
+      real("objective.flow.match_radius", 2.5, 0.01, 100,
+           "Evaluation: the flow predicted by feature matching looks for the next frame's "
+           "matching point within this radius (m)"),
       real("objective.ema.momentum", 0.999, 0, 1, "Target network EMA momentum (base)"),
       flag("objective.ema.cosine", true, "Cosine ramp of the EMA momentum to 1 at max_steps"),
       choice("objective.global.kind", "none",

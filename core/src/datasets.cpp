@@ -395,4 +395,29 @@ std::unique_ptr<ScanDataset> openDataset(const DatasetOptions& d) {
   throw DataError("data.source: unknown source '" + d.source + "'");
 }
 
+FlowSample loadFlowPair(const std::string& path, std::size_t index) {
+  DatasetOptions d;
+  d.path = path;
+  std::error_code ec;
+  if (path == "simulated") {
+    d.source = "simulated";
+    d.path.clear();
+  } else if (fs::is_regular_file(path, ec) || !listFiles(path, {".npz"}).empty()) {
+    d.source = "npz_flow";
+  } else if (fs::is_directory(path, ec)) {
+    d.source = "kitti_odometry";
+  } else {
+    fail(path, "no such file or folder");
+  }
+  auto dataset = openDataset(d);
+  ScenePair p = dataset->pair(index);
+  FlowSample f;
+  f.first = std::move(p.first.xyz);
+  f.second = std::move(p.second.xyz);
+  f.truth = std::move(p.flow);
+  f.kind = p.flowKind;
+  f.source = dataset->describe();
+  return f;
+}
+
 }  // namespace pretext::core

@@ -159,6 +159,7 @@ class LidarSslExperiment : public Experiment {
   SpatialTransform probeFamily[kFamilyCount];
   SpatialTransform probeT1, probeT2;
   Batch probeTemporal;
+  std::string probeFlowKind;
   std::unique_ptr<Prefetcher<Batch>> prefetch;  // last member: joined before the rest goes
 };
 
@@ -351,6 +352,7 @@ void LidarSslExperiment::makeProbe() {
   probeT2 = sampleTransform(aug, rng);
   if (source->hasPairs()) {
     ScenePair pair = source->pair(kProbeSalt);
+    probeFlowKind = pair.flowKind;
     const long n = static_cast<long>(N);
     probeTemporal.current = torch::empty({1, n, 3});
     probeTemporal.previous = torch::empty({1, n, 3});
@@ -484,6 +486,26 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
       ev.metrics.push_back(
           {"equiv/flow_err",
            relErr(a.index_select(0, both), b.index_select(0, both)).mean().item<double>()});
+    // Flow predicted by matching point features across the frames, its end-point error,
+    // the floor that matching to a sampled point can reach (the next frame's point nearest
+    // to where the flow truly goes) and the error of predicting no motion at all.
+    auto p0 = probeTemporal.previous[0], p1 = probeTemporal.current[0];
+    auto truth = probeTemporal.warped[0] - p0;
+    auto pred = obj::featureMatchFlow(p0, prev, p1, cur.points[0],
+                                      config.getFloat("objective.flow.match_radius"));
+    auto epe = (pred - truth).norm(2, 1);
+    auto floor = std::get<0>(torch::cdist(probeTemporal.warped[0], p1).min(1));
+    ev.metrics.push_back({"equiv/flow_epe", epe.mean().item<double>()});
+    ev.metrics.push_back({"equiv/flow_epe_floor", floor.mean().item<double>()});
+    ev.metrics.push_back({"equiv/flow_epe_zero", truth.norm(2, 1).mean().item<double>()});
+    auto flow = std::make_shared<FlowSample>();
+    flow->first = toVec(p0);
+    flow->second = toVec(p1);
+    flow->truth = toVec(truth);
+    flow->predicted = toVec(pred);
+    flow->kind = probeFlowKind;
+    flow->source = "probe pair";
+    snap->flow = flow;
   }
   nets->train();
   ev.points = snap;

@@ -130,6 +130,28 @@ torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& tar
   return (l2n(online) - l2n(target)).pow(2).sum() / locations;
 }
 
+torch::Tensor featureMatchFlow(const torch::Tensor& xyz, const torch::Tensor& feats,
+                               const torch::Tensor& nextXyz, const torch::Tensor& nextFeats,
+                               double radius) {
+  torch::NoGradGuard ng;
+  auto a = l2n(feats), b = l2n(nextFeats);
+  std::vector<torch::Tensor> out;
+  const std::int64_t n = xyz.size(0), chunk = 1024;
+  for (std::int64_t r = 0; r < n; r += chunk) {
+    const auto len = std::min(chunk, n - r);
+    auto p = xyz.narrow(0, r, len);
+    auto dist = torch::cdist(p, nextXyz);              // [len, M]
+    auto sim = torch::mm(a.narrow(0, r, len), b.t());  // [len, M]
+    auto near = dist <= radius;
+    auto best = sim.masked_fill(near.logical_not(), -3.0).argmax(1);
+    auto nearest = dist.argmin(1);
+    auto any = near.any(1);
+    auto pick = torch::where(any, best, nearest);
+    out.push_back(nextXyz.index_select(0, pick) - p);
+  }
+  return torch::cat(out);
+}
+
 std::pair<torch::Tensor, torch::Tensor> groupMean(const torch::Tensor& feats,
                                                   const torch::Tensor& group, std::int64_t groups) {
   auto keep = (group >= 0).nonzero().squeeze(1);

@@ -85,6 +85,14 @@ torch::Tensor logZSquaredPenalty(const torch::Tensor& logits, double alpha = 1e-
 torch::Tensor flowWarpLoss(const torch::Tensor& online, const torch::Tensor& target,
                            double locations);
 
+// Scene flow predicted by feature matching: every point i of frame t (xyz [N, 3], features
+// [N, D]) moves to the frame-t+1 point (nextXyz [M, 3], nextFeats [M, D]) whose feature has
+// the highest cosine similarity among those within `radius` of it; with none in reach, to
+// the nearest one. Returns [N, 3] (next point − point). Computed in chunks of rows.
+torch::Tensor featureMatchFlow(const torch::Tensor& xyz, const torch::Tensor& feats,
+                               const torch::Tensor& nextXyz, const torch::Tensor& nextFeats,
+                               double radius);
+
 // Mean over rows of per-group sums: the cell averages of row features. feats [M, D],
 // group [M] long in [0, groups) or −1 (skipped). Returns the means [groups, D] and the
 // counts [groups]. Differentiable in feats.

@@ -372,6 +372,20 @@ bool RunDirWriter::writeSnapshot(const PointSnapshot& snap, std::string& error) 
             return false;
           meta["fields"].push_back(field);
         }
+        if (const auto& f = snap.flow) {
+          const std::size_t n = f->size(), m = f->second.size() / 3;
+          if (!writeNpyFloat32(dir + "/flow_first.npy", f->first, {n, 3}, error) ||
+              !writeNpyFloat32(dir + "/flow_second.npy", f->second, {m, 3}, error) ||
+              !writeNpyFloat32(dir + "/flow_truth.npy", f->truth, {n, 3}, error) ||
+              (!f->predicted.empty() &&
+               !writeNpyFloat32(dir + "/flow_pred.npy", f->predicted, {n, 3}, error)))
+            return false;
+          meta["flow"] = {{"first", n},
+                          {"second", m},
+                          {"kind", f->kind},
+                          {"source", f->source},
+                          {"predicted", !f->predicted.empty()}};
+        }
         return writeFileAtomic(dir + "/meta.json", meta.dump(2) + "\n", error);
       },
       error);
@@ -586,6 +600,32 @@ std::vector<std::string> snapshotDirs(const std::string& runDir) {
   return out;
 }
 
+namespace {
+// The probe pair of a point snapshot (flow_*.npy), checked against meta.json's "flow".
+FlowSamplePtr readFlowArrays(const std::string& dir, const nlohmann::json& meta,
+                             std::string& error) {
+  auto f = std::make_shared<FlowSample>();
+  std::vector<std::size_t> shape;
+  auto read = [&](const char* name, std::vector<float>& out, std::size_t rows) {
+    if (!readNpyFloat32(dir + "/" + name, out, shape, error)) return false;
+    if (out.size() != 3 * rows) {
+      error = dir + "/" + name + ": " + std::to_string(out.size()) + " values, meta.json says " +
+              std::to_string(rows) + " x 3";
+      return false;
+    }
+    return true;
+  };
+  const auto n = meta.at("first").get<std::size_t>(), m = meta.at("second").get<std::size_t>();
+  if (!read("flow_first.npy", f->first, n) || !read("flow_second.npy", f->second, m) ||
+      !read("flow_truth.npy", f->truth, n) ||
+      (meta.value("predicted", false) && !read("flow_pred.npy", f->predicted, n)))
+    return nullptr;
+  f->kind = meta.value("kind", "");
+  f->source = meta.value("source", "");
+  return f;
+}
+}  // namespace
+
 PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
   auto snap = std::make_shared<PointSnapshot>();
   std::vector<std::size_t> shape;
@@ -607,6 +647,8 @@ PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error) {
       }
       snap->fields[f.get<std::string>()] = std::move(v);
     }
+    if (j.contains("flow") && !(snap->flow = readFlowArrays(dir, j.at("flow"), error)))
+      return nullptr;
   } catch (const std::exception& e) {
     error = dir + "/meta.json: malformed: " + e.what();
     return nullptr;

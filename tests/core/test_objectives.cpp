@@ -217,3 +217,28 @@ TEST_CASE("average precision treats tied scores as one threshold", "[objectives]
   CHECK(ap({0.9, 0.7, 0.2, 0.1}, {0, 0, 1, 1}) == Approx(0.5 * (1.0 / 3.0) + 0.5 * 0.5));
   CHECK(ap({0.3, 0.2}, {0, 0}) == 0.0);
 }
+
+TEST_CASE("feature-matching flow follows the features, within the radius", "[objectives]") {
+  // Frame t+1 is frame t moved by (1, 0, 0), shuffled; features are one-hot point ids.
+  const std::int64_t n = 40;
+  auto xyz = torch::rand({n, 3}) * 10;
+  auto feats = torch::eye(n);
+  auto perm = torch::randperm(n);
+  auto shift = torch::tensor({1.0f, 0.0f, 0.0f});
+  auto nextXyz = xyz.index_select(0, perm) + shift;
+  auto nextFeats = feats.index_select(0, perm);
+  auto flow = obj::featureMatchFlow(xyz, feats, nextXyz, nextFeats, 2.0);
+  REQUIRE(flow.sizes() == torch::IntArrayRef({n, 3}));
+  CHECK(torch::allclose(flow, shift.expand({n, 3}), 1e-5, 1e-5));
+  // Out of reach (radius 0.5 < 1 m), each point falls back to its nearest next point.
+  auto near = obj::featureMatchFlow(xyz, feats, nextXyz, nextFeats, 0.5);
+  auto nearest = std::get<1>(torch::cdist(xyz, nextXyz).min(1));
+  CHECK(torch::allclose(near, nextXyz.index_select(0, nearest) - xyz, 1e-5, 1e-5));
+  // Chunked rows (more than 1024 points) give the same answer as the whole.
+  const std::int64_t big = 2500;
+  auto bx = torch::rand({big, 3}) * 50;
+  auto bf = torch::randn({big, 8});
+  auto by = bx + shift;
+  auto bflow = obj::featureMatchFlow(bx, bf, by, bf, 3.0);
+  CHECK(torch::allclose(bflow, shift.expand({big, 3}), 1e-4, 1e-4));
+}

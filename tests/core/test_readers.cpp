@@ -24,6 +24,20 @@ void writeBytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+// KITTI odometry sequence 00's velodyne-to-camera calibration (its calib.txt Tr line).
+const char* kSeq00Calib =
+    "Tr: 4.276802385584e-04 -9.999672484946e-01 -8.084491683471e-03 -1.198459927713e-02 "
+    "-7.210626507497e-03 8.081198471645e-03 -9.999413164504e-01 -5.403984729748e-02 "
+    "9.999738645903e-01 4.859485810390e-04 -7.206933692422e-03 -2.921968648686e-01\n";
+
+// The shared odometry pair as a sequence folder (scans and poses; no calib.txt).
+void linkOdometryPair(const fs::path& dir) {
+  fs::create_directories(dir / "velodyne");
+  fs::create_symlink(sharedData("kitti_odometry_seq00/000000.bin"), dir / "velodyne/000000.bin");
+  fs::create_symlink(sharedData("kitti_odometry_seq00/000001.bin"), dir / "velodyne/000001.bin");
+  fs::create_symlink(sharedData("kitti_odometry_seq00/poses_00_with_times.txt"), dir / "poses.txt");
+}
+
 template <typename T>
 std::string raw(std::initializer_list<T> values) {
   std::string s;
@@ -172,17 +186,11 @@ TEST_CASE("KITTI label boxes in the LiDAR frame hold the documented points", "[r
 TEST_CASE("KITTI odometry: the ground-truth pose reduces the mismatch of consecutive scans",
           "[readers][golden]") {
   TempDir dir;
-  fs::create_directories(dir / "velodyne");
-  fs::create_symlink(sharedData("kitti_odometry_seq00/000000.bin"), dir / "velodyne/000000.bin");
-  fs::create_symlink(sharedData("kitti_odometry_seq00/000001.bin"), dir / "velodyne/000001.bin");
-  fs::create_symlink(sharedData("kitti_odometry_seq00/poses_00_with_times.txt"), dir / "poses.txt");
+  linkOdometryPair(dir.str());
   // Without calib.txt the folder is refused with a message saying what to add.
   CHECK_THAT(errorOf([&] { KittiOdometrySequence s(dir.str()); }),
              Catch::Contains("no calib.txt with a Tr line"));
-  writeBytes(dir / "calib.txt",
-             "Tr: 4.276802385584e-04 -9.999672484946e-01 -8.084491683471e-03 -1.198459927713e-02 "
-             "-7.210626507497e-03 8.081198471645e-03 -9.999413164504e-01 -5.403984729748e-02 "
-             "9.999738645903e-01 4.859485810390e-04 -7.206933692422e-03 -2.921968648686e-01\n");
+  writeBytes(dir / "calib.txt", kSeq00Calib);
   KittiOdometrySequence seq(dir.str());
   REQUIRE(seq.frames() == 2);
   const ScenePair p = seq.pair(0);
@@ -569,4 +577,30 @@ TEST_CASE("Datasets open from folders and name what is missing", "[readers][data
   o.source = "simulated";
   o.simBeams = 0;
   CHECK_THAT(errorOf([&] { openDataset(o); }), Catch::Contains("simulator: invalid options"));
+}
+
+TEST_CASE("flow pairs for the flow view: simulated, .npz and KITTI odometry", "[readers][flow]") {
+  const FlowSample sim = loadFlowPair("simulated", 3);
+  CHECK(sim.kind == "exact");
+  CHECK(sim.size() > 1000);
+  CHECK(sim.truth.size() == sim.first.size());
+  CHECK(!sim.second.empty());
+
+  const FlowSample npz = loadFlowPair(sharedData("scene_flow/av2_icpflow_demo.npz"), 0);
+  CHECK(npz.kind == "stored");
+  CHECK(npz.truth.size() == npz.first.size());
+  CHECK_THAT(npz.source, Catch::Contains("av2_icpflow_demo.npz"));
+
+  TempDir tmp;
+  const fs::path dir = tmp / "seq";
+  linkOdometryPair(dir);
+  writeBytes((dir / "calib.txt").string(), kSeq00Calib);
+  const FlowSample odo = loadFlowPair(dir.string(), 0);
+  CHECK(odo.kind == "ego-motion");
+  CHECK(odo.size() > 100000);
+
+  CHECK_THROWS_WITH(loadFlowPair(tmp / "missing", 0),
+                    Catch::Contains("missing") && Catch::Contains("no such file"));
+  writeBytes(tmp / "bad.npz", "not a zip");
+  CHECK_THROWS_WITH(loadFlowPair(tmp / "bad.npz", 0), Catch::Contains("bad.npz"));
 }

@@ -195,6 +195,52 @@ TEST_CASE("checkpoints commit atomically, latest points at the newest, old ones 
   CHECK(latestCheckpoint(w->dir()) == 40);
 }
 
+TEST_CASE("point snapshots carry the probe pair's flow; a damaged one is refused by name",
+          "[rundir]") {
+  pretext::test::TempDir root;
+  auto w = newRun(root.str());
+  PointSnapshot snap;
+  snap.step = 7;
+  snap.xyz = {0, 0, 0, 1, 1, 1};
+  snap.fields["height"] = {0, 1};
+  auto flow = std::make_shared<FlowSample>();
+  flow->first = {0, 0, 0, 1, 0, 0, 2, 0, 0};
+  flow->second = {0.5f, 0, 0, 1.5f, 0, 0};
+  flow->truth = {0.5f, 0, 0, 0.5f, 0, 0, 0.5f, 0, 0};
+  flow->predicted = {0.5f, 0, 0, 0.5f, 0, 0, -0.5f, 0, 0};
+  flow->kind = "exact";
+  flow->source = "probe pair";
+  snap.flow = flow;
+  std::string err;
+  REQUIRE(w->writeSnapshot(snap, err));
+  const std::string dir = w->dir() + "/snapshots/" + checkpointDirName(7);
+  auto back = readPointSnapshot(dir, err);
+  INFO(err);
+  REQUIRE(back);
+  REQUIRE(back->flow);
+  CHECK(back->flow->first == flow->first);
+  CHECK(back->flow->second == flow->second);
+  CHECK(back->flow->truth == flow->truth);
+  CHECK(back->flow->predicted == flow->predicted);
+  CHECK(back->flow->kind == "exact");
+  // Without a prediction there is no flow_pred.npy and none is read.
+  snap.step = 8;
+  flow->predicted.clear();
+  REQUIRE(w->writeSnapshot(snap, err));
+  auto noPred = readPointSnapshot(w->dir() + "/snapshots/" + checkpointDirName(8), err);
+  REQUIRE(noPred);
+  CHECK(noPred->flow->predicted.empty());
+  CHECK(!fs::exists(w->dir() + "/snapshots/" + checkpointDirName(8) + "/flow_pred.npy"));
+  // A truncated array is refused, naming the file.
+  std::string npy;
+  REQUIRE(readFile(dir + "/flow_truth.npy", npy, err));
+  std::ofstream(dir + "/flow_truth.npy", std::ios::binary | std::ios::trunc)
+      << npy.substr(0, npy.size() - 12);
+  err.clear();
+  CHECK(!readPointSnapshot(dir, err));
+  CHECK_THAT(err, Catch::Contains("flow_truth.npy"));
+}
+
 TEST_CASE("npy files round-trip and bad ones are rejected", "[npy]") {
   pretext::test::TempDir dir;
   std::vector<float> data{1, 2, 3, 4, 5, 6};

@@ -67,6 +67,30 @@ TEST_CASE("a short run finishes and leaves a complete run directory", "[train]")
   CHECK(fs::is_regular_file(job->runDir() + "/snapshots/" + checkpointDirName(10) +
                             "/equiv_error.npy"));
   CHECK(rec.snapshots >= 3);
+  // The temporal branch's probe pair: truth, feature-matching prediction and their error.
+  std::string snapErr;
+  auto snap = readPointSnapshot(job->runDir() + "/snapshots/" + checkpointDirName(10), snapErr);
+  INFO(snapErr);
+  REQUIRE(snap);
+  REQUIRE(snap->flow);
+  const auto& f = *snap->flow;
+  CHECK(f.size() == 512);
+  CHECK(f.second.size() == 3 * 512);
+  CHECK(f.truth.size() == f.first.size());
+  CHECK(f.predicted.size() == f.first.size());
+  CHECK(f.kind == "exact");
+  // A predicted flow ends on a next-frame point, so its error is at least the distance from
+  // where the point truly goes to the nearest next-frame point: EPE >= its floor.
+  const auto& series = acc.series();
+  REQUIRE(series.count("equiv/flow_epe") == 1);
+  for (std::size_t i = 0; i < series.at("equiv/flow_epe").size(); ++i) {
+    const double epe = series.at("equiv/flow_epe")[i].value;
+    const double floor = series.at("equiv/flow_epe_floor")[i].value;
+    CHECK(std::isfinite(epe));
+    CHECK(epe >= floor - 1e-5);
+    CHECK(floor > 0);
+    CHECK(series.at("equiv/flow_epe_zero")[i].value > 0);
+  }
 }
 
 TEST_CASE("resume equivalence: N steps == k steps + resume + N-k steps", "[train]") {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pretext/core/point_cloud.h"
+#include "pretext/core/run_types.h"
 
 namespace pretext::core {
 
@@ -85,5 +86,10 @@ class ScanDataset {
 };
 // Scans the folder once; throws DataError naming the path and what is missing.
 std::unique_ptr<ScanDataset> openDataset(const DatasetOptions& options);
+
+// One scene-flow pair for the flow view: `path` is "simulated" (the simulator's pair `index`,
+// seed 0), a .npz flow file, a folder of .npz pairs, or a KITTI odometry folder (pair `index`
+// modulo the pairs there; flow = ego motion). Throws DataError naming the path.
+FlowSample loadFlowPair(const std::string& path, std::size_t index);
 
 }  // namespace pretext::core

@@ -40,11 +40,25 @@ struct MetricRow {
 // The key of the row that opens a resumed segment; its value is the step resumed from.
 inline constexpr const char* kResumeMarkerKey = "run/resumed_from";
 
-// A point cloud with per-point scalar fields, e.g. the probe scan with its equivariance error.
+// Two consecutive scans and the scene flow of every point of `first` (first + truth lies
+// in `second`'s coordinate frame), for the scene-flow view. `predicted` (empty when there is
+// none) is what a run's encoder predicts by matching features (docs/objectives.md).
+struct FlowSample {
+  std::vector<float> first, second;     // 3 floats per point
+  std::vector<float> truth, predicted;  // 3 floats per point of `first`
+  std::string kind;                     // "exact", "ego-motion", "stored"
+  std::string source;                   // what the pair was read from, for captions
+  std::size_t size() const { return first.size() / 3; }
+};
+using FlowSamplePtr = std::shared_ptr<const FlowSample>;
+
+// A point cloud with per-point scalar fields, e.g. the probe scan with its equivariance error,
+// and for runs with a temporal branch the probe pair's flow.
 struct PointSnapshot {
   std::int64_t step = 0;
   std::vector<float> xyz;  // 3 floats per point
   std::map<std::string, std::vector<float>> fields;
+  FlowSamplePtr flow;  // may be null
   std::size_t size() const { return xyz.size() / 3; }
 };
 using PointSnapshotPtr = std::shared_ptr<const PointSnapshot>;
