@@ -37,6 +37,7 @@
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/figure.h"
+#include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/runs_browser.h"
@@ -232,6 +233,12 @@ void MainWindow::buildDocks() {
   connect(inspectorDock, &QDockWidget::visibilityChanged, this, [this](bool visible) {
     if (visible && m_snapshot) m_inspector->setSnapshot(m_snapshot);
   });
+  // The scene-flow view (Ctrl+Shift+F): the run's probe pair, or a pair opened from disk.
+  m_flow = new FlowView(this);
+  auto* flowDock = addDock(tr("Scene flow"), "dock.flow", m_flow, Qt::RightDockWidgetArea);
+  tabifyDockWidget(inspectorDock, flowDock);
+  flowDock->hide();
+  connect(m_flow, &FlowView::message, this, &MainWindow::log);
 }
 
 QFuture<QString> MainWindow::export3dView(const QString& file, double scale, bool transparent,
@@ -413,6 +420,8 @@ void MainWindow::buildActions() {
     view->addAction(dock->toggleViewAction());
     if (dock->objectName() == "dock.inspector")
       dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    if (dock->objectName() == "dock.flow")
+      dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
   }
 
   auto* tb = addToolBar(tr("Run"));
@@ -447,6 +456,7 @@ void MainWindow::resetViewsFor(const QString& runDir) {
   m_equivChart->clearRuns();
   m_snapshot.reset();
   m_attention->clear();
+  if (m_flow->followsRun()) m_flow->setSample(nullptr);
   m_lmRun = false;  // until the run's config says otherwise (chooseChartKeys)
   m_dirLabel->setText(runDir);
   setWindowTitle(tr("Pretext — %1").arg(QFileInfo(runDir).fileName()));
@@ -548,6 +558,7 @@ void MainWindow::onMetrics(const std::vector<core::MetricRow>& rows) {
 void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
   m_snapshot = snap;
   if (m_inspector->isVisible()) m_inspector->setSnapshot(snap);
+  if (snap->flow) m_flow->offerRunSample(snap->flow);
   QString current = m_fieldBox->currentText();
   QSignalBlocker block(m_fieldBox);
   m_fieldBox->clear();

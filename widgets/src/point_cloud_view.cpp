@@ -63,7 +63,13 @@ struct PointCloudView::Impl {
   QColor background{38, 41, 46};
   // What is shown, kept for exports (renderScene builds its own pipeline).
   std::vector<float> xyz, scalars;
+  SceneOverlay overlay;
+  double pointColor[3] = {1, 1, 1};
   std::string field;
+  // The automatic colour range: the points' scalars, else the overlay segments'.
+  void autoRange() {
+    if (!fixedRange) colourRange(scalars.empty() ? overlay.segmentScalars : scalars, range);
+  }
   CameraPreset preset = CameraPreset::Orbit;
   QPointF pressAt;  // where the mouse went down (a click that does not drag picks)
 };
@@ -227,12 +233,30 @@ void PointCloudView::setPointCloud(const std::vector<float>& xyz, const std::vec
   d->xyz = xyz;
   d->scalars = scalars;
   d->field = fieldName.toStdString();
-  if (!d->fixedRange) colourRange(scalars, d->range);
+  d->autoRange();
   d->pipeline.setData(xyz, scalars, d->field, d->range);
   if (!d->cameraSet && !xyz.empty()) {
     resetCamera();
     d->cameraSet = true;
   }
+  update();
+}
+
+void PointCloudView::setOverlay(const SceneOverlay& overlay) {
+  d->overlay = overlay;
+  d->autoRange();
+  d->pipeline.setOverlay(d->overlay, d->range);
+  if (d->scalars.empty()) d->pipeline.setRange(d->range);
+  update();
+}
+
+const SceneOverlay& PointCloudView::overlay() const { return d->overlay; }
+
+void PointCloudView::setPointColor(const QColor& c) {
+  d->pointColor[0] = c.redF();
+  d->pointColor[1] = c.greenF();
+  d->pointColor[2] = c.blueF();
+  d->pipeline.setPointColor(d->pointColor);
   update();
 }
 
@@ -274,7 +298,13 @@ void PointCloudView::setCameraPreset(CameraPreset preset) {
   resetCamera();
 }
 
-void PointCloudView::resetCamera() { setCamera(presetCamera(d->preset, d->xyz)); }
+void PointCloudView::resetCamera() {
+  // Frames the points, or the overlay when no points are shown (segments are point pairs).
+  const auto& o = d->overlay;
+  setCamera(presetCamera(d->preset, !d->xyz.empty()  ? d->xyz
+                                    : !o.xyz.empty() ? o.xyz
+                                                     : o.segments));
+}
 
 SceneCamera PointCloudView::camera() const { return readCamera(d->renderer->GetActiveCamera()); }
 
@@ -297,6 +327,8 @@ Scene PointCloudView::scene() const {
   Scene s;
   s.xyz = d->xyz;
   s.scalars = d->scalars;
+  s.overlay = d->overlay;
+  std::copy(d->pointColor, d->pointColor + 3, s.pointColor);
   s.field = d->field;
   s.fixedRange = true;  // exactly the range on screen
   s.range[0] = d->range[0];
@@ -414,14 +446,16 @@ int PointCloudView::pickPoint(const QPointF& pos, double radius) const {
 }
 
 std::optional<QPointF> PointCloudView::projectPoint(int index) const {
-  if (index < 0 || static_cast<std::size_t>(index) * 3 + 2 >= d->xyz.size() || width() < 1 ||
-      height() < 1)
-    return std::nullopt;
+  if (index < 0 || static_cast<std::size_t>(index) * 3 + 2 >= d->xyz.size()) return std::nullopt;
+  return projectPosition(&d->xyz[3 * static_cast<std::size_t>(index)]);
+}
+
+std::optional<QPointF> PointCloudView::projectPosition(const float xyz[3]) const {
+  if (width() < 1 || height() < 1) return std::nullopt;
   const qreal dpr = devicePixelRatioF();
   const Projector proj(d->renderer, width() * dpr, height() * dpr);
   double sx, sy, depth;
-  if (!proj.project(&d->xyz[3 * static_cast<std::size_t>(index)], sx, sy, depth))
-    return std::nullopt;
+  if (!proj.project(xyz, sx, sy, depth)) return std::nullopt;
   return QPointF(sx / dpr, sy / dpr);
 }
 

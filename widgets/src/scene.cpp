@@ -50,6 +50,37 @@ std::string lower(std::string s) {
 
 // ---- pipeline ------------------------------------------------------------------------------
 
+namespace {
+vtkSmartPointer<vtkPoints> makePoints(const std::vector<float>& xyz) {
+  const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
+  auto pts = vtkSmartPointer<vtkPoints>::New();
+  pts->SetDataTypeToFloat();
+  pts->SetNumberOfPoints(n);
+  std::copy(xyz.begin(), xyz.begin() + 3 * n, static_cast<float*>(pts->GetVoidPointer(0)));
+  return pts;
+}
+
+// `count` cells of `size` consecutive point ids each (vertices: 1, line segments: 2).
+vtkSmartPointer<vtkCellArray> makeCells(vtkIdType count, vtkIdType size) {
+  vtkNew<vtkIdTypeArray> offsets, conn;
+  offsets->SetNumberOfValues(count + 1);
+  conn->SetNumberOfValues(count * size);
+  for (vtkIdType i = 0; i <= count; ++i) offsets->SetValue(i, i * size);
+  for (vtkIdType i = 0; i < count * size; ++i) conn->SetValue(i, i);
+  auto cells = vtkSmartPointer<vtkCellArray>::New();
+  cells->SetData(offsets, conn);
+  return cells;
+}
+
+vtkSmartPointer<vtkFloatArray> makeScalars(const std::vector<float>& values, const char* name) {
+  auto s = vtkSmartPointer<vtkFloatArray>::New();
+  s->SetName(name);
+  s->SetNumberOfValues(static_cast<vtkIdType>(values.size()));
+  std::copy(values.begin(), values.end(), s->GetPointer(0));
+  return s;
+}
+}  // namespace
+
 ScenePipeline::ScenePipeline() : lut(makeViridis()) {
   poly->SetPoints(vtkNew<vtkPoints>());
   poly->SetVerts(vtkNew<vtkCellArray>());
@@ -71,11 +102,62 @@ ScenePipeline::ScenePipeline() : lut(makeViridis()) {
   colorBar->GetLabelTextProperty()->SetFontSize(11);
   setPixelScale(1.0);
   colorBar->SetVisibility(false);
+  for (auto* m : {overlayMapper.GetPointer(), segmentMapper.GetPointer()}) {
+    m->SetLookupTable(lut);
+    m->SetScalarModeToUsePointData();
+    m->SetColorModeToMapScalars();
+    m->ScalarVisibilityOff();
+  }
+  overlayMapper->SetInputData(overlayPoly);
+  overlayActor->SetMapper(overlayMapper);
+  segmentMapper->SetInputData(segmentPoly);
+  segmentActor->SetMapper(segmentMapper);
+  overlayActor->SetVisibility(false);
+  segmentActor->SetVisibility(false);
 }
 
 void ScenePipeline::addTo(vtkRenderer* renderer) {
   renderer->AddActor(actor);
+  renderer->AddActor(overlayActor);
+  renderer->AddActor(segmentActor);
   renderer->AddActor2D(colorBar);
+}
+
+void ScenePipeline::setOverlay(const SceneOverlay& o, const double range[2]) {
+  overlayPoly->SetPoints(makePoints(o.xyz));
+  overlayPoly->SetVerts(makeCells(static_cast<vtkIdType>(o.xyz.size() / 3), 1));
+  overlayPoly->Modified();
+  overlayActor->GetProperty()->SetColor(o.color[0], o.color[1], o.color[2]);
+  overlayActor->GetProperty()->SetPointSize(actor->GetProperty()->GetPointSize());
+  overlayActor->SetVisibility(!o.xyz.empty());
+  // Each segment has its own two points, so the scalar of the segment colours both ends.
+  const auto n = static_cast<vtkIdType>(o.segments.size() / 6);
+  segmentPoly->SetPoints(makePoints(o.segments));
+  segmentPoly->SetLines(makeCells(n, 2));
+  m_segmentScalars = n > 0 && static_cast<vtkIdType>(o.segmentScalars.size()) == n;
+  if (m_segmentScalars) {
+    std::vector<float> perPoint(2 * static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < perPoint.size(); ++i) perPoint[i] = o.segmentScalars[i / 2];
+    segmentPoly->GetPointData()->SetScalars(makeScalars(perPoint, "segments"));
+    segmentMapper->ScalarVisibilityOn();
+  } else {
+    segmentPoly->GetPointData()->SetScalars(nullptr);
+    segmentMapper->ScalarVisibilityOff();
+  }
+  segmentPoly->Modified();
+  segmentActor->GetProperty()->SetColor(o.color[0], o.color[1], o.color[2]);
+  segmentActor->GetProperty()->SetLineWidth(static_cast<float>(o.lineWidth));
+  segmentActor->SetVisibility(n > 0);
+  if (m_segmentScalars) setRange(range);
+  updateColorBar();
+}
+
+void ScenePipeline::setPointColor(const double rgb[3]) {
+  actor->GetProperty()->SetColor(rgb[0], rgb[1], rgb[2]);
+}
+
+void ScenePipeline::updateColorBar() {
+  colorBar->SetVisibility((m_hasScalars || m_segmentScalars) && m_barWanted);
 }
 
 void ScenePipeline::setPixelScale(double scale) {
@@ -85,54 +167,39 @@ void ScenePipeline::setPixelScale(double scale) {
 void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<float>& scalars,
                             const std::string& field, const double range[2]) {
   const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
-  vtkNew<vtkPoints> pts;
-  pts->SetDataTypeToFloat();
-  pts->SetNumberOfPoints(n);
-  std::copy(xyz.begin(), xyz.begin() + 3 * n, static_cast<float*>(pts->GetVoidPointer(0)));
-  vtkNew<vtkCellArray> verts;
-  vtkNew<vtkIdTypeArray> offsets, conn;
-  offsets->SetNumberOfValues(n + 1);
-  conn->SetNumberOfValues(n);
-  for (vtkIdType i = 0; i < n; ++i) {
-    offsets->SetValue(i, i);
-    conn->SetValue(i, i);
-  }
-  offsets->SetValue(n, n);
-  verts->SetData(offsets, conn);
-  poly->SetPoints(pts);
-  poly->SetVerts(verts);
+  poly->SetPoints(makePoints(xyz));
+  poly->SetVerts(makeCells(n, 1));
   m_hasScalars = static_cast<vtkIdType>(scalars.size()) == n && n > 0;
+  colorBar->SetTitle(field.c_str());
   if (m_hasScalars) {
-    vtkNew<vtkFloatArray> s;
-    s->SetName(field.c_str());
-    s->SetNumberOfValues(n);
-    std::copy(scalars.begin(), scalars.end(), s->GetPointer(0));
-    poly->GetPointData()->SetScalars(s);
+    poly->GetPointData()->SetScalars(makeScalars(scalars, field.c_str()));
     mapper->ScalarVisibilityOn();
-    colorBar->SetTitle(field.c_str());
     setRange(range);
   } else {
     poly->GetPointData()->SetScalars(nullptr);
     mapper->ScalarVisibilityOff();
   }
-  colorBar->SetVisibility(m_hasScalars && m_barWanted);
+  updateColorBar();
   poly->Modified();
 }
 
 void ScenePipeline::setRange(const double range[2]) {
   const double r[2] = {range[0], range[1] > range[0] ? range[1] : range[0] + 1e-6};
   mapper->SetScalarRange(r[0], r[1]);
+  segmentMapper->SetScalarRange(r[0], r[1]);
   lut->SetRange(r[0], r[1]);
 }
 
 void ScenePipeline::setPointSize(double px) {
-  actor->GetProperty()->SetPointSize(static_cast<float>(std::clamp(px, 1.0, 40.0)));
+  const auto size = static_cast<float>(std::clamp(px, 1.0, 40.0));
+  actor->GetProperty()->SetPointSize(size);
+  overlayActor->GetProperty()->SetPointSize(size);
 }
 double ScenePipeline::pointSize() const { return actor->GetProperty()->GetPointSize(); }
 
 void ScenePipeline::setColorBarVisible(bool on) {
   m_barWanted = on;
-  colorBar->SetVisibility(m_hasScalars && on);
+  updateColorBar();
 }
 
 void ScenePipeline::matchTextTo(const double bg[3]) {
@@ -248,12 +315,13 @@ void colourRange(const std::vector<float>& values, double range[2]) {
 }
 
 void sceneRange(const Scene& scene, double range[2]) {
-  if (scene.fixedRange || scene.scalars.empty()) {
+  const auto& values = scene.scalars.empty() ? scene.overlay.segmentScalars : scene.scalars;
+  if (scene.fixedRange || values.empty()) {
     range[0] = scene.range[0];
     range[1] = scene.range[1];
     return;
   }
-  colourRange(scene.scalars, range);
+  colourRange(values, range);
 }
 
 // ---- rendering ----------------------------------------------------------------------------
@@ -319,6 +387,10 @@ bool renderScene(const Scene& scene, const SceneCamera& camera, int width, int h
   pipeline.setColorBarVisible(scene.colorBar);
   pipeline.matchTextTo(scene.background);
   pipeline.setData(scene.xyz, scene.scalars, scene.field, range);
+  pipeline.setPointColor(scene.pointColor);
+  SceneOverlay overlay = scene.overlay;
+  overlay.lineWidth *= textScale;
+  pipeline.setOverlay(overlay, range);
   pipeline.setPixelScale(textScale);  // fonts follow the window's DPI
   pipeline.setPointSize(scene.pointSize * textScale);
   applyCamera(camera, renderer->GetActiveCamera());

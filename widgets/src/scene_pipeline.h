@@ -19,6 +19,7 @@ class vtkCamera;
 namespace pretext::widgets {
 
 struct SceneCamera;
+struct SceneOverlay;
 
 class ScenePipeline {
  public:
@@ -27,6 +28,9 @@ class ScenePipeline {
   // New points and scalars (empty: uniform colour, no colour bar); colours span `range`.
   void setData(const std::vector<float>& xyz, const std::vector<float>& scalars,
                const std::string& field, const double range[2]);
+  // The flow view's second cloud and coloured segments (empty: none).
+  void setOverlay(const SceneOverlay& overlay, const double range[2]);
+  void setPointColor(const double rgb[3]);
   void setRange(const double range[2]);
   void setPointSize(double px);
   double pointSize() const;
@@ -42,9 +46,14 @@ class ScenePipeline {
   vtkNew<vtkActor> actor;
   vtkNew<vtkScalarBarActor> colorBar;
   vtkSmartPointer<vtkLookupTable> lut;
+  vtkNew<vtkPolyData> overlayPoly, segmentPoly;
+  vtkNew<vtkPolyDataMapper> overlayMapper, segmentMapper;
+  vtkNew<vtkActor> overlayActor, segmentActor;
 
  private:
+  void updateColorBar();
   bool m_hasScalars = false;
+  bool m_segmentScalars = false;
   bool m_barWanted = true;
 };
 

@@ -26,6 +26,7 @@ namespace pretext::widgets {
 class PointCloudView;
 class AttentionView;
 class EquivarianceInspector;
+class FlowView;
 class MetricChart;
 class ConfigPanel;
 class RunsBrowser;
@@ -63,6 +64,7 @@ class MainWindow : public QMainWindow {
   PointCloudView* pointView() const { return m_view; }
   AttentionView* attentionView() const { return m_attention; }
   EquivarianceInspector* inspector() const { return m_inspector; }
+  FlowView* flowView() const { return m_flow; }
   MetricChart* lossChart() const { return m_lossChart; }
   MetricChart* equivChart() const { return m_equivChart; }
   ConfigPanel* configPanel() const { return m_config; }
@@ -113,6 +115,7 @@ class MainWindow : public QMainWindow {
   QString m_currentRun;
   AttentionView* m_attention = nullptr;
   EquivarianceInspector* m_inspector = nullptr;
+  FlowView* m_flow = nullptr;
   bool m_lmRun = false;  // the current run is a language model: show the attention views
   QString m_screenshotPath;
   bool m_exitWhenDone = false;

@@ -30,6 +30,13 @@ class PointCloudView : public QOpenGLWidget {
   // `xyz` holds 3 floats per point; `scalars` one per point (may be empty: uniform color).
   void setPointCloud(const std::vector<float>& xyz, const std::vector<float>& scalars,
                      const QString& fieldName);
+  // A second layer (the flow view's frame t+1 and flow segments). With no point scalars
+  // the segments' scalars set the automatic colour range and the colour bar (titled with
+  // setPointCloud's field name). An empty overlay removes it.
+  void setOverlay(const SceneOverlay& overlay);
+  const SceneOverlay& overlay() const;
+  // The colour of points without scalars.
+  void setPointColor(const QColor& color);
   // Fixes the color range (e.g. a shared scale across views); unset = automatic.
   void setFixedRange(double lo, double hi);
   void clearFixedRange();
@@ -61,6 +68,8 @@ class PointCloudView : public QOpenGLWidget {
   QString describePoint(int index) const;
   // Where point `index` is drawn (widget coordinates); nullopt when off screen or clipped.
   std::optional<QPointF> projectPoint(int index) const;
+  // Where the world position `xyz` is drawn (widget coordinates), as projectPoint.
+  std::optional<QPointF> projectPosition(const float xyz[3]) const;
 
  Q_SIGNALS:
   void pointPicked(int index);

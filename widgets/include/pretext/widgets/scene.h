@@ -24,11 +24,24 @@ struct SceneCamera {
 };
 SceneCamera presetCamera(CameraPreset preset, const std::vector<float>& xyz);
 
+// A second layer over the cloud, for the flow view: another cloud in one colour (frame
+// t+1) and line segments (flow vectors, arrow heads) coloured on the scene's colour scale.
+struct SceneOverlay {
+  std::vector<float> xyz;  // 3 floats per point
+  double color[3] = {0.98, 0.55, 0.18};
+  std::vector<float> segments;        // 6 floats per segment: from, to
+  std::vector<float> segmentScalars;  // one per segment (empty: segments in `color`)
+  double lineWidth = 1.5;             // pixels
+  bool empty() const { return xyz.empty() && segments.empty(); }
+};
+
 struct Scene {
-  std::vector<float> xyz;      // 3 floats per point
-  std::vector<float> scalars;  // one per point, or empty (uniform colour, no colour bar)
-  std::string field;           // the colour bar's title
-  bool fixedRange = false;     // else the scalars' min and max
+  std::vector<float> xyz;            // 3 floats per point
+  std::vector<float> scalars;        // one per point, or empty (uniform colour, no colour bar)
+  double pointColor[3] = {1, 1, 1};  // the uniform colour
+  SceneOverlay overlay;     // its segment scalars share the colour bar when `scalars` is empty
+  std::string field;        // the colour bar's title
+  bool fixedRange = false;  // else the scalars' min and max
   double range[2] = {0, 1};
   double pointSize = 2;
   double background[3] = {38 / 255.0, 41 / 255.0, 46 / 255.0};
@@ -39,7 +52,8 @@ std::pair<double, double> finiteMinMax(const std::vector<float>& values);
 // The automatic colour range of `values`: their finite min and max, widened by 1e-6 when
 // they are equal, [0, 1e-6] when there is none.
 void colourRange(const std::vector<float>& values, double range[2]);
-// The colour range the scene shows (fixed, or colourRange of its scalars).
+// The colour range the scene shows (fixed, or colourRange of its scalars, or of the
+// overlay's segment scalars when the points have none).
 void sceneRange(const Scene& scene, double range[2]);
 
 // Renders `scene` seen by `camera` into `file`, `width` x `height` pixels; the format

@@ -1,0 +1,89 @@
+#pragma once
+// The scene-flow view: frame t (grey) and frame t+1 (orange) overlaid in a 3D view, the
+// flow of frame t's points drawn as segments or arrows, coloured by magnitude or by
+// end-point error on one colour bar, every n-th vector. Shows
+//   - ground truth: p -> p + truth;
+//   - predicted: p -> p + predicted (a run's feature-matching flow);
+//   - residual: p + truth -> p + predicted (where the prediction misses).
+// Follows a run's point snapshots (their probe pair) or shows a pair opened from disk:
+// the simulator, a .npz flow file or folder, a KITTI odometry folder, read on a worker
+// thread. GUI thread only.
+#include <QFuture>
+#include <QWidget>
+
+#include "pretext/core/run_types.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QSlider;
+class QSpinBox;
+
+namespace pretext::widgets {
+
+class PointCloudView;
+
+class FlowView : public QWidget {
+  Q_OBJECT
+ public:
+  enum class Vectors { Truth, Predicted, Residual };
+  enum class Colouring { Magnitude, EndPointError };
+
+  explicit FlowView(QWidget* parent = nullptr);
+
+  // Shows `sample` (null clears). A sample without a prediction offers ground truth only.
+  void setSample(core::FlowSamplePtr sample);
+  // A run's newest snapshot pair: shown while "Follow run" is on.
+  void offerRunSample(core::FlowSamplePtr sample);
+  core::FlowSamplePtr sample() const { return m_sample; }
+  bool followsRun() const;
+
+  void setVectors(Vectors v);
+  Vectors vectors() const;
+  void setColouring(Colouring c);
+  Colouring colouring() const;
+  // Draw the flow of every n-th point of frame t (n >= 1).
+  void setStride(int n);
+  int stride() const;
+  void setArrows(bool on);
+  void setFramesVisible(bool first, bool second);
+
+  // Flow vectors drawn now (an arrow counts once).
+  std::size_t vectorCount() const { return m_vectorCount; }
+  // Mean |predicted - truth| over all points; NaN without a prediction.
+  double meanEndPointError() const;
+  PointCloudView* view() const { return m_view; }
+  QString caption() const;
+
+  // Reads pair `index` of `path` ("simulated", a .npz file, a folder of .npz pairs or a
+  // KITTI odometry folder) on a worker thread and shows it; stops following the run. The
+  // future's result is empty on success, else the error (also emitted as `message`); the
+  // view keeps what it showed. A newer request supersedes a pending one.
+  QFuture<QString> openPair(const QString& path, int index = 0);
+
+ Q_SIGNALS:
+  void message(int level, const QString& text);
+
+ private:
+  void rebuild();
+  void updateCaption();
+  void chooseFile(bool folder);
+
+  PointCloudView* m_view = nullptr;
+  QComboBox* m_vectorsBox = nullptr;
+  QComboBox* m_colourBox = nullptr;
+  QCheckBox* m_arrows = nullptr;
+  QCheckBox* m_showFirst = nullptr;
+  QCheckBox* m_showSecond = nullptr;
+  QCheckBox* m_follow = nullptr;
+  QSlider* m_stride = nullptr;
+  QLabel* m_strideLabel = nullptr;
+  QSpinBox* m_pairIndex = nullptr;
+  QLabel* m_caption = nullptr;
+  core::FlowSamplePtr m_sample;
+  std::size_t m_vectorCount = 0;
+  int m_loadGeneration = 0;
+  bool m_cameraFramed = false;
+};
+
+}  // namespace pretext::widgets
