@@ -2,6 +2,8 @@
 // The help strings are shown as tooltips in the GUI and by `pretext-train --help-config`.
 #include "pretext/core/config.h"
 
+#include <algorithm>
+
 namespace pretext::core {
 namespace {
 
@@ -260,6 +262,18 @@ const ParamSpec* findSpec(const std::string& path) {
   for (const auto& s : configSchema())
     if (s.path == path) return &s;
   return nullptr;
+}
+
+const std::vector<std::string>& liveConfigKeys() {
+  static const std::vector<std::string> keys = {"trainer.lr", "objective.pnce.weight",
+                                                "objective.ebc.weight", "objective.flow.weight",
+                                                "objective.global.weight"};
+  return keys;
+}
+
+bool isLiveConfigKey(const std::string& path) {
+  const auto& k = liveConfigKeys();
+  return std::find(k.begin(), k.end(), path) != k.end();
 }
 
 }  // namespace pretext::core

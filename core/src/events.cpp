@@ -1,5 +1,7 @@
 #include "pretext/core/events.h"
 
+#include <utility>
+
 namespace pretext::core {
 
 void EventQueue::onMetrics(const std::vector<MetricRow>& rows) {
@@ -90,6 +92,19 @@ bool ControlBlock::waitWhilePaused() {
   std::unique_lock<std::mutex> lock(m_mutex);
   m_cv.wait(lock, [&] { return !m_paused.load() || m_stop.load(); });
   return true;
+}
+
+void ControlBlock::requestChange(const std::string& key, const std::string& value) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_changes.emplace_back(key, value);
+  m_changed.store(true);
+}
+
+std::vector<std::pair<std::string, std::string>> ControlBlock::takeChanges() {
+  if (!m_changed.load()) return {};  // the common case: no lock per step
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_changed.store(false);
+  return std::exchange(m_changes, {});
 }
 
 }  // namespace pretext::core

@@ -63,6 +63,12 @@ class Experiment {
   virtual const char* itemName() const = 0;
   // Parameters and buffers: what must be equal on every rank of a data-parallel run.
   virtual std::vector<torch::Tensor> stateTensors() = 0;
+  // Changes a live objective weight (liveConfigKeys; the learning rate is the trainer's)
+  // from the next step on. Returns "" or why it cannot change (not used by this
+  // experiment, or its branch was not built because the weight started at 0).
+  virtual std::string setLiveValue(const std::string& key, double) {
+    return key + " is not used by this experiment";
+  }
 
   // Data parallelism (set before build()): this process trains its shard of each step's
   // global batch of B = trainer.batch_size examples, and `sync` averages the gradients over

@@ -92,7 +92,25 @@ TORCH_MODULE(EsslNets);
 
 class LidarSslExperiment : public Experiment {
  public:
-  explicit LidarSslExperiment(const Config& c) : config(c), plan(essl::makePlan(c)) {}
+  explicit LidarSslExperiment(const Config& c) : config(c), plan(essl::makePlan(c)) {
+    for (const char* k : {"objective.pnce.weight", "objective.ebc.weight",
+                          "objective.global.weight", "objective.flow.weight"})
+      weights[k] = config.getFloat(k);
+  }
+  std::string setLiveValue(const std::string& key, double value) override {
+    const bool built = key == "objective.pnce.weight"     ? plan.contrastive
+                       : key == "objective.ebc.weight"    ? plan.classification
+                       : key == "objective.global.weight" ? plan.global != "none"
+                       : key == "objective.flow.weight"   ? plan.temporal
+                                                          : false;
+    if (!weights.count(key)) return key + " is not used by lidar_ssl";
+    if (!built)
+      return key +
+             ": this objective was not built (its weight or transforms were off when "
+             "the run started); start a new run to use it";
+    weights[key] = value;
+    return {};
+  }
 
   void build() override {
     torch::manual_seed(static_cast<std::uint64_t>(config.getInt("experiment.seed")));
@@ -160,6 +178,8 @@ class LidarSslExperiment : public Experiment {
   SpatialTransform probeT1, probeT2;
   Batch probeTemporal;
   std::string probeFlowKind;
+  // Objective weights: read every step, changeable mid-run (setLiveValue).
+  std::map<std::string, double> weights;
   std::unique_ptr<Prefetcher<Batch>> prefetch;  // last member: joined before the rest goes
 };
 
@@ -274,7 +294,7 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
     auto gidx = batch.pairs.unsqueeze(2).expand({B, Pn, Fd});
     auto a = f1.gather(1, gidx), b = f2.gather(1, gidx);
     auto pnce = obj::pointInfoNce(a, b, config.getFloat("objective.pnce.temperature"));
-    total = total + config.getFloat("objective.pnce.weight") * pnce;
+    total = total + weights.at("objective.pnce.weight") * pnce;
     window.add("loss/pnce", pnce.item<double>());
     window.add("train/match_top1", obj::matchTop1(a, b));
   }
@@ -286,12 +306,12 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
       ebc = ebc + classify(f, pooled1, pooled2, batch.labels[f], &acc);
       window.add(std::string("train/") + kFamilies[f] + "_cls_acc", acc);
     }
-    total = total + config.getFloat("objective.ebc.weight") * ebc;
+    total = total + weights.at("objective.ebc.weight") * ebc;
     window.add("loss/ebc", ebc.item<double>());
   }
   if (plan.global != "none") {
     auto g = globalLoss(pooled1, pooled2, batch);
-    total = total + config.getFloat("objective.global.weight") * g;
+    total = total + weights.at("objective.global.weight") * g;
     window.add("loss/global", g.item<double>());
   }
   if (plan.temporal) {
@@ -300,7 +320,7 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
     auto cells = out.cell.narrow(0, 2 * B, B);
     cells = torch::where(cells >= 0, cells - 2 * B * H * H, cells);
     auto flow = flowLoss(out.points.narrow(0, 2 * B, B), cells, batch);
-    total = total + config.getFloat("objective.flow.weight") * flow;
+    total = total + weights.at("objective.flow.weight") * flow;
     window.add("loss/flow", flow.item<double>());
   }
   if (!std::isfinite(total.item<double>()))

@@ -92,6 +92,29 @@ struct TrainingJob::Impl {
   bool anyStop = false;
   bool volumeLogged = false;  // some rank asked to stop (agreed in the gradient all-reduce)
   bool lead() const { return !comm || comm->rank() == 0; }
+  // Values changed while training ("apply at next step"), as typed; kept in every
+  // checkpoint's state.json so a resumed run continues with them.
+  std::map<std::string, std::string> liveOverrides;
+
+  // Applies one mid-run change to the trainer's config and the experiment. Returns "" or
+  // why it was refused (the run continues unchanged).
+  std::string applyLiveChange(const std::string& key, const std::string& value) {
+    if (!isLiveConfigKey(key))
+      return key +
+             " cannot change while the run trains (only the learning rate and the objective "
+             "weights can); start a new run with it";
+    std::vector<ConfigIssue> issues;
+    auto next = config.with({key + "=" + value}, issues);
+    if (!next)
+      return issues.empty() ? key + ": invalid value '" + value + "'" : issues[0].toString();
+    if (key != "trainer.lr") {
+      std::string refused = experiment->setLiveValue(key, next->getFloat(key));
+      if (!refused.empty()) return refused;
+    }
+    config = *next;
+    liveOverrides[key] = formatValue(config.get(key));
+    return {};
+  }
   int rank() const { return comm ? comm->rank() : 0; }
   int world() const { return comm ? comm->world() : 1; }
   void event(const std::string& type, const std::string& payload) {
@@ -123,7 +146,8 @@ struct TrainingJob::Impl {
                {"segment", writer->segment()},
                {"kind", config.getString("experiment.kind")},
                {"world_size", world()},
-               {"format_version", kRunFormatVersion}};
+               {"format_version", kRunFormatVersion},
+               {"live_overrides", liveOverrides}};
     if (!writeFileAtomic(dir + "/state.json", state.dump(2) + "\n", err) ||
         !writer->commitCheckpoint(step, static_cast<int>(config.getInt("trainer.keep_checkpoints")),
                                   err))
@@ -140,7 +164,15 @@ struct TrainingJob::Impl {
     experiment->load(checkpointDir);
     std::string text, err;
     if (!readFile(checkpointDir + "/state.json", text, err)) throw std::runtime_error(err);
-    wallOffset = json::parse(text).value("wall_s", 0.0);
+    const json state = json::parse(text);
+    wallOffset = state.value("wall_s", 0.0);
+    // Mid-run changes made before this checkpoint continue into the new segment.
+    const json live = state.value("live_overrides", json::object());
+    for (const auto& [key, value] : live.items()) {
+      const std::string refused = applyLiveChange(key, value.get<std::string>());
+      if (!refused.empty())
+        throw std::runtime_error(checkpointDir + "/state.json: live_overrides: " + refused);
+    }
   }
 
   RunStatus run(ControlBlock& control, EventSink& sink);
@@ -320,6 +352,22 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       }
       const auto ts = Clock::now();
       const std::int64_t next = step + 1;
+      // "Apply at next step": changes requested while the previous step ran.
+      for (const auto& [key, value] : control.takeChanges()) {
+        const std::string old = findSpec(key) ? formatValue(config.get(key)) : std::string();
+        const std::string refused = comm ? std::string(
+                                               "changes while training are not offered "
+                                               "for data-parallel runs")
+                                         : applyLiveChange(key, value);
+        if (!refused.empty()) {
+          log(LogLevel::Warning, "not applied: " + refused);
+          continue;
+        }
+        const std::string now = liveOverrides[key];
+        event("param_change", "\"step\":" + std::to_string(next) + ",\"key\":" + json(key).dump() +
+                                  ",\"from\":" + json(old).dump() + ",\"to\":" + json(now).dump());
+        log(LogLevel::Info, "step " + std::to_string(next) + ": " + key + " " + old + " -> " + now);
+      }
       const double lr = lrAt(next);
       experiment->trainStep(next, lr, window);
       window.add("train/lr", lr);

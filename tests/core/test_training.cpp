@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "pretext/core/events.h"
+#include "pretext/core/fs_util.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/core/training_job.h"
 #include "test_util.h"
@@ -134,6 +135,80 @@ TEST_CASE("resume equivalence: N steps == k steps + resume + N-k steps", "[train
   for (std::size_t i = 0; i < 12; ++i)
     CHECK(acc.series().at("loss/total")[i].value ==
           Approx(accA.series().at("loss/total")[i].value).epsilon(1e-5));
+}
+
+TEST_CASE("apply at next step: live changes equal a run started with them, survive resume",
+          "[train]") {
+  configureThreads(0);
+  pretext::test::TempDir root;
+  // A: the values set from the start.
+  auto reqA = quick(root / "a");
+  reqA.overrides.insert(reqA.overrides.end(), {"trainer.lr=0.00037", "objective.flow.weight=10"});
+  auto straight = prepareJob(reqA);
+  ControlBlock cA;
+  NullSink none;
+  REQUIRE(straight->run(cA, none).phase == RunPhase::Finished);
+
+  // B: the defaults, changed before step 1 (with refused requests mixed in), stopped at
+  // 7 and resumed: the changes must carry over through the checkpoint.
+  auto reqB = quick(root / "b");
+  reqB.untilStep = 7;
+  auto first = prepareJob(reqB);
+  ControlBlock cB;
+  for (auto [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"trainer.lr", "0.00037"},
+                                                        {"model.width", "64"},
+                                                        {"trainer.lr", "-1"},
+                                                        {"objective.global.weight", "2"},
+                                                        {"objective.flow.weight", "10"},
+                                                        {"no.such", "1"}})
+    cB.requestChange(k, v);
+  Recorder rec;
+  REQUIRE(first->run(cB, rec).phase == RunPhase::Stopped);
+  const std::string dirB = first->runDir();
+  first.reset();
+  auto logged = [&](const std::string& text) {
+    for (const auto& l : rec.logs)
+      if (l.find(text) != std::string::npos) return true;
+    return false;
+  };
+  std::string allLogs;
+  for (const auto& l : rec.logs) allLogs += l + "\n";
+  INFO(allLogs);
+  CHECK(logged("step 1: trainer.lr 0.001 -> 0.00037"));
+  CHECK(logged("step 1: objective.flow.weight 300.0 -> 10.0"));
+  CHECK(logged("not applied: model.width cannot change while the run trains"));
+  CHECK(logged("not applied: trainer.lr:"));
+  CHECK(logged("not applied: objective.global.weight: this objective was not built"));
+  CHECK(logged("not applied: no.such cannot change"));
+  std::string events, err;
+  REQUIRE(readFile(dirB + "/events.jsonl", events, err));
+  CHECK(events.find("\"type\":\"param_change\"") != std::string::npos);
+  CHECK(events.find("\"key\":\"trainer.lr\",\"from\":\"0.001\",\"to\":\"0.00037\"") !=
+        std::string::npos);
+  std::string ckpt, state;
+  REQUIRE(latestCheckpoint(dirB, &ckpt) == 7);
+  REQUIRE(readFile(ckpt + "/state.json", state, err));
+  CHECK(state.find("\"trainer.lr\": \"0.00037\"") != std::string::npos);
+
+  LaunchRequest resume;
+  resume.resumeDir = dirB;
+  auto second = prepareJob(resume);
+  ControlBlock cR;
+  const RunStatus resumed = second->run(cR, none);
+  INFO(resumed.error);
+  REQUIRE(resumed.phase == RunPhase::Finished);
+  std::string da, db;
+  REQUIRE(latestCheckpoint(straight->runDir(), &da) == 12);
+  REQUIRE(latestCheckpoint(dirB, &db) == 12);
+  const double diff = maxWeightDifference(da, db, err);
+  INFO(err);
+  REQUIRE(diff >= 0);
+  CHECK(diff <= 1e-6);
+  auto lrA = readMetrics(straight->runDir()).series().at("train/lr");
+  auto lrB = readMetrics(dirB).series().at("train/lr");
+  REQUIRE(lrA.size() == lrB.size());
+  for (std::size_t i = 0; i < lrA.size(); ++i) CHECK(lrB[i].value == Approx(lrA[i].value));
 }
 
 TEST_CASE("stop is honoured within one step and leaves a resumable checkpoint", "[train]") {

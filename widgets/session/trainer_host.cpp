@@ -56,6 +56,12 @@ void TrainerHost::snapshotNow() {
   if (m_control) m_control->requestSnapshot();
 }
 
+bool TrainerHost::requestChange(const QString& key, const QString& value) {
+  if (!m_control || !active()) return false;
+  m_control->requestChange(key.toStdString(), value.trimmed().toStdString());
+  return true;
+}
+
 void TrainerHost::drain() {
   const bool done = m_done.load();  // read before draining so no event is left behind
   auto batch = m_queue.drain();

@@ -29,6 +29,9 @@ class TrainerHost : public QObject {
   QString runDir() const { return m_runDir; }
   QString experimentKind() const { return m_kind; }
   core::RunStatus lastStatus() const { return m_status; }
+  // "Apply at next step": the trainer applies (or refuses, in the log) the new value before
+  // its next step and records it in events.jsonl. False when no run is active.
+  bool requestChange(const QString& key, const QString& value);
 
  public Q_SLOTS:
   void pause();

@@ -40,6 +40,10 @@ struct ConfigIssue {
 // The full schema of every experiment kind. Keys not listed here are rejected.
 const std::vector<ParamSpec>& configSchema();
 const ParamSpec* findSpec(const std::string& path);
+// Keys a running run may change between steps ("apply at next step"): the learning rate and
+// the objective weights. Other keys shape the model or the data and need a new run.
+const std::vector<std::string>& liveConfigKeys();
+bool isLiveConfigKey(const std::string& path);
 
 class Config {
  public:

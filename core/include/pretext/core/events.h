@@ -103,9 +103,15 @@ class ControlBlock {
   bool takeSnapshotRequest() { return m_snapshot.exchange(false); }
   // Trainer side: blocks while paused and no stop is requested; returns true if it waited.
   bool waitWhilePaused();
+  // A config value to change before the next step ("apply at next step"); only the keys
+  // liveConfigKeys() lists. The trainer validates it, applies it and records an event.
+  void requestChange(const std::string& key, const std::string& value);
+  // Trainer side: the requested changes in request order, and forgets them.
+  std::vector<std::pair<std::string, std::string>> takeChanges();
 
  private:
-  std::atomic<bool> m_stop{false}, m_paused{false}, m_snapshot{false};
+  std::atomic<bool> m_stop{false}, m_paused{false}, m_snapshot{false}, m_changed{false};
+  std::vector<std::pair<std::string, std::string>> m_changes;
   std::mutex m_mutex;
   std::condition_variable m_cv;
 };
