@@ -11,11 +11,11 @@
 #include "pretext/core/augment.h"
 #include "pretext/core/config.h"
 #include "pretext/core/datasets.h"
+#include "pretext/core/lidar_options.h"
 #include "pretext/core/voxelize.h"
 
 namespace pretext::core {
 
-AugmentOptions lidarAugmentOptions(const Config& c);
 DatasetOptions lidarDatasetOptions(const Config& c);
 essl::EncoderOptions lidarEncoderOptions(const Config& c);
 

@@ -107,6 +107,7 @@ void ConfigPanel::loadBase() {
   QStringList msgs;
   for (const auto& i : issues) msgs << QString::fromStdString(i.toString());
   m_message->setText(msgs.join("\n"));
+  Q_EMIT valuesChanged();
 }
 
 std::vector<std::string> ConfigPanel::overrides() const {
@@ -132,6 +133,20 @@ bool ConfigPanel::setValue(const QString& key, const QString& value) {
 }
 
 bool ConfigPanel::hasErrors() const { return !m_base || !m_message->text().isEmpty(); }
+
+QString ConfigPanel::value(const QString& key) const {
+  for (QTreeWidgetItemIterator it(m_tree); *it; ++it)
+    if ((*it)->data(0, kKeyRole).toString() == key) return (*it)->text(1).trimmed();
+  return {};
+}
+
+std::optional<core::Config> ConfigPanel::resolved() const {
+  if (!m_base) return std::nullopt;
+  std::vector<core::ConfigIssue> issues;
+  return m_base->with(overrides(), issues);
+}
+
+QString ConfigPanel::problems() const { return m_message->text(); }
 
 void ConfigPanel::setEditable(bool editable) {
   m_tree->setEnabled(editable);
@@ -171,6 +186,7 @@ void ConfigPanel::validateAll() {
   }
   m_message->setText(msgs.join("\n"));
   m_loading = false;
+  Q_EMIT valuesChanged();
 }
 
 }  // namespace pretext::widgets

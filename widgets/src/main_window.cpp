@@ -31,6 +31,7 @@
 #include <cstdio>
 
 #include "pretext/core/config.h"
+#include "pretext/core/datasets.h"
 #include "pretext/core/export.h"
 #include "pretext/core/presets.h"
 #include "pretext/widgets/attention_view.h"
@@ -39,6 +40,7 @@
 #include "pretext/widgets/figure.h"
 #include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/metric_chart.h"
+#include "pretext/widgets/panels.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/runs_browser.h"
 #include "run_watcher.h"
@@ -205,6 +207,21 @@ void MainWindow::buildDocks() {
   pl->addWidget(m_lossChart);
   pl->addWidget(m_equivChart);
   addDock(tr("Plots"), "dock.plots", plots, Qt::BottomDockWidgetArea);
+
+  // Task-shaped editors over the experiment panel's values, tabbed with it.
+  m_augPanel = new AugmentationPanel(m_config, this);
+  auto* augDock = addDock(tr("Augmentations"), "dock.augment", m_augPanel, Qt::LeftDockWidgetArea);
+  tabifyDockWidget(expDock, augDock);
+  m_objPanel = new ObjectivePanel(m_config, this);
+  auto* objDock = addDock(tr("Objectives"), "dock.objectives", m_objPanel, Qt::LeftDockWidgetArea);
+  tabifyDockWidget(expDock, objDock);
+  connect(m_augPanel, &AugmentationPanel::previewRequested, this, &MainWindow::previewTransform);
+  connect(m_objPanel, &ObjectivePanel::applyRequested, this,
+          [this](const std::map<QString, QString>& changes) {
+            for (const auto& [key, value] : changes)
+              if (m_host->requestChange(key, value))
+                log(0, tr("requested %1 = %2 from the next step").arg(key, value));
+          });
 
   m_runs = new RunsBrowser(this);
   auto* runsDock = addDock(tr("Runs"), "dock.runs", m_runs, Qt::LeftDockWidgetArea);
@@ -418,6 +435,10 @@ void MainWindow::buildActions() {
                     [this, preset = preset] { m_view->setCameraPreset(preset); });
   for (auto* dock : findChildren<QDockWidget*>()) {
     view->addAction(dock->toggleViewAction());
+    // Shown from the menu or its shortcut, a dock comes to the front of its tab group.
+    connect(dock->toggleViewAction(), &QAction::triggered, dock, [dock](bool on) {
+      if (on) dock->raise();
+    });
     if (dock->objectName() == "dock.inspector")
       dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
     if (dock->objectName() == "dock.flow")
@@ -646,6 +667,46 @@ void MainWindow::updateActions() {
   m_snapAct->setEnabled(active);
   m_pauseAct->setText(m_status.phase == core::RunPhase::Paused ? tr("&Resume") : tr("&Pause"));
   m_config->setEditable(!active);
+  m_augPanel->setEnabled(!active && m_config->value("experiment.kind").startsWith("lidar"));
+  if (m_panelsLocked != active) {
+    m_panelsLocked = active;
+    m_objPanel->setRunActive(active);
+  }
+}
+
+void MainWindow::previewTransform(const core::SpatialTransform& t) {
+  m_inspector->setTransform(t);
+  if (auto* dock = findChild<QDockWidget*>("dock.inspector")) {
+    dock->show();
+    dock->raise();
+  }
+  log(0, tr("preview: rotation %1°, translation (%2, %3, %4) m, scale %5%6")
+             .arg(t.angle * 180 / M_PI, 0, 'f', 1)
+             .arg(t.t[0], 0, 'f', 2)
+             .arg(t.t[1], 0, 'f', 2)
+             .arg(t.t[2], 0, 'f', 2)
+             .arg(t.scale, 0, 'f', 3)
+             .arg(t.flipY ? tr(", mirrored") : QString()));
+  if (m_snapshot) {
+    m_inspector->setSnapshot(m_snapshot);
+    return;
+  }
+  // No run yet: preview on a simulated scan, made on a worker (about 50 ms).
+  auto* watcher = new QFutureWatcher<core::PointSnapshotPtr>(this);
+  connect(watcher, &QFutureWatcher<core::PointSnapshotPtr>::finished, this, [this, watcher] {
+    watcher->deleteLater();
+    if (!m_snapshot) m_inspector->setSnapshot(watcher->result());
+  });
+  watcher->setFuture(QtConcurrent::run([] {
+    core::DatasetOptions d;
+    auto cloud = core::openDataset(d)->scan(0);
+    auto snap = std::make_shared<core::PointSnapshot>();
+    snap->xyz = cloud.xyz;
+    std::vector<float> height(cloud.size());
+    for (std::size_t i = 0; i < cloud.size(); ++i) height[i] = cloud.xyz[3 * i + 2];
+    snap->fields["height"] = std::move(height);
+    return core::PointSnapshotPtr(snap);
+  }));
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

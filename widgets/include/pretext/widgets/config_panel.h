@@ -27,10 +27,17 @@ class ConfigPanel : public QWidget {
   // Sets one value as a user would type it; returns false (and marks the row) if invalid.
   bool setValue(const QString& key, const QString& value);
   bool hasErrors() const;
+  // The value of `key` as shown (edited or from the base); empty for unknown keys.
+  QString value(const QString& key) const;
+  // The resolved config: the base with every edit, or nullopt with problems().
+  std::optional<core::Config> resolved() const;
+  QString problems() const;
   void setEditable(bool editable);
 
  Q_SIGNALS:
   void sourceChanged(const QString& source);
+  // Any value changed (an edit, a new base); panels that show values refresh.
+  void valuesChanged();
 
  private:
   void loadBase();

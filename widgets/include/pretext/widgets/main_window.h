@@ -7,6 +7,7 @@
 #include <QPointer>
 #include <memory>
 
+#include "pretext/core/augment.h"
 #include "pretext/core/run_types.h"
 #include "pretext/core/training_job.h"
 
@@ -27,6 +28,8 @@ class PointCloudView;
 class AttentionView;
 class EquivarianceInspector;
 class FlowView;
+class AugmentationPanel;
+class ObjectivePanel;
 class MetricChart;
 class ConfigPanel;
 class RunsBrowser;
@@ -65,6 +68,8 @@ class MainWindow : public QMainWindow {
   AttentionView* attentionView() const { return m_attention; }
   EquivarianceInspector* inspector() const { return m_inspector; }
   FlowView* flowView() const { return m_flow; }
+  AugmentationPanel* augmentationPanel() const { return m_augPanel; }
+  ObjectivePanel* objectivePanel() const { return m_objPanel; }
   MetricChart* lossChart() const { return m_lossChart; }
   MetricChart* equivChart() const { return m_equivChart; }
   ConfigPanel* configPanel() const { return m_config; }
@@ -93,6 +98,7 @@ class MainWindow : public QMainWindow {
   void updateActions();
   void resetViewsFor(const QString& runDir);
   void chooseChartKeys(const QString& experimentKind);
+  void previewTransform(const core::SpatialTransform& t);
 
   session::TrainerHost* m_host = nullptr;
   session::RunWatcher* m_watcher = nullptr;
@@ -116,7 +122,10 @@ class MainWindow : public QMainWindow {
   AttentionView* m_attention = nullptr;
   EquivarianceInspector* m_inspector = nullptr;
   FlowView* m_flow = nullptr;
-  bool m_lmRun = false;  // the current run is a language model: show the attention views
+  AugmentationPanel* m_augPanel = nullptr;
+  ObjectivePanel* m_objPanel = nullptr;
+  bool m_panelsLocked = false;  // the objective panel is attached to a training run
+  bool m_lmRun = false;         // the current run is a language model: show the attention views
   QString m_screenshotPath;
   bool m_exitWhenDone = false;
   bool m_closeAfterStop = false;
