@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs each benchmark next to its Python peer in the same invocation and prints the ratios.
 # Run on an otherwise idle machine.
-# Usage: scripts/bench.sh [lm|essl|data|scaling|all (default)] [steps] [threads]
+# Usage: scripts/bench.sh [lm|essl|data|render|scaling|all (default)] [steps] [threads]
+#   render: GUI rendering budgets (3D view, charts) next to Open3D's visualizer; needs an X
+#   display, so it runs under xvfb-run when DISPLAY is unset (CI's software OpenGL).
 #   scaling: data-parallel throughput of pretext-train --nproc 1, 2, 4 on loopback (Gloo),
 #   one intra-op thread per rank (the presets' setting); not part of "all".
 set -euo pipefail
@@ -60,6 +62,28 @@ for task, names in peers.items():
     for n in names:
         if "cpp" in rows.get(task, {}) and "py" in rows.get(n, {}):
             print(f"ratio  {task} C++ / {n} peer: {rows[task]['cpp'] / rows[n]['py']:.2f}x")
+PYEOF
+  done
+fi
+
+if [ "$WHAT" = render ] || [ "$WHAT" = all ]; then
+  cmake --build "$BUILD_DIR" --target render_bench >/dev/null
+  X=""
+  if [ -z "${DISPLAY:-}" ]; then X="xvfb-run -a -s '-screen 0 1920x1080x24'"; fi
+  echo "== rendering (median ms per action, lower is better; 1280 x 720 window)"
+  for round in 1 2 3; do
+    eval "$X" "$BUILD_DIR/bench/render_bench" 15 2>/dev/null > /tmp/pretext-render-cpp.txt
+    eval "$X" $PY bench/render_bench.py 15 2>/dev/null > /tmp/pretext-render-py.txt
+    echo "-- round $round"
+    sed 's/^/C++    /' /tmp/pretext-render-cpp.txt
+    sed 's/^/Open3D /' /tmp/pretext-render-py.txt
+    $PY - <<'PYEOF'
+def read(path):
+    return {f[0]: float(f[1]) for f in (l.split() for l in open(path)) if f and f[0] != "#"}
+cpp, py = read("/tmp/pretext-render-cpp.txt"), read("/tmp/pretext-render-py.txt")
+for k in cpp:
+    if k in py:
+        print(f"ratio  {k}: Open3D / C++ time = {py[k] / cpp[k]:.2f}x")
 PYEOF
   done
 fi

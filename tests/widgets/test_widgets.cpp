@@ -112,6 +112,30 @@ TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]"
   CHECK(view.grabFramebuffer() == before);
 }
 
+TEST_CASE("a drag draws an even subset of a large cloud, the whole cloud after it", "[gui][vtk]") {
+  widgets::PointCloudView view;
+  REQUIRE(pretext::test::showExposed(view, 400, 300));
+  std::vector<float> xyz, s;
+  for (int i = 0; i < 600000; ++i) {
+    xyz.insert(xyz.end(), {float(i % 1000) * 0.05f, float(i / 1000) * 0.05f, 0});
+    s.push_back(float(i % 7));
+  }
+  view.setPointCloud(xyz, s, "f");
+  CHECK(view.drawnPointCount() == 600000);
+  const QPoint mid(200, 150);
+  QTest::mousePress(&view, Qt::LeftButton, {}, mid);
+  CHECK(view.drawnPointCount() == 200000);  // every third point: at most 250 000
+  QTest::mouseMove(&view, mid + QPoint(40, 0));
+  settle(100);
+  QTest::mouseRelease(&view, Qt::LeftButton, {}, mid + QPoint(40, 0));
+  CHECK(view.drawnPointCount() == 600000);
+  // A small cloud is always drawn whole.
+  view.setPointCloud(std::vector<float>(xyz.begin(), xyz.begin() + 3000), {}, "small");
+  view.setInteracting(true);
+  CHECK(view.drawnPointCount() == 1000);
+  view.setInteracting(false);
+}
+
 TEST_CASE("the view follows resizes", "[gui][vtk]") {
   widgets::PointCloudView view;
   showGrid(view, 300, 200);

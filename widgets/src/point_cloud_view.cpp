@@ -379,8 +379,18 @@ unsigned long buttonEvent(Qt::MouseButton button, bool press) {
 }
 }  // namespace
 
+void PointCloudView::setInteracting(bool on) {
+  d->pipeline.setInteractive(on);
+  update();
+}
+
+std::size_t PointCloudView::drawnPointCount() const {
+  return static_cast<std::size_t>(d->pipeline.drawnPoints());
+}
+
 void PointCloudView::mousePressEvent(QMouseEvent* e) {
   d->pressAt = e->position();
+  setInteracting(true);
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   if (auto ev = buttonEvent(e->button(), true); ev != vtkCommand::NoEvent)
     d->interactor->InvokeEvent(ev);
@@ -390,6 +400,7 @@ void PointCloudView::mouseReleaseEvent(QMouseEvent* e) {
   setEventPosition(d->interactor, this, e->position(), e->modifiers());
   if (auto ev = buttonEvent(e->button(), false); ev != vtkCommand::NoEvent)
     d->interactor->InvokeEvent(ev);
+  if (e->buttons() == Qt::NoButton) setInteracting(false);
   // A left click that did not drag picks the point under the mouse.
   if (e->button() == Qt::LeftButton && (e->position() - d->pressAt).manhattanLength() < 4) {
     const int i = pickPoint(e->position());

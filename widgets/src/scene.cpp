@@ -108,6 +108,13 @@ ScenePipeline::ScenePipeline() : lut(makeViridis()) {
     m->SetColorModeToMapScalars();
     m->ScalarVisibilityOff();
   }
+  sparseMapper->SetInputData(sparsePoly);
+  sparseMapper->SetLookupTable(lut);
+  sparseMapper->SetScalarModeToUsePointData();
+  sparseMapper->SetColorModeToMapScalars();
+  sparseActor->SetMapper(sparseMapper);
+  sparseActor->SetProperty(actor->GetProperty());  // one size and colour for both
+  sparseActor->SetVisibility(false);
   overlayMapper->SetInputData(overlayPoly);
   overlayActor->SetMapper(overlayMapper);
   segmentMapper->SetInputData(segmentPoly);
@@ -118,6 +125,7 @@ ScenePipeline::ScenePipeline() : lut(makeViridis()) {
 
 void ScenePipeline::addTo(vtkRenderer* renderer) {
   renderer->AddActor(actor);
+  renderer->AddActor(sparseActor);
   renderer->AddActor(overlayActor);
   renderer->AddActor(segmentActor);
   renderer->AddActor2D(colorBar);
@@ -152,6 +160,17 @@ void ScenePipeline::setOverlay(const SceneOverlay& o, const double range[2]) {
   updateColorBar();
 }
 
+void ScenePipeline::setInteractive(bool on) {
+  m_interactive = on;
+  const bool sparse = on && m_sparseCount > 0;
+  actor->SetVisibility(!sparse);
+  sparseActor->SetVisibility(sparse);
+}
+
+vtkIdType ScenePipeline::drawnPoints() const {
+  return sparseActor->GetVisibility() ? m_sparseCount : poly->GetNumberOfPoints();
+}
+
 void ScenePipeline::setPointColor(const double rgb[3]) {
   actor->GetProperty()->SetColor(rgb[0], rgb[1], rgb[2]);
 }
@@ -181,11 +200,34 @@ void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<flo
   }
   updateColorBar();
   poly->Modified();
+  // The interactive subset shares the points and scalars.
+  m_sparseCount = 0;
+  if (n > kInteractivePoints) {
+    const vtkIdType stride = (n + kInteractivePoints - 1) / kInteractivePoints;
+    m_sparseCount = (n + stride - 1) / stride;
+    vtkNew<vtkIdTypeArray> offsets, conn;
+    offsets->SetNumberOfValues(m_sparseCount + 1);
+    conn->SetNumberOfValues(m_sparseCount);
+    for (vtkIdType i = 0; i < m_sparseCount; ++i) {
+      offsets->SetValue(i, i);
+      conn->SetValue(i, i * stride);
+    }
+    offsets->SetValue(m_sparseCount, m_sparseCount);
+    vtkNew<vtkCellArray> verts;
+    verts->SetData(offsets, conn);
+    sparsePoly->SetPoints(poly->GetPoints());
+    sparsePoly->SetVerts(verts);
+    sparsePoly->GetPointData()->SetScalars(poly->GetPointData()->GetScalars());
+    sparseMapper->SetScalarVisibility(mapper->GetScalarVisibility());
+    sparsePoly->Modified();
+  }
+  setInteractive(m_interactive);
 }
 
 void ScenePipeline::setRange(const double range[2]) {
   const double r[2] = {range[0], range[1] > range[0] ? range[1] : range[0] + 1e-6};
   mapper->SetScalarRange(r[0], r[1]);
+  sparseMapper->SetScalarRange(r[0], r[1]);
   segmentMapper->SetScalarRange(r[0], r[1]);
   lut->SetRange(r[0], r[1]);
 }

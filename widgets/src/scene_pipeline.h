@@ -31,6 +31,11 @@ class ScenePipeline {
   // The flow view's second cloud and coloured segments (empty: none).
   void setOverlay(const SceneOverlay& overlay, const double range[2]);
   void setPointColor(const double rgb[3]);
+  // While on (a mouse drag), a cloud of more than kInteractivePoints points is drawn as
+  // every k-th point so that at most that many are drawn; off draws all of them again.
+  static constexpr vtkIdType kInteractivePoints = 250000;
+  void setInteractive(bool on);
+  vtkIdType drawnPoints() const;
   void setRange(const double range[2]);
   void setPointSize(double px);
   double pointSize() const;
@@ -49,11 +54,17 @@ class ScenePipeline {
   vtkNew<vtkPolyData> overlayPoly, segmentPoly;
   vtkNew<vtkPolyDataMapper> overlayMapper, segmentMapper;
   vtkNew<vtkActor> overlayActor, segmentActor;
+  // The strided subset drawn while interacting: same points and scalars, fewer vertices.
+  vtkNew<vtkPolyData> sparsePoly;
+  vtkNew<vtkPolyDataMapper> sparseMapper;
+  vtkNew<vtkActor> sparseActor;
 
  private:
   void updateColorBar();
   bool m_hasScalars = false;
   bool m_segmentScalars = false;
+  bool m_interactive = false;
+  vtkIdType m_sparseCount = 0;  // vertices of sparsePoly (0: the cloud is small enough)
   bool m_barWanted = true;
 };
 

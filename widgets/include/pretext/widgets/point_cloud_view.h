@@ -57,6 +57,11 @@ class PointCloudView : public QOpenGLWidget {
   // colour bar: PNG (optionally transparent) or vector PDF/SVG/EPS through GL2PS.
   // Renders off screen, so the view itself does not change. False with `error` set.
   bool exportImage(const QString& file, double scale, bool transparent, QString& error);
+  // While interacting (a mouse drag in the view, or on here), a cloud of more than 250 000
+  // points is drawn as an even subset of at most that many, so orbiting stays fluid with
+  // software OpenGL; the whole cloud is drawn again when the drag ends.
+  void setInteracting(bool on);
+  std::size_t drawnPointCount() const;
   // Rotates the camera about the focal point (degrees), as a mouse drag would.
   void orbit(double azimuthDeg, double elevationDeg);
   vtkGenericOpenGLRenderWindow* renderWindow() const;
