@@ -466,19 +466,20 @@ std::optional<RunStatus> readStatus(const std::string& runDir, std::string& erro
   }
 }
 
-std::vector<std::string> LineTail::poll() {
+std::vector<std::string> LineTail::poll(std::uint64_t maxBytes) {
   std::vector<std::string> lines;
   std::ifstream in(m_path, std::ios::binary);
   if (!in) return lines;
   in.seekg(0, std::ios::end);
   std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
+  m_size = size;
   if (size < m_offset) {  // the file was cut (resume after a torn line): re-read the tail
     m_offset = size;
     m_pending.clear();
   }
   if (size == m_offset) return lines;
   in.seekg(static_cast<std::streamoff>(m_offset));
-  std::string chunk(static_cast<std::size_t>(size - m_offset), '\0');
+  std::string chunk(static_cast<std::size_t>(std::min(size - m_offset, maxBytes)), '\0');
   in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
   chunk.resize(static_cast<std::size_t>(in.gcount()));
   m_offset += chunk.size();

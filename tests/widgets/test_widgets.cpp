@@ -4,8 +4,10 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 #include <QtCharts/QChartView>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -54,6 +56,14 @@ void showGrid(widgets::PointCloudView& view, int w, int h) {
 void showWindow(widgets::MainWindow& w, const std::string& runsRoot) {
   w.setRunsRoot(QString::fromStdString(runsRoot));
   REQUIRE(pretext::test::showExposed(w, 1280, 800));
+}
+
+template <typename Pred>
+bool waitFor(Pred pred, int ms) {
+  QElapsedTimer t;
+  t.start();
+  while (!pred() && t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+  return pred();
 }
 
 void settle(int ms = 200) {
@@ -427,6 +437,68 @@ TEST_CASE("the runs browser lists runs with their status", "[gui][runs]") {
   browser.setRunsRoot(QString::fromStdString(root.str()));
   REQUIRE(refreshed.wait(5000));
   CHECK(browser.runCount() == 1);
+}
+
+TEST_CASE("opening a run with 10^6 metric rows: read in pieces with progress, cancellable",
+          "[gui][watch]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  {
+    std::ofstream out(writer->dir() + "/metrics.csv", std::ios::app);
+    char line[96];
+    for (int i = 1; i <= 1000000; ++i) {
+      std::snprintf(line, sizeof line, "1,%d,%.3f,loss/total,%.6f\n", i, i * 0.01,
+                    5.0 / std::sqrt(double(i)));
+      out << line;
+    }
+  }
+  const QString dir = QString::fromStdString(writer->dir());
+  widgets::MainWindow w;
+  showWindow(w, root.str());
+  // A 10 ms GUI timer: the largest gap between ticks is the worst stall while reading.
+  QElapsedTimer clock;
+  clock.start();
+  qint64 last = 0, worst = 0;
+  int ticks = 0;
+  QTimer probe;
+  QObject::connect(&probe, &QTimer::timeout, [&] {
+    const qint64 now = clock.elapsed();
+    if (ticks++ > 0) worst = std::max(worst, now - last);
+    last = now;
+  });
+  probe.start(10);
+  w.openRun(dir);
+  bool sawProgress = false;
+  QElapsedTimer t;
+  t.start();
+  while (w.lossChart()->rawPointCount(dir) < 1000000 && t.elapsed() < 60000) {
+    sawProgress = sawProgress || w.loadingMetrics();
+    QApplication::processEvents(QEventLoop::AllEvents, 10);
+  }
+  probe.stop();
+  INFO("read in " << clock.elapsed() << " ms; worst GUI gap " << worst << " ms, " << ticks
+                  << " ticks");
+  CHECK(w.lossChart()->rawPointCount(dir) == 1000000);
+  CHECK(sawProgress);
+  settle(300);
+  CHECK_FALSE(w.loadingMetrics());
+  CHECK(worst < 150);
+
+  // Cancel part-way: what was read stays, nothing more arrives.
+  w.openRun(dir);
+  REQUIRE(waitFor([&] { return w.loadingMetrics(); }, 20000));
+  QToolButton* cancel = nullptr;
+  for (auto* b : w.statusBar()->findChildren<QToolButton*>())
+    if (b->text() == "Cancel") cancel = b;
+  REQUIRE(cancel);
+  QTest::mouseClick(cancel, Qt::LeftButton);
+  CHECK_FALSE(w.loadingMetrics());
+  const auto kept = w.lossChart()->rawPointCount(dir);
+  settle(1500);
+  CHECK(w.lossChart()->rawPointCount(dir) == kept);
+  CHECK(kept < 1000000);
 }
 
 TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {

@@ -27,6 +27,7 @@ struct RunWatcher::PollResult {
   core::PointSnapshotPtr snapshot;
   std::vector<core::AttentionSnapshotPtr> attention;
   std::string error;
+  std::uint64_t readBytes = 0, totalBytes = 0;  // of metrics.csv
 };
 
 RunWatcher::RunWatcher(QObject* parent) : QObject(parent) {
@@ -50,18 +51,23 @@ void RunWatcher::watch(const QString& runDir, int intervalMs) {
 
 void RunWatcher::stopWatching() {
   m_timer.stop();
+  m_backlog = false;
   m_dir.clear();
   m_state.reset();
 }
 
 void RunWatcher::poll() {
+  // Bounded pieces keep each delivery (charts append the rows on the GUI thread) short.
+  static constexpr std::uint64_t kPollBytes = 2u << 20;
   if (!m_state || m_future.isRunning()) return;  // one poll in flight at a time
   auto state = m_state;
   m_future.setFuture(QtConcurrent::run([state]() {
     auto r = std::make_shared<PollResult>();
     r->source = state;
-    for (const auto& line : state->metrics.poll())
+    for (const auto& line : state->metrics.poll(kPollBytes))
       if (auto row = core::parseMetricLine(line)) r->rows.push_back(*row);
+    r->readBytes = state->metrics.offset();
+    r->totalBytes = state->metrics.size();
     std::string err;
     if (auto st = core::readStatus(state->dir, err)) {
       if (st->updatedAt != state->lastStatusTime) {
@@ -93,6 +99,12 @@ void RunWatcher::deliver() {
   auto r = m_future.result();
   if (!r || r->source != m_state) return;
   if (!r->rows.empty()) Q_EMIT metricsArrived(r->rows);
+  // A history longer than one poll: report progress and read on at once.
+  const bool more = r->readBytes < r->totalBytes;
+  if (more || m_backlog)
+    Q_EMIT loadProgress(static_cast<qint64>(r->readBytes), static_cast<qint64>(r->totalBytes));
+  m_backlog = more;
+  if (more) QTimer::singleShot(0, this, &RunWatcher::poll);
   if (r->hasStatus) Q_EMIT statusChanged(r->status);
   if (r->snapshot) Q_EMIT snapshotArrived(r->snapshot);
   for (const auto& a : r->attention) Q_EMIT attentionArrived(a);

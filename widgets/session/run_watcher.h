@@ -31,6 +31,10 @@ class RunWatcher : public QObject {
   // through training with them).
   void attentionArrived(const pretext::core::AttentionSnapshotPtr& snapshot);
   void error(const QString& message);
+  // While a long metrics history is read (more than one poll's 2 MiB, about 70 000
+  // rows), after each piece: bytes read and the file's size; the last has read == total.
+  // stopWatching() cancels the rest.
+  void loadProgress(qint64 readBytes, qint64 totalBytes);
 
  private:
   struct State;
@@ -41,6 +45,7 @@ class RunWatcher : public QObject {
   QTimer m_timer;
   std::shared_ptr<State> m_state;  // owned by whichever poll is in flight, then by us
   QFutureWatcher<std::shared_ptr<PollResult>> m_future;
+  bool m_backlog = false;  // a history larger than one poll is being read
 };
 
 }  // namespace pretext::session

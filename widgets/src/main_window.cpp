@@ -19,12 +19,14 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
 #include <QToolBar>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <QtCharts/QChartView>
 #include <QtConcurrent/QtConcurrent>
@@ -161,6 +163,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addWidget(m_stepLabel);
   statusBar()->addWidget(m_rateLabel);
   statusBar()->addPermanentWidget(m_dirLabel);
+  // Reading a long metrics history: progress and a way out (Esc).
+  m_loadBar = new QProgressBar();
+  m_loadBar->setRange(0, 1000);
+  m_loadBar->setMaximumWidth(160);
+  m_loadBar->setFormat(tr("metrics %p%"));
+  m_loadCancel = new QToolButton();
+  m_loadCancel->setText(tr("Cancel"));
+  m_loadCancel->setToolTip(
+      tr("Stop reading this run's metrics; the plots keep what was read (Esc)"));
+  m_loadCancel->setShortcut(QKeySequence(Qt::Key_Escape));
+  statusBar()->addPermanentWidget(m_loadBar);
+  statusBar()->addPermanentWidget(m_loadCancel);
+  m_loadBar->hide();
+  m_loadCancel->hide();
+  connect(m_loadCancel, &QToolButton::clicked, this, &MainWindow::cancelLoading);
 
   connect(m_host, &session::TrainerHost::statusChanged, this, &MainWindow::onStatus);
   connect(m_host, &session::TrainerHost::metricsArrived, this, &MainWindow::onMetrics);
@@ -179,6 +196,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_watcher, &session::RunWatcher::attentionArrived, m_attention,
           &AttentionView::addSnapshot);
   connect(m_watcher, &session::RunWatcher::error, this, [this](const QString& e) { log(1, e); });
+  connect(m_watcher, &session::RunWatcher::loadProgress, this, [this](qint64 read, qint64 total) {
+    const bool done = read >= total;
+    m_loadBar->setValue(total > 0 ? static_cast<int>(1000 * read / total) : 1000);
+    m_loadBar->setVisible(!done);
+    m_loadCancel->setVisible(!done);
+    if (done) log(0, tr("read %1 MB of metrics").arg(total / 1e6, 0, 'f', 1));
+  });
 
   restoreSettings();
   updateActions();
@@ -540,9 +564,24 @@ bool MainWindow::startFromPanel() {
   return startRun(r);
 }
 
+bool MainWindow::loadingMetrics() const { return m_loadCancel->isVisible(); }
+
+void MainWindow::cancelLoading() {
+  if (!loadingMetrics()) return;
+  const int permille = m_loadBar->value();
+  m_watcher->stopWatching();
+  m_loadBar->hide();
+  m_loadCancel->hide();
+  log(1, tr("stopped reading metrics at %1 %; the plots show the rows read so far (open the "
+            "run again to read all)")
+             .arg(permille / 10.0, 0, 'f', 1));
+}
+
 void MainWindow::openRun(const QString& runDir) {
   if (m_host->active() && runDir == m_host->runDir()) return;
   resetViewsFor(runDir);
+  m_loadBar->hide();
+  m_loadCancel->hide();
   std::vector<core::ConfigIssue> issues;
   if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
     chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));

@@ -91,12 +91,16 @@ bool isRunDir(const std::string& dir);
 class LineTail {
  public:
   explicit LineTail(std::string path) : m_path(std::move(path)) {}
-  std::vector<std::string> poll();
+  // Reads at most `maxBytes` (a long history arrives over several calls).
+  std::vector<std::string> poll(std::uint64_t maxBytes = UINT64_MAX);
   const std::string& path() const { return m_path; }
+  // Bytes read so far, and the file's size at the last call.
+  std::uint64_t offset() const { return m_offset; }
+  std::uint64_t size() const { return m_size; }
 
  private:
   std::string m_path;
-  std::uint64_t m_offset = 0;
+  std::uint64_t m_offset = 0, m_size = 0;
   std::string m_pending;
 };
 

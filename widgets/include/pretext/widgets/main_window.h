@@ -15,6 +15,8 @@ class QAction;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
+class QProgressBar;
+class QToolButton;
 class QStackedWidget;
 
 namespace pretext::session {
@@ -46,6 +48,10 @@ class MainWindow : public QMainWindow {
   bool startFromPanel();
   void openRun(const QString& runDir);
   void setRunsRoot(const QString& root);
+  // Reading a run's long metrics history (status-bar progress); cancelLoading (the Cancel
+  // button, Esc) stops it and keeps what was read.
+  bool loadingMetrics() const;
+  void cancelLoading();
   QString runsRoot() const;
 
   // Automation for e2e tests and figure scripts: when the hosted run ends, save a
@@ -115,6 +121,8 @@ class MainWindow : public QMainWindow {
   QLabel* m_stepLabel = nullptr;
   QLabel* m_rateLabel = nullptr;
   QLabel* m_dirLabel = nullptr;
+  QProgressBar* m_loadBar = nullptr;
+  QToolButton* m_loadCancel = nullptr;
   QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
   core::PointSnapshotPtr m_snapshot;
   core::RunStatus m_status;
