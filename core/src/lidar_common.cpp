@@ -107,6 +107,34 @@ std::pair<PointCloud, std::vector<Box3D>> LidarScanSource::labelledScan(std::uin
   return scan;
 }
 
+void loadEncoderWeights(essl::PillarEncoder& encoder, const std::string& file) {
+  auto shapeText = [](const std::vector<std::int64_t>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+    return out + "]";
+  };
+  torch::serialize::InputArchive ar, e;
+  try {
+    ar.load_from(file);
+    if (!ar.try_read("encoder", e))
+      throw std::runtime_error("it holds no 'encoder' (not a lidar_ssl checkpoint)");
+    // Archive reads replace tensors whatever their shape, so compare them afterwards.
+    std::map<std::string, std::vector<std::int64_t>> expected;
+    for (const auto& p : encoder->named_parameters()) expected[p.key()] = p.value().sizes().vec();
+    encoder->load(e);
+    for (const auto& p : encoder->named_parameters())
+      if (p.value().sizes().vec() != expected[p.key()])
+        throw std::runtime_error("encoder." + p.key() + " has shape " +
+                                 shapeText(p.value().sizes().vec()) + ", this config needs " +
+                                 shapeText(expected[p.key()]));
+  } catch (const std::exception& ex) {
+    const std::string what = ex.what();
+    throw std::runtime_error("cannot load the encoder from " + file + ": " +
+                             what.substr(0, what.find('\n')) +
+                             " (model.* must match the pre-training run's)");
+  }
+}
+
 std::string initCheckpoint(const std::string& path) {
   namespace fs = std::filesystem;
   if (fs::exists(fs::path(path) / "model.pt")) return (fs::path(path) / "model.pt").string();

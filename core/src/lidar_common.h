@@ -18,6 +18,10 @@ namespace pretext::core {
 
 DatasetOptions lidarDatasetOptions(const Config& c);
 essl::EncoderOptions lidarEncoderOptions(const Config& c);
+// Loads the "encoder" sub-archive of a lidar_ssl model.pt into `encoder`, whose options
+// must match the checkpoint's: a mismatch or an unreadable file throws runtime_error
+// "cannot load the encoder from FILE: <problem> (model.* must match the pre-training run's)".
+void loadEncoderWeights(essl::PillarEncoder& encoder, const std::string& file);
 
 // Scans (and consecutive pairs) of the configured dataset, cropped to data.crop and to the
 // encoder's grid; scan(key) picks one deterministically from the key.

@@ -179,32 +179,12 @@ class LidarDownstreamExperiment : public Experiment {
     return head->forward(map);
   }
   void loadEncoder(const std::string& file) {
-    torch::serialize::InputArchive ar, e;
     try {
-      ar.load_from(file);
-      if (!ar.try_read("encoder", e))
-        throw std::runtime_error("it holds no 'encoder' (not a lidar_ssl checkpoint)");
-      // Archive reads replace tensors whatever their shape, so compare them afterwards.
-      std::map<std::string, std::vector<std::int64_t>> expected;
-      for (const auto& p : encoder->named_parameters()) expected[p.key()] = p.value().sizes().vec();
-      encoder->load(e);
-      for (const auto& p : encoder->named_parameters())
-        if (p.value().sizes().vec() != expected[p.key()])
-          throw std::runtime_error("encoder." + p.key() + " has shape " +
-                                   shapeText(p.value().sizes().vec()) + ", this config needs " +
-                                   shapeText(expected[p.key()]));
+      loadEncoderWeights(encoder, file);
     } catch (const std::exception& ex) {
-      throw std::runtime_error("downstream.init: cannot load the encoder from " + file + ": " +
-                               firstLine(ex.what()) +
-                               " (model.* must match the pre-training run's)");
+      throw std::runtime_error("downstream.init: " + std::string(ex.what()));
     }
   }
-  static std::string shapeText(const std::vector<std::int64_t>& v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
-    return out + "]";
-  }
-  static std::string firstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
   LabelledScan labelled(std::uint64_t key) const {
     auto [cloud, boxes] = source->labelledScan(key);
     return {std::move(cloud.xyz), std::move(boxes)};

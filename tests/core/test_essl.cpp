@@ -13,6 +13,7 @@
 #include "essl_model.h"
 #include "lidar_common.h"
 #include "pretext/core/export.h"
+#include "pretext/core/inspect.h"
 #include "pretext/core/presets.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/core/street_sim.h"
@@ -469,4 +470,58 @@ TEST_CASE("a labelled scan is the scan and its boxes, read once", "[essl][downst
     CHECK(!boxes.empty());
     for (std::size_t k = 0; k < boxes.size(); ++k) CHECK(boxes[k].cx == separate[k].cx);
   }
+}
+
+TEST_CASE("the inspector's encoder probe reproduces the trainer's equivariance fields",
+          "[essl][inspect]") {
+  configureThreads(1);
+  pretext::test::TempDir root;
+  const std::string run = train(root.str(), "quick-test",
+                                {"trainer.max_steps=4", "trainer.snapshot_every=4",
+                                 "trainer.checkpoint_every=4", "data.prefetch=0"});
+  std::vector<ConfigIssue> issues;
+  auto config = Config::load(run + "/config.yaml", {}, issues);
+  REQUIRE(config);
+  const AugmentOptions aug = lidarAugmentOptions(*config);
+  // The trainer's fixed rotation and translation of the probe scan (lidar_ssl_experiment).
+  SpatialTransform rot, shift;
+  rot.angle = rotationBinCentre(aug.rotationBins - 1, aug);
+  shift.t[0] = 0.7 * aug.translationMax;
+  shift.t[1] = -0.5 * aug.translationMax;
+  shift.t[2] = 0.3 * aug.translationMax;
+  CHECK(checkpointSteps(run) == std::vector<std::int64_t>{4});
+  // Step 0's snapshot came from the untrained encoder, step 4's from checkpoint 4.
+  for (std::int64_t step : {0, 4}) {
+    INFO("step " << step);
+    std::string err;
+    auto snap = readPointSnapshot(run + "/snapshots/" + checkpointDirName(step), err);
+    REQUIRE(snap);
+    auto probe = EncoderProbe::open(run, step == 0 ? -1 : step);
+    CHECK(probe->step() == (step == 0 ? -1 : step));
+    for (auto [t, field] : {std::pair{rot, "rotation_err"}, std::pair{shift, "translation_err"}}) {
+      const auto mine = probe->equivarianceError(snap->xyz, t);
+      const auto& theirs = snap->fields.at(field);
+      REQUIRE(mine.size() == theirs.size());
+      double worst = 0;
+      for (std::size_t i = 0; i < mine.size(); ++i)
+        worst = std::max(worst, double(std::abs(mine[i] - theirs[i])));
+      INFO(field << ": largest difference " << worst);
+      CHECK(worst < 1e-4);
+    }
+  }
+  // The untrained and the trained encoder differ, so the check above can tell them apart.
+  std::string err;
+  auto snap4 = readPointSnapshot(run + "/snapshots/" + checkpointDirName(4), err);
+  const auto a = EncoderProbe::open(run, -1)->equivarianceError(snap4->xyz, rot);
+  const auto b = EncoderProbe::open(run, 4)->equivarianceError(snap4->xyz, rot);
+  double diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, double(std::abs(a[i] - b[i])));
+  CHECK(diff > 1e-3);
+  // Clear refusals.
+  CHECK_THROWS_WITH(EncoderProbe::open(run, 7), Catch::Contains("no checkpoint at step 7"));
+  CHECK_THROWS_WITH(EncoderProbe::open(root.str(), -1), Catch::Contains("not a run directory"));
+  std::ofstream(run + "/checkpoints/" + checkpointDirName(4) + "/model.pt", std::ios::trunc)
+      << "garbage";
+  CHECK_THROWS_WITH(EncoderProbe::open(run, 4),
+                    Catch::Contains("cannot load the encoder from") && Catch::Contains("model.pt"));
 }

@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QImage>
+#include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
 #include <catch2/catch.hpp>
@@ -18,6 +19,7 @@
 #include "gui_util.h"
 #include "pixels.h"
 #include "pretext/core/config.h"
+#include "pretext/core/inspect.h"
 #include "pretext/core/run_dir.h"
 #include "pretext/widgets/colormap.h"
 #include "pretext/widgets/equivariance_inspector.h"
@@ -392,4 +394,85 @@ TEST_CASE("the main window's inspector dock follows the run's point snapshot", "
   CHECK(w.inspector()->left()->pointCount() == xyz.size() / 3);
   CHECK(w.inspector()->right()->pointCount() == xyz.size() / 3);
   CHECK(w.inspector()->field() == "equiv_error");
+}
+
+TEST_CASE("inspector: the error of the untrained or a checkpoint's encoder for a typed-in T",
+          "[gui][inspector]") {
+  pretext::test::TempDir root;
+  const auto r = pretext::test::runCommand(
+      std::string(PRETEXT_TRAIN_EXE) + " quick-test --quiet --out " + root.str() +
+      " --max-steps 4 --set trainer.snapshot_every=4 --set trainer.checkpoint_every=4");
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  const auto runs = core::listRuns(root.str());
+  REQUIRE(runs.size() == 1);
+  const std::string run = runs[0].dir;
+  std::string err;
+  auto snap = core::readPointSnapshot(run + "/snapshots/" + core::checkpointDirName(4), err);
+  REQUIRE(snap);
+
+  widgets::EquivarianceInspector inspector;
+  REQUIRE(pretext::test::showExposed(inspector, 900, 500));
+  inspector.setRunDir(QString::fromStdString(run));
+  inspector.setSnapshot(snap);
+  CHECK(inspector.encoderChoices() ==
+        std::vector<std::int64_t>{widgets::EquivarianceInspector::kTrainerFields,
+                                  widgets::EquivarianceInspector::kUntrained, 4});
+  core::SpatialTransform t;
+  t.angle = 0.6;
+  t.t[0] = 1.5;
+  inspector.setTransform(t);
+  QSignalSpy done(&inspector, &widgets::EquivarianceInspector::computed);
+  auto expect = [&](std::int64_t step) {
+    return core::EncoderProbe::open(run, step)->equivarianceError(snap->xyz, t);
+  };
+  // The worker's LibTorch runs with its own OpenMP thread count, so sums are ordered
+  // differently than on this thread; the normalised-feature difference amplifies that to a
+  // few 1e-4. The encoders compared below differ by far more than the tolerance.
+  auto worstDiff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return 1e9;
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      worst = std::max(worst, double(std::abs(a[i] - b[i])));
+    return worst;
+  };
+  constexpr double kTol = 2e-3;
+  auto near = [&](const std::vector<float>& a, const std::vector<float>& b) {
+    const double worst = worstDiff(a, b);
+    UNSCOPED_INFO("largest difference " << worst);
+    return worst <= kTol;
+  };
+  inspector.setEncoder(4);
+  CHECK(inspector.computing());  // on a worker: the call returned at once
+  REQUIRE(done.wait(30000));
+  CHECK(done.takeFirst().at(0).toString().isEmpty());
+  done.clear();
+  const auto trained = expect(4);
+  CHECK(near(inspector.shownValues(), trained));
+  // Both views show those values on one scale, and the histogram covers them.
+  CHECK(inspector.right()->scalarRange() == inspector.left()->scalarRange());
+  CHECK(inspector.histogram()->range().second ==
+        Catch::Detail::Approx(*std::max_element(trained.begin(), trained.end())).margin(kTol));
+  inspector.setEncoder(widgets::EquivarianceInspector::kUntrained);
+  REQUIRE(done.wait(30000));
+  done.clear();
+  CHECK(near(inspector.shownValues(), expect(-1)));
+  CHECK(worstDiff(expect(-1), trained) > 10 * kTol);
+  // A new T recomputes; cancelling leaves what was shown.
+  const auto before = inspector.shownValues();
+  t.angle = -1.0;
+  inspector.setTransform(t);
+  REQUIRE(inspector.computing());
+  inspector.cancelComputation();
+  CHECK_FALSE(inspector.computing());
+  CHECK_FALSE(done.wait(1500));
+  CHECK(inspector.shownValues() == before);
+  // The trainer's fields again.
+  inspector.setEncoder(widgets::EquivarianceInspector::kTrainerFields);
+  CHECK(inspector.shownValues() == snap->fields.at("equiv_error"));
+  // A folder that is not a run: the error is reported, nothing crashes.
+  inspector.setRunDir(QString::fromStdString(root.str()));
+  inspector.setEncoder(widgets::EquivarianceInspector::kUntrained);
+  REQUIRE(done.wait(30000));
+  CHECK(done.last().at(0).toString().contains("not a run directory"));
 }

@@ -1,14 +1,19 @@
 #include "pretext/widgets/equivariance_inspector.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
+#include <QToolButton>
 #include <QVBoxLayout>
+#include <QtConcurrent>
 #include <algorithm>
 #include <cmath>
 
+#include "pretext/core/inspect.h"
 #include "pretext/widgets/colormap.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/scene.h"
@@ -106,7 +111,20 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
       m_ty(spin(this, -50, 50, 0.5, 0, tr("ty "), tr("Translation of T along y (m)"))),
       m_scale(spin(this, 0.1, 10, 0.05, 1, tr("scale "), tr("Uniform scale of T"))),
       m_flip(new QCheckBox(tr("mirror y"), this)),
-      m_caption(new QLabel(tr("no snapshot yet"), this)) {
+      m_caption(new QLabel(tr("no snapshot yet"), this)),
+      m_encoderBox(new QComboBox(this)),
+      m_cancel(new QToolButton(this)) {
+  m_encoderBox->setToolTip(
+      tr("Colour by the trainer's snapshot field, or by the error |f(T x) - f(x)| of the run's "
+         "untrained encoder or of a checkpoint's, for the T typed in (computed off the GUI "
+         "thread)"));
+  m_cancel->setText(tr("Cancel"));
+  m_cancel->setToolTip(tr("Stop waiting for the encoder's error"));
+  m_cancel->hide();
+  refreshEncoderList();
+  connect(m_encoderBox, &QComboBox::activated, this,
+          [this](int i) { setEncoder(m_encoderBox->itemData(i).toLongLong()); });
+  connect(m_cancel, &QToolButton::clicked, this, &EquivarianceInspector::cancelComputation);
   setObjectName("equivariance_inspector");
   m_flip->setToolTip(tr("T mirrors y (a flip): the linked view then shows the mirror image"));
   m_left->setToolTip(tr("x: the probe scan. Cameras are linked through T"));
@@ -117,6 +135,8 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
        {static_cast<QWidget*>(m_angle), static_cast<QWidget*>(m_tx), static_cast<QWidget*>(m_ty),
         static_cast<QWidget*>(m_scale), static_cast<QWidget*>(m_flip)})
     controls->addWidget(w);
+  controls->addWidget(m_encoderBox);
+  controls->addWidget(m_cancel);
   controls->addWidget(m_caption, 1);
   auto* views = new QHBoxLayout();
   views->addWidget(m_left, 1);
@@ -127,8 +147,14 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
   lay->addLayout(views, 1);
   lay->addWidget(m_hist);
   for (auto* s : {m_angle, m_tx, m_ty, m_scale})
-    connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] { rebuild(); });
-  connect(m_flip, &QCheckBox::toggled, this, [this] { rebuild(); });
+    connect(s, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this] {
+      rebuild();
+      requestComputation();
+    });
+  connect(m_flip, &QCheckBox::toggled, this, [this] {
+    rebuild();
+    requestComputation();
+  });
   connect(m_left, &PointCloudView::cameraChanged, this, [this] { follow(m_left); });
   connect(m_right, &PointCloudView::cameraChanged, this, [this] { follow(m_right); });
 }
@@ -151,6 +177,7 @@ void EquivarianceInspector::setTransform(const core::SpatialTransform& t) {
   m_scale->setValue(t.scale);
   m_flip->setChecked(t.flipY);
   rebuild();
+  requestComputation();
 }
 
 void EquivarianceInspector::setSnapshot(const core::PointSnapshotPtr& snapshot,
@@ -161,14 +188,133 @@ void EquivarianceInspector::setSnapshot(const core::PointSnapshotPtr& snapshot,
     m_field = m_snap->fields.count("equiv_error") || m_snap->fields.empty()
                   ? QStringLiteral("equiv_error")
                   : QString::fromStdString(m_snap->fields.begin()->first);
+  refreshEncoderList();  // a new snapshot usually comes with a new checkpoint
   rebuild();
+  requestComputation();
+}
+
+void EquivarianceInspector::setRunDir(const QString& runDir) {
+  if (runDir == m_runDir) return;
+  cancelComputation();
+  m_runDir = runDir;
+  m_probe.reset();
+  m_encoder = kTrainerFields;
+  m_computed.clear();
+  refreshEncoderList();
+  rebuild();
+}
+
+std::vector<std::int64_t> EquivarianceInspector::encoderChoices() const {
+  std::vector<std::int64_t> out;
+  for (int i = 0; i < m_encoderBox->count(); ++i)
+    out.push_back(m_encoderBox->itemData(i).toLongLong());
+  return out;
+}
+
+void EquivarianceInspector::refreshEncoderList() {
+  const QSignalBlocker block(m_encoderBox);
+  m_encoderBox->clear();
+  m_encoderBox->addItem(tr("trainer's fields"), QVariant::fromValue<qlonglong>(kTrainerFields));
+  if (!m_runDir.isEmpty()) {
+    m_encoderBox->addItem(tr("untrained encoder"), QVariant::fromValue<qlonglong>(kUntrained));
+    for (std::int64_t step : core::checkpointSteps(m_runDir.toStdString()))
+      m_encoderBox->addItem(tr("checkpoint %1").arg(step), QVariant::fromValue<qlonglong>(step));
+  }
+  const int at = m_encoderBox->findData(QVariant::fromValue<qlonglong>(m_encoder));
+  m_encoderBox->setCurrentIndex(std::max(0, at));
+}
+
+void EquivarianceInspector::setEncoder(std::int64_t choice) {
+  if (choice == m_encoder) return;
+  m_encoder = choice;
+  const int at = m_encoderBox->findData(QVariant::fromValue<qlonglong>(choice));
+  if (at >= 0) m_encoderBox->setCurrentIndex(at);
+  m_computed.clear();
+  rebuild();
+  requestComputation();
+}
+
+void EquivarianceInspector::cancelComputation() {
+  if (!m_busy) return;
+  ++m_generation;  // the running result will be ignored
+  m_busy = m_pending = false;
+  m_cancel->hide();
+  rebuild();
+}
+
+void EquivarianceInspector::requestComputation() {
+  if (m_encoder == kTrainerFields || !m_snap || m_runDir.isEmpty()) return;
+  if (m_busy) {
+    m_pending = true;  // one computation at a time: the newest request runs next
+    return;
+  }
+  startComputation();
+}
+
+void EquivarianceInspector::startComputation() {
+  m_busy = true;
+  m_pending = false;
+  m_cancel->show();
+  const int generation = ++m_generation;
+  const auto snap = m_snap;
+  const auto t = transform();
+  const std::int64_t step = m_encoder;
+  const std::string run = m_runDir.toStdString();
+  // Reuse the loaded encoder when it is the one asked for.
+  auto probe = m_probe && m_probeRun == m_runDir && m_probe->step() == step ? m_probe : nullptr;
+  m_caption->setText(step == kUntrained ? tr("computing the untrained encoder's error…")
+                                        : tr("computing checkpoint %1's error…").arg(step));
+  struct Result {
+    std::shared_ptr<core::EncoderProbe> probe;
+    std::vector<float> values;
+    QString error;
+  };
+  auto* watcher = new QFutureWatcher<Result>(this);
+  connect(watcher, &QFutureWatcher<Result>::finished, this, [this, watcher, generation, step] {
+    watcher->deleteLater();
+    if (generation != m_generation) return;  // cancelled or superseded
+    Result r = watcher->result();
+    m_busy = false;
+    m_cancel->hide();
+    if (r.probe) {
+      m_probe = r.probe;
+      m_probeRun = m_runDir;
+    }
+    if (r.error.isEmpty()) {
+      m_computed = std::move(r.values);
+      m_computedField =
+          step == kUntrained ? tr("T error, untrained") : tr("T error, checkpoint %1").arg(step);
+    }
+    if (m_pending) {
+      startComputation();
+    } else {
+      rebuild();
+      if (!r.error.isEmpty()) m_caption->setText(r.error);
+    }
+    Q_EMIT computed(r.error);
+  });
+  watcher->setFuture(QtConcurrent::run([run, step, probe, snap, t]() {
+    Result r;
+    try {
+      r.probe =
+          probe ? probe : std::shared_ptr<core::EncoderProbe>(core::EncoderProbe::open(run, step));
+      r.values = r.probe->equivarianceError(snap->xyz, t);
+    } catch (const std::exception& e) {
+      r.error = QString::fromStdString(e.what());
+    }
+    return r;
+  }));
 }
 
 void EquivarianceInspector::rebuild() {
   if (!m_snap) return;
   const auto it = m_snap->fields.find(m_field.toStdString());
-  static const std::vector<float> none;
-  const std::vector<float>& values = it == m_snap->fields.end() ? none : it->second;
+  const bool encoderValues = m_encoder != kTrainerFields && m_computed.size() == m_snap->size();
+  m_shown = encoderValues                ? m_computed
+            : it == m_snap->fields.end() ? std::vector<float>{}
+                                         : it->second;
+  const std::vector<float>& values = m_shown;
+  const QString field = encoderValues ? m_computedField : m_field;
   const core::SpatialTransform t = transform();
   std::vector<float> moved(m_snap->xyz.size());
   t.apply(m_snap->xyz.data(), moved.data(), m_snap->size());
@@ -177,14 +323,14 @@ void EquivarianceInspector::rebuild() {
   const auto [lo, hi] = m_hist->range();
   for (auto* v : {m_left, m_right}) v->setFixedRange(lo, hi);
   m_linking = true;
-  m_left->setPointCloud(m_snap->xyz, values, m_field);
-  m_right->setPointCloud(moved, values, m_field);
+  m_left->setPointCloud(m_snap->xyz, values, field);
+  m_right->setPointCloud(moved, values, field);
   m_linking = false;
   follow(m_left);
   m_caption->setText(tr("step %1 · %2 points · %3 in [%4, %5]")
                          .arg(m_snap->step)
                          .arg(m_snap->size())
-                         .arg(m_field)
+                         .arg(field)
                          .arg(lo, 0, 'g', 3)
                          .arg(hi, 0, 'g', 3));
 }

@@ -502,6 +502,7 @@ void MainWindow::resetViewsFor(const QString& runDir) {
   m_snapshot.reset();
   m_attention->clear();
   if (m_flow->followsRun()) m_flow->setSample(nullptr);
+  m_inspector->setRunDir(runDir);
   m_lmRun = false;  // until the run's config says otherwise (chooseChartKeys)
   m_dirLabel->setText(runDir);
   setWindowTitle(tr("Pretext — %1").arg(QFileInfo(runDir).fileName()));

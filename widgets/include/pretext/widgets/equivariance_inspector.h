@@ -5,15 +5,28 @@
 // The two cameras are linked through T: moving either view moves the other so that every
 // point stays at the same place on screen in both (for a mirror T the right view shows
 // the mirror image, since a camera cannot reflect). GUI thread only.
+//
+// The colours come from the trainer's snapshot fields, or — with an encoder chosen (the
+// run's untrained encoder or any checkpoint's) — from the error ‖f̂(T x) − f̂(x)‖ of that
+// encoder for the T typed in, computed on a worker thread (cancellable; a new T or
+// encoder supersedes a running computation).
 #include <QWidget>
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "pretext/core/augment.h"
 #include "pretext/core/run_types.h"
 
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QToolButton;
+
+namespace pretext::core {
+class EncoderProbe;
+}
 
 namespace pretext::widgets {
 
@@ -45,14 +58,32 @@ class EquivarianceInspector : public QWidget {
   void setSnapshot(const core::PointSnapshotPtr& snapshot, const QString& field = {});
   void setTransform(const core::SpatialTransform& t);  // flipX is ignored
   core::SpatialTransform transform() const;
+  // The run whose encoders can be chosen (its checkpoints are listed).
+  void setRunDir(const QString& runDir);
+  // Which colours: kTrainerFields (the snapshot's fields), kUntrained, or a checkpoint step.
+  static constexpr std::int64_t kTrainerFields = -2, kUntrained = -1;
+  void setEncoder(std::int64_t choice);
+  std::int64_t encoder() const { return m_encoder; }
+  std::vector<std::int64_t> encoderChoices() const;  // what the list offers
+  bool computing() const { return m_busy; }
+  void cancelComputation();
+  // The per-point values the views show now.
+  const std::vector<float>& shownValues() const { return m_shown; }
   PointCloudView* left() const { return m_left; }
   PointCloudView* right() const { return m_right; }
   ErrorHistogram* histogram() const { return m_hist; }
   QString field() const { return m_field; }
 
+ Q_SIGNALS:
+  // An encoder's error for the current T is on screen (or the computation failed: `error`).
+  void computed(const QString& error);
+
  private:
   void rebuild();
   void follow(PointCloudView* from);
+  void refreshEncoderList();
+  void requestComputation();
+  void startComputation();
   core::PointSnapshotPtr m_snap;
   QString m_field;
   PointCloudView *m_left, *m_right;
@@ -60,7 +91,19 @@ class EquivarianceInspector : public QWidget {
   QDoubleSpinBox *m_angle, *m_tx, *m_ty, *m_scale;
   QCheckBox* m_flip;
   QLabel* m_caption;
+  QComboBox* m_encoderBox;
+  QToolButton* m_cancel;
   bool m_linking = false;
+  QString m_runDir;
+  std::int64_t m_encoder = kTrainerFields;
+  std::vector<float> m_shown;
+  // The encoder's error for (snapshot, T, encoder) when one is chosen.
+  std::vector<float> m_computed;
+  QString m_computedField;
+  bool m_busy = false, m_pending = false;
+  int m_generation = 0;
+  std::shared_ptr<core::EncoderProbe> m_probe;  // cached: the last encoder loaded
+  QString m_probeRun;
 };
 
 }  // namespace pretext::widgets
