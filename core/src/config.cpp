@@ -388,4 +388,13 @@ std::string Config::toYaml() const {
   return out.str();
 }
 
+std::vector<ConfigChange> diffConfigs(const Config& a, const Config& b) {
+  std::vector<ConfigChange> out;
+  for (const auto& spec : configSchema()) {
+    std::string from = formatValue(a.get(spec.path)), to = formatValue(b.get(spec.path));
+    if (from != to) out.push_back({spec.path, std::move(from), std::move(to)});
+  }
+  return out;
+}
+
 }  // namespace pretext::core

@@ -127,3 +127,21 @@ TEST_CASE("every built-in preset is valid", "[config][presets]") {
   CHECK_FALSE(resolveConfigSource("no-such-preset", text, source, error));
   CHECK(error.find("presets: ") != std::string::npos);
 }
+
+TEST_CASE("config diff lists exactly the changed values in schema order", "[config]") {
+  std::vector<ConfigIssue> issues;
+  const Config a = Config::defaults();
+  auto b = a.with({"trainer.lr=0.002", "augment.rotation.range_deg=180"}, issues);
+  REQUIRE(b);
+  const auto d = diffConfigs(a, *b);
+  REQUIRE(d.size() == 2);
+  // trainer.* comes before augment.* in the schema.
+  CHECK(d[0].key == "trainer.lr");
+  CHECK(d[0].from == "0.001");
+  CHECK(d[0].to == "0.002");
+  CHECK(d[1].key == "augment.rotation.range_deg");
+  CHECK(d[1].from == "90.0");
+  CHECK(d[1].to == "180.0");
+  CHECK(diffConfigs(*b, *b).empty());
+  CHECK(diffConfigs(*b, a)[0].to == "0.001");
+}

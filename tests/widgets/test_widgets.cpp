@@ -8,10 +8,12 @@
 #include <QTest>
 #include <QTimer>
 #include <QToolButton>
+#include <QTreeWidget>
 #include <QtCharts/QChartView>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 
@@ -64,6 +66,13 @@ bool waitFor(Pred pred, int ms) {
   t.start();
   while (!pred() && t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
   return pred();
+}
+
+// A folder without config.yaml cannot be diffed: the tree says why.
+bool showDiffRefused(widgets::RunsBrowser* browser, const std::string& notARun) {
+  const QString dir = QString::fromStdString(notARun);
+  return !browser->showDiff(dir, dir) &&
+         browser->diffTree()->topLevelItem(0)->text(0) == "cannot compare";
 }
 
 void settle(int ms = 200) {
@@ -499,6 +508,64 @@ TEST_CASE("opening a run with 10^6 metric rows: read in pieces with progress, ca
   settle(1500);
   CHECK(w.lossChart()->rawPointCount(dir) == kept);
   CHECK(kept < 1000000);
+}
+
+TEST_CASE("runs browser: a tree of changed config values; compare overlays runs in the plots",
+          "[gui][runs]") {
+  pretext::test::TempDir root;
+  std::string err;
+  std::vector<core::ConfigIssue> issues;
+  const core::Config base = core::Config::defaults();
+  auto changed = base.with({"augment.rotation.range_deg=180", "trainer.lr=0.002"}, issues);
+  REQUIRE(changed);
+  auto a = core::RunDirWriter::create(root.str(), base, err);
+  auto b = core::RunDirWriter::create(root.str(), *changed, err);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(a->appendMetrics({{1, 1, 0.1, "loss/total", 3.0}, {1, 2, 0.2, "loss/total", 2.0}}, err));
+  REQUIRE(b->appendMetrics({{1, 1, 0.1, "loss/total", 5.0},
+                            {1, 2, 0.2, "loss/total", 4.0},
+                            {1, 3, 0.3, "loss/total", 3.5}},
+                           err));
+  const QString da = QString::fromStdString(a->dir()), db = QString::fromStdString(b->dir());
+  widgets::MainWindow w;
+  showWindow(w, root.str());
+  auto* browser = w.runsBrowser();
+  QSignalSpy refreshed(browser, &widgets::RunsBrowser::refreshed);
+  browser->refresh();
+  REQUIRE(refreshed.wait(5000));
+  REQUIRE(browser->runCount() == 2);
+  CHECK_FALSE(browser->diffButton()->isEnabled());
+  browser->selectRuns({da, db});
+  CHECK(browser->selectedRuns().size() == 2);
+  // The selection survives the periodic refresh.
+  browser->refresh();
+  REQUIRE(refreshed.wait(5000));
+  CHECK(browser->selectedRuns().size() == 2);
+  REQUIRE(browser->diffButton()->isEnabled());
+  REQUIRE(browser->showDiff(da, db));
+  // augment > rotation > range_deg: 90.0 → 180.0, and trainer > lr: 0.001 → 0.002.
+  std::map<QString, QString> leaves;
+  for (QTreeWidgetItemIterator it(browser->diffTree()); *it; ++it)
+    if (!(*it)->data(0, Qt::UserRole).toString().isEmpty())
+      leaves[(*it)->data(0, Qt::UserRole).toString()] = (*it)->text(1);
+  CHECK(leaves == std::map<QString, QString>{{"augment.rotation.range_deg", "90.0 → 180.0"},
+                                             {"trainer.lr", "0.001 → 0.002"}});
+  auto* rot = browser->diffTree()->findItems("augment", Qt::MatchExactly).value(0);
+  REQUIRE(rot);
+  CHECK(rot->child(0)->text(0) == "rotation");
+  CHECK(rot->child(0)->child(0)->text(0) == "range_deg");
+  // Compare: both runs in both plots, in selection order, one colour each.
+  QSignalSpy shown(&w, &widgets::MainWindow::comparisonShown);
+  QTest::mouseClick(browser->compareButton(), Qt::LeftButton);
+  REQUIRE(shown.wait(10000));
+  const QStringList order = browser->selectedRuns();
+  CHECK(w.lossChart()->rawPointCount(order[0]) == (order[0] == da ? 2u : 3u));
+  CHECK(w.lossChart()->rawPointCount(order[1]) == (order[1] == da ? 2u : 3u));
+  const auto curves = w.lossChart()->curves();
+  REQUIRE(curves.size() == 2);
+  CHECK(curves[0].color != curves[1].color);
+  CHECK(showDiffRefused(browser, root.str()));
 }
 
 TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {

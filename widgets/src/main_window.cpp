@@ -51,6 +51,17 @@
 namespace pretext::widgets {
 
 namespace {
+// Every metric row of a run as its charts show it (resume markers applied).
+std::vector<core::MetricRow> metricRowsOf(const std::string& runDir) {
+  std::vector<core::MetricRow> rows;
+  const auto acc = core::readMetrics(runDir);
+  for (const auto& [k, pts] : acc.series())
+    for (const auto& p : pts) rows.push_back({p.segment, p.step, p.wallS, k, p.value});
+  return rows;
+}
+}  // namespace
+
+namespace {
 QString fmtEta(double s) {
   if (s < 0) return "?";
   long t = static_cast<long>(s + 0.5);
@@ -252,6 +263,7 @@ void MainWindow::buildDocks() {
   tabifyDockWidget(expDock, runsDock);
   expDock->raise();
   connect(m_runs, &RunsBrowser::openRun, this, &MainWindow::openRun);
+  connect(m_runs, &RunsBrowser::compareRuns, this, &MainWindow::compareRuns);
   connect(m_runs, &RunsBrowser::resumeRun, this, [this](const QString& dir) {
     core::LaunchRequest r;
     r.resumeDir = dir.toStdString();
@@ -497,6 +509,7 @@ QString MainWindow::runsRoot() const { return m_runs->runsRoot(); }
 
 void MainWindow::resetViewsFor(const QString& runDir) {
   m_currentRun = runDir;
+  m_compared.clear();
   m_lossChart->clearRuns();
   m_equivChart->clearRuns();
   m_snapshot.reset();
@@ -529,11 +542,7 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
   chooseChartKeys(m_host->experimentKind());
   if (!req.resumeDir.empty()) {
     // Show the history that led to the checkpoint, then live rows on top of it.
-    auto acc = core::readMetrics(req.resumeDir);
-    std::vector<core::MetricRow> rows;
-    for (const auto& [k, pts] : acc.series())
-      for (const auto& p : pts) rows.push_back({p.segment, p.step, p.wallS, k, p.value});
-    onMetrics(rows);
+    onMetrics(metricRowsOf(req.resumeDir));
   }
   log(0, tr("started %1").arg(m_host->runDir()));
   if (!req.configOrPreset.empty()) {
@@ -563,6 +572,44 @@ bool MainWindow::startFromPanel() {
   r.configOrPreset = m_config->source().toStdString();
   r.overrides = m_config->overrides();
   return startRun(r);
+}
+
+void MainWindow::compareRuns(const QStringList& dirs) {
+  if (dirs.size() < 2) return;
+  if (m_host->active()) {
+    log(1, tr("compare runs once the training run has ended (its plots stay live until then)"));
+    return;
+  }
+  m_watcher->stopWatching();
+  m_loadBar->hide();
+  m_loadCancel->hide();
+  m_lossChart->clearRuns();
+  m_equivChart->clearRuns();
+  std::vector<core::ConfigIssue> issues;
+  if (auto cfg = core::Config::load(dirs.front().toStdString() + "/config.yaml", {}, issues))
+    chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
+  m_compared = dirs;
+  statusBar()->showMessage(tr("Reading %1 runs…").arg(dirs.size()));
+  using Loaded = std::vector<std::vector<core::MetricRow>>;
+  auto* watcher = new QFutureWatcher<Loaded>(this);
+  connect(watcher, &QFutureWatcher<Loaded>::finished, this, [this, watcher, dirs] {
+    watcher->deleteLater();
+    statusBar()->clearMessage();
+    if (m_compared != dirs) return;  // superseded
+    const Loaded loaded = watcher->result();
+    // In selection order, so every chart gives run i the same colour.
+    for (int i = 0; i < dirs.size(); ++i) {
+      m_lossChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
+      m_equivChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
+    }
+    log(0, tr("comparing %1 runs: %2").arg(dirs.size()).arg(dirs.join(", ")));
+    Q_EMIT comparisonShown(dirs);
+  });
+  watcher->setFuture(QtConcurrent::run([dirs] {
+    Loaded out;
+    for (const auto& d : dirs) out.push_back(metricRowsOf(d.toStdString()));
+    return out;
+  }));
 }
 
 bool MainWindow::loadingMetrics() const { return m_loadCancel->isVisible(); }

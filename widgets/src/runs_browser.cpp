@@ -1,12 +1,19 @@
 #include "pretext/widgets/runs_browser.h"
 
 #include <QDateTime>
+#include <QFileInfo>
+#include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMenu>
+#include <QPushButton>
+#include <QSplitter>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrent>
+#include <map>
+
+#include "pretext/core/config.h"
 
 namespace pretext::widgets {
 
@@ -16,13 +23,39 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   m_tree->setRootIsDecorated(false);
   m_tree->header()->setSectionResizeMode(0, QHeaderView::Stretch);
   m_tree->setContextMenuPolicy(Qt::CustomContextMenu);
-  m_tree->setToolTip(tr("Double-click a run to open it; right-click to resume it"));
+  m_tree->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  m_tree->setToolTip(
+      tr("Double-click a run to open it; right-click to resume it. Select two runs to diff "
+         "their configs, several to compare them in the plots"));
   m_rootLabel = new QLabel(this);
   m_rootLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_compare = new QPushButton(tr("Compare"), this);
+  m_compare->setToolTip(tr("Overlay the selected runs in every plot"));
+  m_diffButton = new QPushButton(tr("Diff"), this);
+  m_diffButton->setToolTip(tr("The config values that differ between the two selected runs"));
+  m_diff = new QTreeWidget(this);
+  m_diff->setHeaderLabels({tr("Changed value"), tr("From → to")});
+  m_diff->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  m_diff->hide();
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(m_compare);
+  buttons->addWidget(m_diffButton);
+  buttons->addStretch(1);
+  auto* split = new QSplitter(Qt::Vertical, this);
+  split->addWidget(m_tree);
+  split->addWidget(m_diff);
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(4, 4, 4, 4);
   lay->addWidget(m_rootLabel);
-  lay->addWidget(m_tree, 1);
+  lay->addLayout(buttons);
+  lay->addWidget(split, 1);
+  connect(m_tree, &QTreeWidget::itemSelectionChanged, this, &RunsBrowser::updateButtons);
+  connect(m_compare, &QPushButton::clicked, this, [this] { Q_EMIT compareRuns(selectedRuns()); });
+  connect(m_diffButton, &QPushButton::clicked, this, [this] {
+    const QStringList runs = selectedRuns();
+    if (runs.size() == 2) showDiff(runs[0], runs[1]);
+  });
+  updateButtons();
   connect(m_tree, &QTreeWidget::itemDoubleClicked, this,
           [this](QTreeWidgetItem* it) { Q_EMIT openRun(it->data(0, Qt::UserRole).toString()); });
   connect(m_tree, &QTreeWidget::customContextMenuRequested, this, [this](const QPoint& pos) {
@@ -55,7 +88,74 @@ void RunsBrowser::refresh() {
 
 int RunsBrowser::runCount() const { return m_tree->topLevelItemCount(); }
 
+QStringList RunsBrowser::selectedRuns() const {
+  QStringList out;  // in list order (newest first), whatever the order of clicks
+  for (int i = 0; i < m_tree->topLevelItemCount(); ++i)
+    if (m_tree->topLevelItem(i)->isSelected())
+      out << m_tree->topLevelItem(i)->data(0, Qt::UserRole).toString();
+  return out;
+}
+
+void RunsBrowser::selectRuns(const QStringList& dirs) {
+  const QSignalBlocker block(m_tree);
+  for (int i = 0; i < m_tree->topLevelItemCount(); ++i) {
+    auto* it = m_tree->topLevelItem(i);
+    it->setSelected(dirs.contains(it->data(0, Qt::UserRole).toString()));
+  }
+  updateButtons();
+}
+
+void RunsBrowser::updateButtons() {
+  const auto n = selectedRuns().size();
+  m_compare->setEnabled(n >= 2);
+  m_diffButton->setEnabled(n == 2);
+}
+
+bool RunsBrowser::showDiff(const QString& a, const QString& b) {
+  m_diff->clear();
+  m_diff->show();
+  std::vector<core::ConfigIssue> issues;
+  auto ca = core::Config::load(a.toStdString() + "/config.yaml", {}, issues);
+  auto cb = core::Config::load(b.toStdString() + "/config.yaml", {}, issues);
+  if (!ca || !cb) {
+    auto* it = new QTreeWidgetItem(m_diff, {tr("cannot compare")});
+    it->setText(1, issues.empty() ? QString() : QString::fromStdString(issues[0].toString()));
+    it->setForeground(1, QColor(176, 0, 32));
+    return false;
+  }
+  const auto changes = core::diffConfigs(*ca, *cb);
+  m_diff->setHeaderLabels(
+      {tr("%1 → %2").arg(QFileInfo(a).fileName(), QFileInfo(b).fileName()), tr("From → to")});
+  if (changes.empty()) new QTreeWidgetItem(m_diff, {tr("the configs are identical")});
+  // section > group > key, e.g. augment > rotation > range_deg: 90.0 → 180.0
+  std::map<QString, QTreeWidgetItem*> nodes;
+  for (const auto& c : changes) {
+    const QStringList parts = QString::fromStdString(c.key).split('.');
+    QTreeWidgetItem* parent = nullptr;
+    QString path;
+    for (int i = 0; i + 1 < parts.size(); ++i) {
+      path += (i ? "." : "") + parts[i];
+      auto& node = nodes[path];
+      if (!node) {
+        node = parent ? new QTreeWidgetItem(parent, {parts[i]})
+                      : new QTreeWidgetItem(m_diff, {parts[i]});
+        node->setExpanded(true);
+      }
+      parent = node;
+    }
+    auto* leaf = parent ? new QTreeWidgetItem(parent) : new QTreeWidgetItem(m_diff);
+    leaf->setText(0, parts.last());
+    leaf->setText(1, QString::fromStdString(c.from + " → " + c.to));
+    leaf->setToolTip(0, QString::fromStdString(c.key));
+    leaf->setData(0, Qt::UserRole, QString::fromStdString(c.key));
+  }
+  m_diff->expandAll();
+  return true;
+}
+
 void RunsBrowser::show(const std::vector<core::RunSummary>& runs) {
+  const QStringList selected = selectedRuns();
+  const QSignalBlocker block(m_tree);
   m_tree->clear();
   for (const auto& r : runs) {
     auto* it = new QTreeWidgetItem(m_tree);
@@ -72,7 +172,9 @@ void RunsBrowser::show(const std::vector<core::RunSummary>& runs) {
     for (int c = 0; c < 4; ++c) it->setToolTip(c, tip);
     if (r.stale || r.status.phase == core::RunPhase::Failed)
       it->setForeground(1, QColor(176, 0, 32));
+    it->setSelected(selected.contains(QString::fromStdString(r.dir)));
   }
+  updateButtons();
   Q_EMIT refreshed();
 }
 

@@ -84,4 +84,11 @@ class Config {
 
 std::string formatValue(const ConfigValue& v);
 
+// One value that differs between two configs, formatted as config.yaml writes it.
+struct ConfigChange {
+  std::string key, from, to;
+};
+// The keys whose values differ between `a` and `b`, in schema order.
+std::vector<ConfigChange> diffConfigs(const Config& a, const Config& b);
+
 }  // namespace pretext::core

@@ -47,6 +47,8 @@ class MainWindow : public QMainWindow {
   // Starts a run from the experiment panel's current values.
   bool startFromPanel();
   void openRun(const QString& runDir);
+  // Overlays the runs' metrics in both charts (read on a worker; run i keeps colour i).
+  void compareRuns(const QStringList& runDirs);
   void setRunsRoot(const QString& root);
   // Reading a run's long metrics history (status-bar progress); cancelLoading (the Cancel
   // button, Esc) stops it and keeps what was read.
@@ -86,6 +88,7 @@ class MainWindow : public QMainWindow {
 
  Q_SIGNALS:
   void runFinished(const pretext::core::RunStatus& status);
+  void comparisonShown(const QStringList& runDirs);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -121,6 +124,7 @@ class MainWindow : public QMainWindow {
   QLabel* m_stepLabel = nullptr;
   QLabel* m_rateLabel = nullptr;
   QLabel* m_dirLabel = nullptr;
+  QStringList m_compared;  // the runs of the comparison being shown or read
   QProgressBar* m_loadBar = nullptr;
   QToolButton* m_loadCancel = nullptr;
   QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
