@@ -313,6 +313,78 @@ TEST_CASE("chart x axis, outlier-robust y range and resumed-segment markers", "[
   CHECK(chart.drawnPoints("run").back().x() == 60.0);
 }
 
+TEST_CASE("chart zoom re-decimates the window; log x, samples seen and the crosshair",
+          "[gui][chart]") {
+  widgets::MetricChart chart("loss/total");
+  REQUIRE(pretext::test::showExposed(chart, 700, 400));
+  std::vector<core::MetricRow> rows;
+  for (int i = 0; i <= 1000000; ++i)
+    rows.push_back({1, i, i * 0.01, "loss/total", std::sin(i * 0.37) + 1e-4 * i});
+  chart.addRows("runA", rows);
+  chart.redrawNow();
+  CHECK(chart.yRange().second > 100);  // the trend reaches 101
+  auto inWindow = [&](double a, double b) {
+    std::size_t n = 0;
+    for (const auto& p : chart.drawnPoints("runA")) n += p.x() >= a && p.x() <= b;
+    return n;
+  };
+  const std::size_t before = inWindow(1000, 2000);
+  CHECK(before < 20);  // 10^6 points over ~650 px: a few per thousand steps
+  // Zoomed to steps 1000..2000, every logged point there is drawn (1001 < 4 per pixel).
+  chart.setXWindow(1000, 2000);
+  CHECK(chart.xRange() == std::make_pair(1000.0, 2000.0));
+  CHECK(inWindow(1000, 2000) == 1001);
+  // y fits the window: sin in [-1, 1] plus at most 0.2 (nice numbers may round out).
+  CHECK(chart.yRange().first >= -2.5);
+  CHECK(chart.yRange().second <= 2.5);
+  chart.resetZoom();
+  CHECK(chart.xRange().second >= 1000000);
+  CHECK(inWindow(1000, 2000) == before);
+
+  // A rubber-band drag over the middle of the plot zooms in; Fit undoes it.
+  const QRectF plot = chart.view()->chart()->plotArea();
+  const QPoint a = chart.view()->mapFromScene(plot.topLeft() + QPointF(plot.width() * 0.4, 5));
+  const QPoint b = chart.view()->mapFromScene(plot.bottomLeft() + QPointF(plot.width() * 0.6, -5));
+  QTest::mousePress(chart.view()->viewport(), Qt::LeftButton, {}, a);
+  QTest::mouseMove(chart.view()->viewport(), (a + b) / 2);
+  QTest::mouseMove(chart.view()->viewport(), b);
+  QTest::mouseRelease(chart.view()->viewport(), Qt::LeftButton, {}, b);
+  settle(300);
+  const auto zoomed = chart.xRange();
+  INFO("zoomed to " << zoomed.first << " .. " << zoomed.second);
+  CHECK(zoomed.first > 300000);
+  CHECK(zoomed.second < 700000);
+  CHECK(inWindow(zoomed.first, zoomed.second) > 2000);  // re-decimated at the new scale
+
+  // The crosshair: exact values of the nearest logged step.
+  chart.resetZoom();
+  CHECK(chart.valuesAt(1234.4).startsWith("step 1234 · runA "));
+  CHECK(chart.valuesAt(1234.4).endsWith(
+      QString::number(std::sin(1234 * 0.37) + 1e-4 * 1234, 'g', 6)));
+  QTest::mouseMove(chart.view()->viewport(), chart.view()->mapFromScene(plot.center()));
+  settle(50);
+  CHECK(chart.crosshairText().startsWith("step "));
+
+  // Samples seen: step x batch size.
+  chart.setSamplesPerStep("runA", 32);
+  chart.setXAxis(widgets::MetricChart::XAxis::Samples);
+  CHECK(chart.xRange().second >= 32.0 * 1000000);
+  CHECK(chart.valuesAt(3200).startsWith("samples 3200 · runA "));
+  chart.setXAxis(widgets::MetricChart::XAxis::Step);
+
+  // Log x: step 0 cannot be drawn and is counted; the first decade is kept point by point.
+  chart.setLogX(true);
+  CHECK(chart.note().contains("1 non-positive"));
+  std::set<double> xs;
+  for (const auto& p : chart.drawnPoints("runA")) {
+    CHECK(p.x() > 0);
+    xs.insert(p.x());
+  }
+  for (int step = 1; step <= 10; ++step) CHECK(xs.count(step) == 1);
+  CHECK(chart.xRange().first > 0);
+  chart.setLogX(false);
+}
+
 TEST_CASE("the config panel validates inline and yields overrides", "[gui][config]") {
   widgets::ConfigPanel panel;
   panel.setSource("quick-test");

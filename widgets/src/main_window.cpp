@@ -539,6 +539,7 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
     return false;
   }
   resetViewsFor(m_host->runDir());
+  setChartSamples(m_host->runDir());
   chooseChartKeys(m_host->experimentKind());
   if (!req.resumeDir.empty()) {
     // Show the history that led to the checkpoint, then live rows on top of it.
@@ -599,6 +600,7 @@ void MainWindow::compareRuns(const QStringList& dirs) {
     const Loaded loaded = watcher->result();
     // In selection order, so every chart gives run i the same colour.
     for (int i = 0; i < dirs.size(); ++i) {
+      setChartSamples(dirs[i]);
       m_lossChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
       m_equivChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
     }
@@ -633,9 +635,17 @@ void MainWindow::openRun(const QString& runDir) {
   std::vector<core::ConfigIssue> issues;
   if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
     chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
+  setChartSamples(runDir);
   m_watcher->watch(runDir);
   m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   log(0, tr("watching %1").arg(runDir));
+}
+
+void MainWindow::setChartSamples(const QString& runDir) {
+  std::vector<core::ConfigIssue> issues;
+  if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
+    for (MetricChart* chart : {m_lossChart, m_equivChart})
+      chart->setSamplesPerStep(runDir, static_cast<double>(cfg->getInt("trainer.batch_size")));
 }
 
 void MainWindow::chooseChartKeys(const QString& kind) {

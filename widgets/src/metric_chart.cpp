@@ -3,8 +3,12 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QGraphicsLineItem>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMouseEvent>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <QtCharts/QChart>
 #include <QtCharts/QChartView>
@@ -92,8 +96,18 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
          "m = w m + (1 - w) v, shown as m / (1 - w^n). The raw curve stays visible faintly. "
          "0 = off"));
   m_xBox = new QComboBox(this);
-  m_xBox->addItems({tr("step"), tr("wall time")});
-  m_xBox->setToolTip(tr("x axis: training step, or the run's wall-clock training time (s)"));
+  m_xBox->addItems({tr("step"), tr("wall time"), tr("samples")});
+  m_xBox->setToolTip(
+      tr("x axis: training step, the run's wall-clock training time (s), or training samples "
+         "seen (step x batch size)"));
+  m_logXBox = new QCheckBox(tr("log x"), this);
+  m_logXBox->setToolTip(tr("Logarithmic x axis; x <= 0 (step 0) is hidden and counted"));
+  auto* fit = new QToolButton(this);
+  fit->setText(tr("Fit"));
+  fit->setToolTip(tr("Show all data again after zooming (drag a rectangle to zoom in)"));
+  m_cross = new QLabel(this);
+  m_cross->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_cross->setToolTip(tr("Exact values at the mouse position (nearest logged step per run)"));
   m_robustBox = new QCheckBox(tr("robust y"), this);
   m_robustBox->setToolTip(
       tr("y range from the 1st to the 99th percentile of the drawn values (+10 %), so one "
@@ -107,11 +121,18 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   top->addWidget(m_smoothBox);
   top->addWidget(m_robustBox);
   top->addWidget(m_logBox);
+  top->addWidget(m_logXBox);
+  top->addWidget(fit);
   top->addWidget(m_note);
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(2, 2, 2, 2);
   lay->addLayout(top);
   lay->addWidget(m_view, 1);
+  lay->addWidget(m_cross);
+  connect(m_logXBox, &QCheckBox::toggled, this, &MetricChart::setLogX);
+  connect(fit, &QToolButton::clicked, this, &MetricChart::resetZoom);
+  m_view->viewport()->setMouseTracking(true);
+  m_view->viewport()->installEventFilter(this);
 
   connect(m_keyBox, &QComboBox::currentTextChanged, this, [this](const QString& k) {
     if (!k.isEmpty() && k != m_key) setKey(k);
@@ -120,7 +141,7 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   connect(m_smoothBox, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
           &MetricChart::setSmoothing);
   connect(m_xBox, qOverload<int>(&QComboBox::currentIndexChanged), this,
-          [this](int i) { setWallTimeX(i == 1); });
+          [this](int i) { setXAxis(static_cast<XAxis>(i)); });
   connect(m_robustBox, &QCheckBox::toggled, this, &MetricChart::setRobustY);
   m_redraw.setSingleShot(true);
   m_redraw.setInterval(100);
@@ -150,6 +171,8 @@ void MetricChart::clearRuns() {
       if (series) m_chart->removeSeries(series), delete series;
   m_runs.clear();
   m_nextColor = 0;
+  m_xWindow.reset();
+  m_cross->clear();
   scheduleRedraw();
 }
 
@@ -216,13 +239,149 @@ std::vector<QPointF> MetricChart::drawnRawPoints(const QString& run) const {
   return std::vector<QPointF>(pts.begin(), pts.end());
 }
 
-void MetricChart::setWallTimeX(bool on) {
-  m_wallX = on;
-  if (m_xBox->currentIndex() != (on ? 1 : 0)) {
+void MetricChart::setXAxis(XAxis x) {
+  if (x != m_xMode) m_xWindow.reset();  // another quantity: a zoom window means nothing
+  m_xMode = x;
+  if (m_xBox->currentIndex() != static_cast<int>(x)) {
     QSignalBlocker block(m_xBox);
-    m_xBox->setCurrentIndex(on ? 1 : 0);
+    m_xBox->setCurrentIndex(static_cast<int>(x));
   }
   redrawNow();
+}
+
+void MetricChart::setSamplesPerStep(const QString& run, double samples) {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end()) {
+    RunData data;
+    data.color = m_nextColor++;
+    it = m_runs.insert(run, std::move(data));
+  }
+  it->samplesPerStep = samples;
+  scheduleRedraw();
+}
+
+void MetricChart::setLogX(bool on) {
+  m_logX = on;
+  m_xWindow.reset();
+  if (m_logXBox->isChecked() != on) {
+    QSignalBlocker block(m_logXBox);
+    m_logXBox->setChecked(on);
+  }
+  redrawNow();
+}
+
+void MetricChart::setXWindow(double x0, double x1) {
+  if (!(x1 > x0)) return;
+  m_xWindow = std::make_pair(x0, x1);
+  redrawNow();
+}
+
+void MetricChart::resetZoom() {
+  m_xWindow.reset();
+  redrawNow();
+}
+
+std::pair<double, double> MetricChart::xRange() const { return m_xRange; }
+
+double MetricChart::xOf(const RunData& run, const core::SeriesPoint& p) const {
+  switch (m_xMode) {
+    case XAxis::WallTime:
+      return p.wallS;
+    case XAxis::Samples:
+      return static_cast<double>(p.step) * (run.samplesPerStep > 0 ? run.samplesPerStep : 1.0);
+    case XAxis::Step:
+      break;
+  }
+  return static_cast<double>(p.step);
+}
+
+MetricChart::XY MetricChart::pointsOf(const RunData& run, std::size_t* hidden) const {
+  XY out;
+  auto s = run.acc.series().find(m_key.toStdString());
+  if (s == run.acc.series().end()) return out;
+  out.raw.reserve(s->second.size());
+  for (const auto& p : s->second) {
+    const double x = xOf(run, p);
+    if (!std::isfinite(p.value) || (m_logY && p.value <= 0) || (m_logX && !(x > 0))) {
+      if (hidden) ++*hidden;
+      continue;
+    }
+    out.raw.emplace_back(x, p.value);
+  }
+  // Wall time is not monotonic across rows logged at the same step: keep x order.
+  if (m_xMode == XAxis::WallTime)
+    std::stable_sort(out.raw.begin(), out.raw.end(),
+                     [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
+  out.shown = out.raw;
+  if (m_smoothing > 0) {
+    std::vector<double> v(out.raw.size());
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = out.raw[i].y();
+    v = smoothDebiased(v, m_smoothing);
+    for (std::size_t i = 0; i < v.size(); ++i) out.shown[i].setY(v[i]);
+  }
+  return out;
+}
+
+QString MetricChart::valuesAt(double x) const {
+  QStringList parts;
+  double shownX = x;
+  bool any = false;
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    const XY xy = pointsOf(it.value());
+    if (xy.raw.empty()) continue;
+    // The logged point nearest to x.
+    auto at = std::lower_bound(xy.raw.begin(), xy.raw.end(), x,
+                               [](const QPointF& p, double v) { return p.x() < v; });
+    std::size_t i = static_cast<std::size_t>(at - xy.raw.begin());
+    if (i == xy.raw.size() || (i > 0 && x - xy.raw[i - 1].x() < xy.raw[i].x() - x)) --i;
+    if (!any) shownX = xy.raw[i].x();
+    any = true;
+    QString v = QString::number(xy.shown[i].y(), 'g', 6);
+    if (m_smoothing > 0) v += tr(" (raw %1)").arg(xy.raw[i].y(), 0, 'g', 6);
+    parts << QString("%1 %2").arg(QFileInfo(it.key()).fileName(), v);
+  }
+  if (!any) return {};
+  const QString xName = m_xMode == XAxis::WallTime  ? tr("t %1 s")
+                        : m_xMode == XAxis::Samples ? tr("samples %1")
+                                                    : tr("step %1");
+  parts.prepend(xName.arg(shownX, 0, 'g', 10));
+  return parts.join(" · ");
+}
+
+QString MetricChart::crosshairText() const { return m_cross->text(); }
+
+bool MetricChart::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == m_view->viewport() && event->type() == QEvent::MouseMove)
+    showCrosshair(static_cast<QMouseEvent*>(event)->position());
+  if (watched == m_view->viewport() && event->type() == QEvent::Leave) {
+    if (m_crossLine) m_crossLine->hide();
+  }
+  return QWidget::eventFilter(watched, event);
+}
+
+void MetricChart::showCrosshair(const QPointF& pos) {
+  const QPointF scenePos = m_view->mapToScene(pos.toPoint());
+  const QRectF plot = m_chart->plotArea();
+  if (!plot.contains(scenePos) || m_runs.isEmpty()) {
+    if (m_crossLine) m_crossLine->hide();
+    return;
+  }
+  QLineSeries* any = nullptr;
+  for (const auto& r : m_runs)
+    if (r.series) any = r.series;
+  if (!any) return;
+  const double x = m_chart->mapToValue(scenePos, any).x();
+  m_cross->setText(valuesAt(x));
+  if (!m_crossLine) {
+    m_crossLine = new QGraphicsLineItem(m_chart);
+    QPen pen(QColor(120, 120, 120));
+    pen.setStyle(Qt::DotLine);
+    m_crossLine->setPen(pen);
+    m_crossLine->setZValue(100);
+  }
+  const QPointF local = m_chart->mapFromScene(scenePos);
+  m_crossLine->setLine(local.x(), plot.top(), local.x(), plot.bottom());
+  m_crossLine->show();
 }
 
 void MetricChart::setRobustY(bool on) {
@@ -290,47 +449,52 @@ void MetricChart::redrawNow() {
   const std::string key = m_key.toStdString();
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   std::size_t hidden = 0;
-  std::map<QString, std::vector<QPointF>> raw;
+  std::map<QString, XY> data;
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    auto s = it->acc.series().find(key);
-    std::vector<QPointF> pts;
-    if (s != it->acc.series().end()) {
-      pts.reserve(s->second.size());
-      for (const auto& p : s->second) {
-        if (!std::isfinite(p.value) || (m_logY && p.value <= 0)) {
-          ++hidden;
-          continue;
-        }
-        pts.emplace_back(m_wallX ? p.wallS : static_cast<double>(p.step), p.value);
-      }
-      // Wall time is not monotonic across rows logged at the same step: keep x order.
-      if (m_wallX)
-        std::stable_sort(pts.begin(), pts.end(),
-                         [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
+    XY xy = pointsOf(it.value(), &hidden);
+    if (!xy.raw.empty()) {
+      x0 = std::min(x0, xy.raw.front().x());
+      x1 = std::max(x1, xy.raw.back().x());
     }
-    if (!pts.empty()) {
-      x0 = std::min(x0, pts.front().x());
-      x1 = std::max(x1, pts.back().x());
-    }
-    raw[it.key()] = std::move(pts);
+    data[it.key()] = std::move(xy);
   }
+  // A zoom shows its window; otherwise all data.
+  if (m_xWindow) std::tie(x0, x1) = *m_xWindow;
   const int buckets = std::max(16, m_view->viewport()->width());
   const bool smooth = m_smoothing > 0;
+  // Decimation in the axis' own scale: equal buckets in log x on a log axis.
+  auto decimate = [&](const std::vector<QPointF>& all) {
+    // The points in the window, plus one neighbour on each side so lines reach the edges.
+    auto lo = std::lower_bound(all.begin(), all.end(), x0,
+                               [](const QPointF& p, double v) { return p.x() < v; });
+    auto hi = std::upper_bound(all.begin(), all.end(), x1,
+                               [](double v, const QPointF& p) { return v < p.x(); });
+    if (lo != all.begin()) --lo;
+    if (hi != all.end()) ++hi;
+    std::vector<QPointF> in(lo, hi);
+    if (!m_logX) return decimateMinMax(in, x0, x1, buckets);
+    std::vector<QPointF> logIn = in;
+    for (auto& p : logIn) p.setX(std::log10(p.x()));
+    const auto kept = decimateMinMax(logIn, std::log10(x0), std::log10(x1), buckets);
+    // The kept points are a subsequence of logIn: return the originals (exact x).
+    std::vector<QPointF> out;
+    out.reserve(kept.size());
+    std::size_t j = 0;
+    for (const auto& k : kept) {
+      while (j < logIn.size() && (logIn[j].x() != k.x() || logIn[j].y() != k.y())) ++j;
+      if (j < logIn.size()) out.push_back(in[j++]);
+    }
+    return out;
+  };
   std::vector<double> drawnY;  // for the robust range
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    // Smoothing runs on the full-resolution values; both curves are then decimated.
-    const auto& full = raw[it.key()];
-    std::vector<QPointF> shown = full;
-    if (smooth) {
-      std::vector<double> v(full.size());
-      for (std::size_t i = 0; i < full.size(); ++i) v[i] = full[i].y();
-      v = smoothDebiased(v, m_smoothing);
-      for (std::size_t i = 0; i < full.size(); ++i) shown[i].setY(v[i]);
-    }
-    auto pts = decimateMinMax(shown, x0, x1, buckets);
-    auto rawPts = smooth ? decimateMinMax(full, x0, x1, buckets) : std::vector<QPointF>{};
+    // Smoothing ran on the full-resolution values (pointsOf); both curves are decimated.
+    const XY& xy = data[it.key()];
+    auto pts = decimate(xy.shown);
+    auto rawPts = smooth ? decimate(xy.raw) : std::vector<QPointF>{};
     for (const auto* list : {&pts, &rawPts})
       for (const auto& p : *list) {
+        if (p.x() < x0 || p.x() > x1) continue;  // the edge neighbours do not set the y range
         y0 = std::min(y0, p.y());
         y1 = std::max(y1, p.y());
         drawnY.push_back(p.y());
@@ -357,8 +521,8 @@ void MetricChart::redrawNow() {
     it->series->replace(QList<QPointF>(pts.begin(), pts.end()));
   }
   if (!(x1 > x0)) {
-    x0 = 0;
-    x1 = std::isfinite(x1) ? x1 + 1 : 1;
+    x0 = m_logX ? 1 : 0;
+    x1 = std::isfinite(x1) ? x1 + 1 : 10;
   }
   if (!(y1 >= y0)) {
     y0 = m_logY ? 0.1 : 0;
@@ -373,11 +537,34 @@ void MetricChart::redrawNow() {
     for (double v : drawnY) clipped += v < r0 || v > r1;
     if (r1 > r0) y0 = std::max(y0, r0), y1 = std::min(y1, r1);
   }
-  auto* ax = new QValueAxis();
-  ax->setRange(x0, x1);
-  ax->setTitleText(m_wallX ? tr("wall time (s)") : tr("step"));
-  ax->setLabelFormat("%g");
-  ax->applyNiceNumbers();
+  m_settingAxes = true;
+  QAbstractAxis* ax = nullptr;
+  const QString xTitle = m_xMode == XAxis::WallTime  ? tr("wall time (s)")
+                         : m_xMode == XAxis::Samples ? tr("samples seen")
+                                                     : tr("step");
+  if (m_logX) {
+    auto* log = new QLogValueAxis();
+    log->setBase(10);
+    log->setRange(x0, x1);
+    log->setLabelFormat("%g");
+    ax = log;
+    m_xRange = {log->min(), log->max()};
+    connect(log, &QLogValueAxis::rangeChanged, this, [this](qreal a, qreal b) {
+      if (!m_settingAxes) m_xWindow = std::make_pair(a, b), scheduleRedraw();
+    });
+  } else {
+    auto* lin = new QValueAxis();
+    lin->setRange(x0, x1);
+    lin->setLabelFormat("%g");
+    if (!m_xWindow) lin->applyNiceNumbers();  // a zoom window is shown exactly
+    ax = lin;
+    m_xRange = {lin->min(), lin->max()};
+    // A rubber-band zoom (or right-click zoom out) becomes the window of the next redraw.
+    connect(lin, &QValueAxis::rangeChanged, this, [this](qreal a, qreal b) {
+      if (!m_settingAxes) m_xWindow = std::make_pair(a, b), scheduleRedraw();
+    });
+  }
+  ax->setTitleText(xTitle);
   m_chart->addAxis(ax, Qt::AlignBottom);
   QAbstractAxis* ay = nullptr;
   if (m_logY) {
@@ -413,7 +600,8 @@ void MetricChart::redrawNow() {
     if (s == it->acc.series().end()) continue;
     for (std::size_t i = 1; i < s->second.size(); ++i) {
       if (s->second[i].segment == s->second[i - 1].segment) continue;
-      const double x = m_wallX ? s->second[i].wallS : static_cast<double>(s->second[i].step);
+      const double x = xOf(it.value(), s->second[i]);
+      if (m_logX && !(x > 0)) continue;
       auto* line = new QLineSeries();
       QPen pen(runColor(it->color));
       pen.setStyle(Qt::DashLine);
@@ -431,6 +619,7 @@ void MetricChart::redrawNow() {
   m_yRange = {y0, y1};
   if (auto* lin = qobject_cast<QValueAxis*>(ay)) m_yRange = {lin->min(), lin->max()};
   if (auto* lg = qobject_cast<QLogValueAxis*>(ay)) m_yRange = {lg->min(), lg->max()};
+  m_settingAxes = false;
   QStringList notes;
   if (hidden) notes << tr("%1 non-positive/non-finite hidden").arg(hidden);
   if (clipped) notes << tr("%1 drawn points outside the robust y range").arg(clipped);

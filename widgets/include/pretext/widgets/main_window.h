@@ -108,6 +108,8 @@ class MainWindow : public QMainWindow {
   void resetViewsFor(const QString& runDir);
   void chooseChartKeys(const QString& experimentKind);
   void previewTransform(const core::SpatialTransform& t);
+  // Tells the charts the run's batch size (the "samples seen" x axis).
+  void setChartSamples(const QString& runDir);
 
   session::TrainerHost* m_host = nullptr;
   session::RunWatcher* m_watcher = nullptr;

@@ -7,6 +7,7 @@
 #include <QPointF>
 #include <QTimer>
 #include <QWidget>
+#include <optional>
 #include <vector>
 
 #include "pretext/core/run_dir.h"
@@ -17,6 +18,7 @@ class QComboBox;
 class QCheckBox;
 class QDoubleSpinBox;
 class QLabel;
+class QGraphicsLineItem;
 QT_BEGIN_NAMESPACE
 class QChart;
 class QLineSeries;
@@ -59,9 +61,28 @@ class MetricChart : public QWidget {
   double smoothing() const { return m_smoothing; }
   // The faint raw curve drawn for `run` when smoothing is on (decimated), else empty.
   std::vector<QPointF> drawnRawPoints(const QString& run) const;
-  // x axis: the step, or the run's wall-clock training time in seconds.
-  void setWallTimeX(bool on);
-  bool wallTimeX() const { return m_wallX; }
+  // x axis: the step, the run's wall-clock training time in seconds, or the training
+  // samples seen (step x the run's batch size, setSamplesPerStep).
+  enum class XAxis { Step, WallTime, Samples };
+  void setXAxis(XAxis x);
+  XAxis xAxis() const { return m_xMode; }
+  void setWallTimeX(bool on) { setXAxis(on ? XAxis::WallTime : XAxis::Step); }
+  bool wallTimeX() const { return m_xMode == XAxis::WallTime; }
+  void setSamplesPerStep(const QString& run, double samples);
+  // Logarithmic x axis: x <= 0 (step 0) is hidden and counted; decimation buckets are equal
+  // in log x.
+  void setLogX(bool on);
+  bool logX() const { return m_logX; }
+  // The x window shown (a zoom: drag a rectangle; right-click zooms out); unset = all data.
+  // Decimation is recomputed for the window, so zooming into 10^6 points shows every
+  // local extreme at the new resolution; the y range fits the points in the window.
+  void setXWindow(double x0, double x1);
+  void resetZoom();
+  std::pair<double, double> xRange() const;  // the x axis range as drawn
+  // The exact values nearest to x for every run (what the crosshair shows), e.g.
+  // "step 1200 · run-a 0.51234 · run-b 0.3 (raw 0.29)"; empty when there is no data.
+  QString valuesAt(double x) const;
+  QString crosshairText() const;
   // Outlier-robust y range: the 1st to 99th percentile of what is drawn (plus 10 %); points
   // outside are clipped and counted in the note next to the key.
   void setRobustY(bool on);
@@ -94,11 +115,27 @@ class MetricChart : public QWidget {
     QLineSeries* series = nullptr;
     QLineSeries* rawSeries = nullptr;  // faint, while smoothing is on
     int color = 0;
+    double samplesPerStep = 0;  // 0: unknown (the samples axis then falls back to steps)
   };
+  // The run's (x, value) points of the current key in x order, and the smoothed values.
+  struct XY {
+    std::vector<QPointF> raw, shown;
+  };
+  XY pointsOf(const RunData& run, std::size_t* hidden = nullptr) const;
+  double xOf(const RunData& run, const core::SeriesPoint& p) const;
+  void showCrosshair(const QPointF& viewportPos);
+  bool eventFilter(QObject* watched, QEvent* event) override;
   void scheduleRedraw();
   void rebuildKeyList();
   QString m_key;
-  bool m_logY = false, m_wallX = false, m_robustY = false;
+  bool m_logY = false, m_logX = false, m_robustY = false;
+  XAxis m_xMode = XAxis::Step;
+  std::optional<std::pair<double, double>> m_xWindow;
+  std::pair<double, double> m_xRange{0, 1};
+  bool m_settingAxes = false;  // our own axis changes are not user zooms
+  QGraphicsLineItem* m_crossLine = nullptr;
+  QLabel* m_cross = nullptr;
+  QCheckBox* m_logXBox = nullptr;
   double m_smoothing = 0;
   std::pair<double, double> m_yRange{0, 1};
   std::vector<QLineSeries*> m_boundaries;
