@@ -417,6 +417,11 @@ FlowSample loadFlowPair(const std::string& path, std::size_t index) {
   f.truth = std::move(p.flow);
   f.kind = p.flowKind;
   f.source = dataset->describe();
+  for (const auto& b : p.boxesFirst)
+    f.boxes.insert(f.boxes.end(),
+                   {static_cast<float>(b.cx), static_cast<float>(b.cy), static_cast<float>(b.cz),
+                    static_cast<float>(b.length), static_cast<float>(b.width),
+                    static_cast<float>(b.height), static_cast<float>(b.yaw)});
   return f;
 }
 

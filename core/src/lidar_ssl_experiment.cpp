@@ -174,6 +174,7 @@ class LidarSslExperiment : public Experiment {
   // consecutive frames (when the data has them).
   std::vector<std::vector<float>> probeXyz;
   std::vector<float> probeHeight, probeIntensity;
+  std::map<std::string, std::vector<float>> probeLabels;  // class, instance (when known)
   SpatialTransform probeFamily[kFamilyCount];
   SpatialTransform probeT1, probeT2;
   Batch probeTemporal;
@@ -357,6 +358,10 @@ void LidarSslExperiment::makeProbe() {
         probeHeight.push_back(scan.xyz[3 * idx[k] + 2]);
         probeIntensity.push_back(intensity ? (*intensity)[idx[k]] : 0.0f);
       }
+      // Labels, where the data has them (the simulator: semantic class and object id).
+      for (const char* name : {"class", "instance"})
+        if (const auto* f = scan.field(name))
+          for (std::size_t k = 0; k < N; ++k) probeLabels[name].push_back((*f)[idx[k]]);
     }
     probeXyz.push_back(std::move(xyz));
   }
@@ -412,6 +417,7 @@ Evaluation LidarSslExperiment::evaluate(std::int64_t step) {
   snap->xyz = probeXyz[0];
   snap->fields["height"] = probeHeight;
   snap->fields["intensity"] = probeIntensity;
+  for (const auto& [name, values] : probeLabels) snap->fields[name] = values;
   auto toVec = [](const torch::Tensor& t) {
     auto c = t.contiguous().to(torch::kFloat);
     return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());

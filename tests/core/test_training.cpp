@@ -73,6 +73,9 @@ TEST_CASE("a short run finishes and leaves a complete run directory", "[train]")
   auto snap = readPointSnapshot(job->runDir() + "/snapshots/" + checkpointDirName(10), snapErr);
   INFO(snapErr);
   REQUIRE(snap);
+  // The simulator's labels ride along for colouring by class and instance.
+  CHECK(snap->fields.count("class") == 1);
+  CHECK(snap->fields.count("instance") == 1);
   REQUIRE(snap->flow);
   const auto& f = *snap->flow;
   CHECK(f.size() == 512);

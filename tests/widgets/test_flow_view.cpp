@@ -6,8 +6,10 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFutureWatcher>
+#include <QSpinBox>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <set>
 
 #include "../core/test_util.h"
 #include "gui_util.h"
@@ -51,6 +53,15 @@ QString waitFor(const QFuture<QString>& future) {
   QApplication::processEvents();  // the watcher's finished signal
   QApplication::processEvents();
   return future.isFinished() ? future.result() : QString("timed out");
+}
+
+// Waits until the view shows another sample than `old`.
+bool waitUntilSample(const FlowView& view, const core::FlowSamplePtr& old) {
+  QElapsedTimer t;
+  t.start();
+  while (view.sample() == old && t.elapsed() < 30000)
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  return view.sample() != old;
 }
 
 void wait(int ms) {
@@ -151,6 +162,49 @@ TEST_CASE("flow view: vectors, modes, colours, subsampling and frames of a known
   CHECK(purpleOk >= checked * 4 / 10);
   CHECK(yellowOk >= checked * 4 / 10);
 
+  // Labelled boxes: 12 white edges each, outside the colour range.
+  auto boxed = std::make_shared<core::FlowSample>(*pair);
+  boxed->boxes = {18, 18, 0, 8, 4, 2, 0.5f, 30, 6, 0, 3, 3, 3, 0};
+  view.setSample(boxed);
+  CHECK(view.boxCount() == 2);
+  {
+    const auto& o = view.view()->overlay();
+    REQUIRE(o.segmentScalars.size() == 100 + 24);
+    CHECK(std::isnan(o.segmentScalars.back()));
+    CHECK(view.view()->scalarRange().second == Approx(1.0));  // still the EPE range
+    // The first box's edges are 8 m / 4 m / 2 m long.
+    std::multiset<int> lengths;
+    for (std::size_t e = 100; e < 112; ++e) {
+      const float* s = &o.segments[6 * e];
+      lengths.insert(static_cast<int>(
+          std::lround(std::sqrt((s[3] - s[0]) * (s[3] - s[0]) + (s[4] - s[1]) * (s[4] - s[1]) +
+                                (s[5] - s[2]) * (s[5] - s[2])))));
+    }
+    CHECK(lengths == std::multiset<int>{2, 2, 2, 2, 4, 4, 4, 4, 8, 8, 8, 8});
+  }
+  CHECK(view.caption().contains("2 boxes"));
+  wait(200);
+  {
+    // White pixels where the first box's outline is drawn.
+    const QImage boxImg = view.view()->grabFramebuffer();
+    const float* s = &view.view()->overlay().segments[6 * 100];
+    const float mid[3] = {(s[0] + s[3]) / 2, (s[1] + s[4]) / 2, (s[2] + s[5]) / 2};
+    auto at = view.view()->projectPosition(mid);
+    REQUIRE(at);
+    bool white = false;
+    for (int dy = -2; dy <= 2; ++dy)
+      for (int dx = -2; dx <= 2; ++dx) {
+        const QPoint px(static_cast<int>(at->x() * dpr) + dx, static_cast<int>(at->y() * dpr) + dy);
+        if (boxImg.rect().contains(px) && pretext::test::near(boxImg.pixel(px), Qt::white, 30))
+          white = true;
+      }
+    CHECK(white);
+  }
+  view.setBoxesVisible(false);
+  CHECK(view.boxCount() == 0);
+  CHECK(view.view()->overlay().segmentScalars.size() == 100);
+  view.setBoxesVisible(true);
+
   // A non-finite vector is skipped, not drawn to infinity.
   auto bad = std::make_shared<core::FlowSample>(*pair);
   bad->truth[0] = NAN;
@@ -192,6 +246,16 @@ TEST_CASE("flow view opens simulated and .npz pairs off the GUI thread; bad path
   CHECK(view.vectorCount() <= 20000);
   CHECK(view.vectorCount() > 5000);
   CHECK(view.caption().contains("simulated"));
+  CHECK(view.boxCount() > 0);  // the simulator labels its objects
+  // Scrubbing: the pair number re-reads the simulated sequence at the next pair.
+  auto* spin = view.findChild<QSpinBox*>();
+  REQUIRE(spin);
+  REQUIRE(spin->value() == 2);
+  const auto pair2 = view.sample();
+  spin->setValue(3);
+  REQUIRE(waitUntilSample(view, pair2));
+  CHECK(view.sample()->first != pair2->first);
+  CHECK(view.sample()->source == pair2->source);
   // Kept for a look in CI's build folder: ground truth of a simulated pair, from above.
   view.view()->setCameraPreset(widgets::CameraPreset::BirdsEye);
   wait(200);

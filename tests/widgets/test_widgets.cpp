@@ -1,9 +1,13 @@
+#include <QCheckBox>
+#include <QComboBox>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QListWidget>
 #include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSlider>
 #include <QStatusBar>
 #include <QTest>
 #include <QTimer>
@@ -638,6 +642,112 @@ TEST_CASE("runs browser: a tree of changed config values; compare overlays runs 
   REQUIRE(curves.size() == 2);
   CHECK(curves[0].color != curves[1].color);
   CHECK(showDiffRefused(browser, root.str()));
+}
+
+TEST_CASE("the training-axis slider scrubs a run's point snapshots and follows new ones",
+          "[gui][watch]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  auto snapshot = [&](std::int64_t step, float value) {
+    core::PointSnapshot s;
+    s.step = step;
+    s.xyz = {0, 0, 0, 1, 0, 0, 0, 1, 0};
+    s.fields["equiv_error"] = {value, value + 1, value + 2};
+    s.fields["pca_r"] = {1, 0, 0};
+    s.fields["pca_g"] = {0, 1, 0};
+    s.fields["pca_b"] = {0, 0, 1};
+    REQUIRE(writer->writeSnapshot(s, err));
+  };
+  snapshot(0, 10);
+  snapshot(5, 20);
+  snapshot(10, 30);
+  widgets::MainWindow w;
+  showWindow(w, root.str());
+  w.openRun(QString::fromStdString(writer->dir()));
+  auto* slider = w.snapshotSlider();
+  REQUIRE(waitFor([&] { return slider->isVisible() && slider->maximum() == 2; }, 10000));
+  REQUIRE(w.currentSnapshot());
+  CHECK(w.currentSnapshot()->step == 10);  // the newest
+  CHECK(slider->value() == 2);
+  // Back to the first snapshot: its colours (the colour bar spans 10..12).
+  slider->setValue(0);
+  REQUIRE(waitFor([&] { return w.currentSnapshot()->step == 0; }, 10000));
+  CHECK(w.pointView()->scalarRange().first == Catch::Detail::Approx(10));
+  CHECK(w.pointView()->scalarRange().second == Catch::Detail::Approx(12));
+  // Locked scale: the next snapshot keeps 10..12.
+  auto* lock = w.findChild<QCheckBox*>("lock_scale");
+  REQUIRE(lock);
+  REQUIRE(lock->text() == "lock scale");
+  lock->setChecked(true);
+  slider->setValue(1);
+  REQUIRE(waitFor([&] { return w.currentSnapshot()->step == 5; }, 10000));
+  CHECK(w.pointView()->scalarRange().first == Catch::Detail::Approx(10));
+  lock->setChecked(false);
+  CHECK(w.pointView()->scalarRange().first == Catch::Detail::Approx(20));
+  slider->setValue(0);
+  REQUIRE(waitFor([&] { return w.currentSnapshot()->step == 0; }, 10000));
+  // A new snapshot while scrubbed back: the slider grows, the view stays.
+  snapshot(15, 40);
+  REQUIRE(waitFor([&] { return slider->maximum() == 3; }, 10000));
+  settle(300);
+  CHECK(w.currentSnapshot()->step == 0);
+  // At the right end it follows again.
+  slider->setValue(3);
+  REQUIRE(waitFor([&] { return w.currentSnapshot()->step == 15; }, 10000));
+  snapshot(20, 50);
+  REQUIRE(waitFor([&] { return w.currentSnapshot()->step == 20; }, 10000));
+  CHECK(slider->value() == slider->maximum());
+  // Derived colourings: distance from the sensor, and the feature PCA as RGB.
+  auto* fields = w.findChild<QComboBox*>("field_box");
+  REQUIRE(fields);
+  REQUIRE(fields->findText("range (m)") >= 0);
+  fields->setCurrentText("range (m)");
+  CHECK(w.pointView()->scalarRange().second == Catch::Detail::Approx(1.0));
+  REQUIRE(fields->findText("features PCA (RGB)") >= 0);
+  fields->setCurrentText("features PCA (RGB)");
+  CHECK(w.pointView()->scene().rgb ==
+        std::vector<float>{1, 0, 0, 0, 1, 0, 0, 0, 1});  // pca_r/g/b per point
+}
+
+TEST_CASE("figure export runs on a worker with a cancel that discards the file", "[gui][export]") {
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  std::vector<core::MetricRow> rows;
+  for (int i = 1; i <= 200000; ++i)
+    rows.push_back({1, i, i * 0.01, "loss/total", 3.0 / std::sqrt(double(i))});
+  REQUIRE(writer->appendMetrics(rows, err));
+  widgets::MainWindow w;
+  showWindow(w, root.str());
+  w.openRun(QString::fromStdString(writer->dir()));
+  REQUIRE(waitFor(
+      [&] {
+        return w.lossChart()->rawPointCount(QString::fromStdString(writer->dir())) == 200000u;
+      },
+      30000));
+  QSignalSpy done(&w, &widgets::MainWindow::exportDone);
+  const QString pdf = QString::fromStdString(root / "figure.pdf");
+  auto future = w.exportFigureAsync(pdf, "single-column");
+  CHECK(w.exporting());
+  REQUIRE(done.wait(60000));
+  CHECK(done.takeFirst().at(1).toString().isEmpty());
+  CHECK(QFileInfo(pdf).size() > 1000);
+  CHECK_FALSE(w.exporting());
+  // Cancelled: the worker finishes, its file is removed.
+  const QString gone = QString::fromStdString(root / "cancelled.pdf");
+  w.exportFigureAsync(gone, "single-column");
+  w.cancelExport();
+  CHECK_FALSE(w.exporting());
+  REQUIRE(done.wait(60000));
+  CHECK(done.takeFirst().at(1).toString() == "cancelled");
+  CHECK_FALSE(QFileInfo::exists(gone));
+  // A bad style is refused at once, nothing runs.
+  auto bad = w.exportFigureAsync(pdf, "poster");
+  CHECK(bad.isFinished());
+  CHECK(bad.result().contains("unknown figure style"));
 }
 
 TEST_CASE("a run written by another process is tailed live", "[gui][watch]") {

@@ -59,7 +59,10 @@ void RunWatcher::stopWatching() {
 void RunWatcher::poll() {
   // Bounded pieces keep each delivery (charts append the rows on the GUI thread) short.
   static constexpr std::uint64_t kPollBytes = 2u << 20;
-  if (!m_state || m_future.isRunning()) return;  // one poll in flight at a time
+  // One poll in flight at a time, until its result is delivered: a finished future whose
+  // `finished` signal is still queued must not be replaced (its rows would be lost).
+  if (!m_state || m_inFlight) return;
+  m_inFlight = true;
   auto state = m_state;
   m_future.setFuture(QtConcurrent::run([state]() {
     auto r = std::make_shared<PollResult>();
@@ -96,8 +99,12 @@ void RunWatcher::poll() {
 }
 
 void RunWatcher::deliver() {
+  m_inFlight = false;
   auto r = m_future.result();
-  if (!r || r->source != m_state) return;
+  if (!r || r->source != m_state) {
+    if (m_state) poll();  // a stale result (another run is watched now): start its poll
+    return;
+  }
   if (!r->rows.empty()) Q_EMIT metricsArrived(r->rows);
   // A history longer than one poll: report progress and read on at once.
   const bool more = r->readBytes < r->totalBytes;

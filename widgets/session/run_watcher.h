@@ -45,7 +45,8 @@ class RunWatcher : public QObject {
   QTimer m_timer;
   std::shared_ptr<State> m_state;  // owned by whichever poll is in flight, then by us
   QFutureWatcher<std::shared_ptr<PollResult>> m_future;
-  bool m_backlog = false;  // a history larger than one poll is being read
+  bool m_backlog = false;   // a history larger than one poll is being read
+  bool m_inFlight = false;  // a poll was started and its result not yet delivered
 };
 
 }  // namespace pretext::session

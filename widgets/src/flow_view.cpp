@@ -54,6 +54,29 @@ void addVector(const float a[3], const float b[3], float value, bool arrow, Scen
   }
 }
 
+// The 12 edges of a box (7 floats: centre, length, width, height, yaw) as segments with no
+// value (NaN: drawn in the colour map's NaN colour, white, and ignored by the range).
+void addBox(const float* b, SceneOverlay& o) {
+  const double c = std::cos(b[6]), s = std::sin(b[6]);
+  float corner[8][3];
+  for (int k = 0; k < 8; ++k) {
+    const double u = ((k & 1) ? 0.5 : -0.5) * b[3], v = ((k & 2) ? 0.5 : -0.5) * b[4];
+    const double w = ((k & 4) ? 0.5 : -0.5) * b[5];
+    corner[k][0] = static_cast<float>(b[0] + c * u - s * v);
+    corner[k][1] = static_cast<float>(b[1] + s * u + c * v);
+    corner[k][2] = static_cast<float>(b[2] + w);
+  }
+  // Edges join corners that differ in one bit.
+  for (int k = 0; k < 8; ++k)
+    for (int bit : {1, 2, 4})
+      if (!(k & bit)) {
+        const float* p = corner[k];
+        const float* q = corner[k | bit];
+        o.segments.insert(o.segments.end(), {p[0], p[1], p[2], q[0], q[1], q[2]});
+        o.segmentScalars.push_back(std::numeric_limits<float>::quiet_NaN());
+      }
+}
+
 }  // namespace
 
 FlowView::FlowView(QWidget* parent) : QWidget(parent) {
@@ -90,6 +113,9 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   m_showSecond = new QCheckBox(tr("t+1"), this);
   m_showSecond->setChecked(true);
   m_showSecond->setToolTip(tr("Show frame t+1 (orange)"));
+  m_boxes = new QCheckBox(tr("boxes"), this);
+  m_boxes->setChecked(true);
+  m_boxes->setToolTip(tr("Labelled objects of frame t as white boxes (simulated pairs)"));
   m_follow = new QCheckBox(tr("Follow run"), this);
   m_follow->setChecked(true);
   m_follow->setToolTip(tr("Show the probe pair of the run's newest snapshot"));
@@ -122,8 +148,8 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   row->addStretch(1);
   auto* row2 = new QHBoxLayout();
   row2->setContentsMargins(0, 0, 0, 0);
-  for (QWidget* w :
-       std::initializer_list<QWidget*>{m_showFirst, m_showSecond, m_follow, m_pairIndex, open})
+  for (QWidget* w : std::initializer_list<QWidget*>{m_showFirst, m_showSecond, m_boxes, m_follow,
+                                                    m_pairIndex, open})
     row2->addWidget(w);
   row2->addStretch(1);
   auto* lay = new QVBoxLayout(this);
@@ -135,8 +161,12 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
 
   for (QComboBox* box : {m_vectorsBox, m_colourBox})
     connect(box, &QComboBox::currentIndexChanged, this, &FlowView::rebuild);
-  for (QCheckBox* box : {m_arrows, m_showFirst, m_showSecond})
+  for (QCheckBox* box : {m_arrows, m_showFirst, m_showSecond, m_boxes})
     connect(box, &QCheckBox::toggled, this, &FlowView::rebuild);
+  // Scrubbing: another pair number re-reads the sequence last opened.
+  connect(m_pairIndex, qOverload<int>(&QSpinBox::valueChanged), this, [this](int i) {
+    if (!m_openedPath.isEmpty() && !followsRun()) openPair(m_openedPath, i);
+  });
   connect(m_stride, &QSlider::valueChanged, this, &FlowView::rebuild);
   rebuild();
 }
@@ -190,6 +220,8 @@ FlowView::Colouring FlowView::colouring() const {
 void FlowView::setStride(int n) { m_stride->setValue(n); }
 int FlowView::stride() const { return m_stride->value(); }
 void FlowView::setArrows(bool on) { m_arrows->setChecked(on); }
+void FlowView::setBoxesVisible(bool on) { m_boxes->setChecked(on); }
+
 void FlowView::setFramesVisible(bool first, bool second) {
   m_showFirst->setChecked(first);
   m_showSecond->setChecked(second);
@@ -212,6 +244,7 @@ void FlowView::rebuild() {
   m_strideLabel->setText(tr("1/%1").arg(m_stride->value()));
   SceneOverlay o;
   m_vectorCount = 0;
+  m_boxCount = 0;
   if (!m_sample) {
     m_view->setPointCloud({}, {}, QString());
     m_view->setOverlay(o);
@@ -242,6 +275,9 @@ void FlowView::rebuild() {
     addVector(a, b, value, arrows, o);
     ++m_vectorCount;
   }
+  m_boxCount = 0;
+  if (m_boxes->isChecked())
+    for (std::size_t b = 0; b + 7 <= f.boxes.size(); b += 7, ++m_boxCount) addBox(&f.boxes[b], o);
   if (m_showSecond->isChecked()) o.xyz = f.second;
   const QString field = colour == Colouring::Magnitude ? tr("flow |v| (m)") : tr("EPE (m)");
   m_view->setPointCloud(m_showFirst->isChecked() ? f.first : std::vector<float>{}, {}, field);
@@ -264,6 +300,7 @@ void FlowView::updateCaption() {
                      .arg(m_vectorCount);
   const double epe = meanEndPointError();
   if (std::isfinite(epe)) text += tr(" · mean EPE %1 m").arg(epe, 0, 'f', 3);
+  if (m_boxCount) text += tr(" · %1 boxes").arg(m_boxCount);
   m_caption->setText(text);
 }
 
@@ -279,6 +316,11 @@ void FlowView::chooseFile(bool folder) {
 
 QFuture<QString> FlowView::openPair(const QString& path, int index) {
   m_follow->setChecked(false);
+  m_openedPath = path;
+  if (m_pairIndex->value() != index) {
+    const QSignalBlocker block(m_pairIndex);
+    m_pairIndex->setValue(index);
+  }
   const int generation = ++m_loadGeneration;
   m_caption->setText(tr("Reading %1 (pair %2)…").arg(path).arg(index));
   auto loaded = std::make_shared<core::FlowSamplePtr>();

@@ -2,6 +2,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDir>
@@ -22,6 +23,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
+#include <QSlider>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTimer>
@@ -31,6 +33,7 @@
 #include <QtCharts/QChartView>
 #include <QtConcurrent/QtConcurrent>
 #include <cstdio>
+#include <filesystem>
 
 #include "pretext/core/config.h"
 #include "pretext/core/datasets.h"
@@ -51,6 +54,10 @@
 namespace pretext::widgets {
 
 namespace {
+// Colourings of a point snapshot derived in the view (not stored fields).
+const QString kRangeField = QStringLiteral("range (m)");
+const QString kPcaField = QStringLiteral("features PCA (RGB)");
+
 // Every metric row of a run as its charts show it (resume markers applied).
 std::vector<core::MetricRow> metricRowsOf(const std::string& runDir) {
   std::vector<core::MetricRow> rows;
@@ -82,6 +89,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   // Central area: the 3D view with its field selector, or a first-run explanation.
   auto* central = new QWidget(this);
   m_fieldBox = new QComboBox(central);
+  m_fieldBox->setObjectName("field_box");
   m_fieldBox->setToolTip(tr("Per-point field that colours the cloud"));
   m_viewCaption = new QLabel(tr("No run yet"), central);
   auto* resetCam = new QPushButton(tr("Reset camera"), central);
@@ -91,6 +99,31 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   bar->addWidget(m_fieldBox);
   bar->addWidget(m_viewCaption, 1);
   bar->addWidget(resetCam);
+  // Training axis: every point snapshot of the run; follows the newest unless moved back.
+  m_snapSlider = new QSlider(Qt::Horizontal, central);
+  m_snapSlider->setObjectName("snapshot_slider");
+  m_snapSlider->setToolTip(
+      tr("Scrub through the run's point snapshots (training progress); at the right end the "
+         "view follows the newest"));
+  m_snapSlider->setMaximumWidth(220);
+  m_snapSlider->hide();
+  bar->insertWidget(2, m_snapSlider);
+  m_lockScale = new QCheckBox(tr("lock scale"), central);
+  m_lockScale->setObjectName("lock_scale");
+  m_lockScale->setToolTip(
+      tr("Keep the colour bar's range while snapshots change, so colours compare across "
+         "training (one absolute scale)"));
+  bar->insertWidget(3, m_lockScale);
+  connect(m_lockScale, &QCheckBox::toggled, this, [this](bool on) {
+    if (on) {
+      const auto [lo, hi] = m_view->scalarRange();
+      m_view->setFixedRange(lo, hi);
+    } else {
+      m_view->clearFixedRange();
+      showSnapshotField();
+    }
+  });
+  connect(m_snapSlider, &QSlider::valueChanged, this, &MainWindow::scrubSnapshot);
   m_view = new PointCloudView(central);
   // First-run panel: what Pretext does, one button that starts the default experiment,
   // the presets (double-click loads one into the Experiment panel), and opening a run.
@@ -161,7 +194,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_viewCaption->setText(text);
     log(0, text);
   });
-  connect(m_fieldBox, &QComboBox::currentTextChanged, this, [this] { showSnapshotField(); });
+  connect(m_fieldBox, &QComboBox::currentTextChanged, this, [this] {
+    m_lockScale->setChecked(false);  // another field: its own range
+    showSnapshotField();
+  });
 
   buildDocks();
   buildActions();
@@ -189,6 +225,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_loadBar->hide();
   m_loadCancel->hide();
   connect(m_loadCancel, &QToolButton::clicked, this, &MainWindow::cancelLoading);
+  // A running export (figure, 3D view): Cancel discards its output when it completes.
+  m_exportCancel = new QToolButton();
+  m_exportCancel->setText(tr("Cancel export"));
+  m_exportCancel->setToolTip(
+      tr("Stop waiting for the export; the file it is writing is discarded"));
+  statusBar()->addPermanentWidget(m_exportCancel);
+  m_exportCancel->hide();
+  connect(m_exportCancel, &QToolButton::clicked, this, &MainWindow::cancelExport);
 
   connect(m_host, &session::TrainerHost::statusChanged, this, &MainWindow::onStatus);
   connect(m_host, &session::TrainerHost::metricsArrived, this, &MainWindow::onMetrics);
@@ -303,37 +347,89 @@ QFuture<QString> MainWindow::export3dView(const QString& file, double scale, boo
   const double factor = scale * m_view->devicePixelRatioF();
   const int w = static_cast<int>(std::lround(m_view->width() * factor));
   const int h = static_cast<int>(std::lround(m_view->height() * factor));
-  statusBar()->showMessage(tr("Rendering the 3D view at %1 x %2…").arg(w).arg(h));
   auto future = QtConcurrent::run([=] {
     std::string error;
     renderScene(scene, camera, w, h, transparent, factor, file.toStdString(), error);
     return QString::fromStdString(error);
   });
-  auto* watcher = new QFutureWatcher<QString>(this);
-  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, file, interactive] {
-    const QString error = watcher->result();
-    watcher->deleteLater();
-    statusBar()->clearMessage();
-    if (error.isEmpty()) {
-      log(0, tr("3D view written: %1").arg(file));
-    } else {
-      log(2, error);
-      if (interactive) QMessageBox::warning(this, tr("Export failed"), error);
-    }
-  });
-  watcher->setFuture(future);
+  trackExport(future, file, tr("Rendering the 3D view at %1 x %2…").arg(w).arg(h), interactive);
   return future;
 }
 
 bool MainWindow::exportFigure(const QString& file, const QString& style, QString& error) {
   FigureStyle st;
+  std::vector<FigurePanel> panels;
+  return figureJob(style, st, panels, error) &&
+         renderFigure(panels, st, FigureOptions{}, file, error);
+}
+
+QFuture<QString> MainWindow::exportFigureAsync(const QString& file, const QString& style,
+                                               bool interactive) {
+  FigureStyle st;
+  std::vector<FigurePanel> panels;
+  QString error;
+  if (!figureJob(style, st, panels, error)) {
+    log(2, error);
+    if (interactive) QMessageBox::warning(this, tr("Export failed"), error);
+    return QtFuture::makeReadyFuture(error);
+  }
+  // The curves were copied here; painting 10^6-point curves into a PDF runs on a worker.
+  auto future = QtConcurrent::run([panels = std::move(panels), st, file] {
+    QString err;
+    renderFigure(panels, st, FigureOptions{}, file, err);
+    return err;
+  });
+  trackExport(future, file, tr("Writing the figure %1…").arg(file), interactive);
+  return future;
+}
+
+void MainWindow::trackExport(const QFuture<QString>& future, const QString& file,
+                             const QString& message, bool interactive) {
+  const int id = ++m_exportId;
+  m_exportCancelled = false;
+  statusBar()->showMessage(message);
+  m_exportCancel->show();
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [=] {
+    const QString error = watcher->result();
+    watcher->deleteLater();
+    const bool current = id == m_exportId;
+    const bool cancelled = current && m_exportCancelled;
+    if (current) {
+      statusBar()->clearMessage();
+      m_exportCancel->hide();
+    }
+    if (cancelled) {
+      QFile::remove(file);  // the user gave up on it: no half-wanted file left behind
+      log(1, tr("export cancelled: %1 not kept").arg(file));
+    } else if (error.isEmpty()) {
+      log(0, tr("written: %1").arg(file));
+    } else {
+      log(2, error);
+      if (interactive) QMessageBox::warning(this, tr("Export failed"), error);
+    }
+    Q_EMIT exportDone(file, cancelled ? tr("cancelled") : error);
+  });
+  watcher->setFuture(future);
+}
+
+bool MainWindow::exporting() const { return m_exportCancel->isVisible(); }
+
+void MainWindow::cancelExport() {
+  if (!m_exportCancel->isVisible()) return;
+  m_exportCancelled = true;
+  m_exportCancel->hide();
+  statusBar()->showMessage(tr("Export cancelled; its output will be discarded"), 3000);
+}
+
+bool MainWindow::figureJob(const QString& style, FigureStyle& st, std::vector<FigurePanel>& panels,
+                           QString& error) {
   try {
     st = figureStyle(style.toStdString());
   } catch (const std::invalid_argument& e) {
     error = QString::fromStdString(e.what());
     return false;
   }
-  std::vector<FigurePanel> panels;
   bool any = false;
   for (MetricChart* chart : {m_lossChart, m_equivChart}) {
     FigurePanel panel;
@@ -353,7 +449,7 @@ bool MainWindow::exportFigure(const QString& file, const QString& style, QString
     error = tr("The plots are empty: start or open a run first.");
     return false;
   }
-  return renderFigure(panels, st, FigureOptions{}, file, error);
+  return true;
 }
 
 void MainWindow::chooseRunToOpen() {
@@ -398,13 +494,7 @@ void MainWindow::buildActions() {
     if (f.isEmpty()) return;
     settings.setValue("figure/style", style);
     settings.setValue("figure/file", f);
-    QString error;
-    if (exportFigure(f, style, error)) {
-      log(0, tr("Figure written: %1").arg(f));
-    } else {
-      log(2, error);
-      QMessageBox::warning(this, tr("Export failed"), error);
-    }
+    exportFigureAsync(f, style, true);
   });
   figureAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   figureAct->setToolTip(tr("Write the two plots as a PDF/SVG/PNG figure for a paper (Ctrl+E)"));
@@ -513,6 +603,8 @@ void MainWindow::resetViewsFor(const QString& runDir) {
   m_lossChart->clearRuns();
   m_equivChart->clearRuns();
   m_snapshot.reset();
+  m_snapSteps.clear();
+  updateSnapSlider(true);
   m_attention->clear();
   if (m_flow->followsRun()) m_flow->setSample(nullptr);
   m_inspector->setRunDir(runDir);
@@ -674,6 +766,78 @@ void MainWindow::onMetrics(const std::vector<core::MetricRow>& rows) {
 }
 
 void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
+  // A new snapshot of the run: remember its step; show it unless the user scrubbed back.
+  const bool following = m_snapSteps.empty() || m_snapSlider->value() == m_snapSlider->maximum();
+  if (!std::binary_search(m_snapSteps.begin(), m_snapSteps.end(), snap->step)) {
+    if (m_snapSteps.empty() || snap->step > m_snapSteps.back()) m_snapSteps.push_back(snap->step);
+    listSnapshots();  // earlier ones of a run opened from disk
+  }
+  updateSnapSlider(following);
+  if (!following) return;
+  showSnapshot(snap);
+}
+
+void MainWindow::listSnapshots() {
+  if (m_currentRun.isEmpty()) return;
+  const std::string run = m_currentRun.toStdString();
+  auto* watcher = new QFutureWatcher<std::vector<std::int64_t>>(this);
+  connect(watcher, &QFutureWatcher<std::vector<std::int64_t>>::finished, this,
+          [this, watcher, dir = m_currentRun] {
+            watcher->deleteLater();
+            if (dir != m_currentRun) return;
+            const bool following = m_snapSlider->value() == m_snapSlider->maximum();
+            std::vector<std::int64_t> steps = watcher->result();
+            for (std::int64_t s : m_snapSteps)  // live ones not yet on disk
+              if (!std::binary_search(steps.begin(), steps.end(), s)) steps.push_back(s);
+            std::sort(steps.begin(), steps.end());
+            m_snapSteps = steps;
+            updateSnapSlider(following);
+          });
+  watcher->setFuture(QtConcurrent::run([run] {
+    // Point snapshots only (a language-model run keeps attention maps there).
+    std::vector<std::int64_t> steps;
+    for (const auto& dir : core::snapshotDirs(run)) {
+      if (!std::filesystem::exists(std::filesystem::path(dir) / "points.npy")) continue;
+      const std::string name = std::filesystem::path(dir).filename().string();
+      try {
+        steps.push_back(std::stoll(name.substr(5)));
+      } catch (const std::exception&) {
+      }
+    }
+    std::sort(steps.begin(), steps.end());
+    return steps;
+  }));
+}
+
+void MainWindow::updateSnapSlider(bool following) {
+  const QSignalBlocker block(m_snapSlider);
+  const int n = static_cast<int>(m_snapSteps.size());
+  const int was = m_snapSlider->value();
+  m_snapSlider->setRange(0, std::max(0, n - 1));
+  m_snapSlider->setValue(following ? n - 1 : std::min(was, n - 1));
+  m_snapSlider->setVisible(n > 1);
+}
+
+void MainWindow::scrubSnapshot(int index) {
+  if (index < 0 || index >= static_cast<int>(m_snapSteps.size()) || m_currentRun.isEmpty()) return;
+  const std::int64_t step = m_snapSteps[static_cast<std::size_t>(index)];
+  if (m_snapshot && m_snapshot->step == step) return;
+  const std::string dir =
+      m_currentRun.toStdString() + "/snapshots/" + core::checkpointDirName(step);
+  auto* watcher = new QFutureWatcher<core::PointSnapshotPtr>(this);
+  connect(watcher, &QFutureWatcher<core::PointSnapshotPtr>::finished, this, [this, watcher, index] {
+    watcher->deleteLater();
+    // Only the position the slider is still at (fast scrubbing skips the rest).
+    if (m_snapSlider->value() != index || !watcher->result()) return;
+    showSnapshot(watcher->result());
+  });
+  watcher->setFuture(QtConcurrent::run([dir] {
+    std::string error;
+    return core::readPointSnapshot(dir, error);
+  }));
+}
+
+void MainWindow::showSnapshot(const core::PointSnapshotPtr& snap) {
   m_snapshot = snap;
   if (m_inspector->isVisible()) m_inspector->setSnapshot(snap);
   if (snap->flow) m_flow->offerRunSample(snap->flow);
@@ -681,19 +845,48 @@ void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
   QSignalBlocker block(m_fieldBox);
   m_fieldBox->clear();
   for (const auto& [name, v] : snap->fields) m_fieldBox->addItem(QString::fromStdString(name));
+  // Derived views of the snapshot: distance from the sensor, and the feature PCA as colours.
+  m_fieldBox->addItem(kRangeField);
+  if (snap->fields.count("pca_r") && snap->fields.count("pca_g") && snap->fields.count("pca_b"))
+    m_fieldBox->addItem(kPcaField);
   m_fieldBox->setCurrentText(current.isEmpty() ? "equiv_error" : current);
   showSnapshotField();
 }
 
 void MainWindow::showSnapshotField() {
   if (!m_snapshot) return;
-  const std::string field = m_fieldBox->currentText().toStdString();
-  auto it = m_snapshot->fields.find(field);
-  static const std::vector<float> none;
-  m_view->setPointCloud(m_snapshot->xyz, it == m_snapshot->fields.end() ? none : it->second,
-                        QString::fromStdString(field));
-  m_viewCaption->setText(
-      tr("probe scan · %1 points · step %2").arg(m_snapshot->size()).arg(m_snapshot->step));
+  const QString name = m_fieldBox->currentText();
+  const std::string field = name.toStdString();
+  const auto& xyz = m_snapshot->xyz;
+  const std::size_t n = m_snapshot->size();
+  if (name == kPcaField) {
+    std::vector<float> rgb(3 * n);
+    const auto &r = m_snapshot->fields.at("pca_r"), &g = m_snapshot->fields.at("pca_g"),
+               &b = m_snapshot->fields.at("pca_b");
+    for (std::size_t i = 0; i < n; ++i) {
+      rgb[3 * i] = r[i];
+      rgb[3 * i + 1] = g[i];
+      rgb[3 * i + 2] = b[i];
+    }
+    m_view->setPointCloudRgb(xyz, rgb, name);
+  } else if (name == kRangeField) {
+    std::vector<float> range(n);
+    for (std::size_t i = 0; i < n; ++i)
+      range[i] = std::sqrt(xyz[3 * i] * xyz[3 * i] + xyz[3 * i + 1] * xyz[3 * i + 1] +
+                           xyz[3 * i + 2] * xyz[3 * i + 2]);
+    m_view->setPointCloud(xyz, range, name);
+  } else {
+    auto it = m_snapshot->fields.find(field);
+    static const std::vector<float> none;
+    m_view->setPointCloud(xyz, it == m_snapshot->fields.end() ? none : it->second, name);
+  }
+  m_viewCaption->setText(tr("probe scan · %1 points · step %2%3")
+                             .arg(m_snapshot->size())
+                             .arg(m_snapshot->step)
+                             .arg(m_snapSteps.size() > 1 ? tr(" (snapshot %1 of %2)")
+                                                               .arg(m_snapSlider->value() + 1)
+                                                               .arg(m_snapSteps.size())
+                                                         : QString()));
 }
 
 void MainWindow::onFinished(const core::RunStatus& s) {

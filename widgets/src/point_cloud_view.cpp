@@ -62,7 +62,7 @@ struct PointCloudView::Impl {
   bool warmed = false;  // the scalar-coloured point shaders have been compiled once
   QColor background{38, 41, 46};
   // What is shown, kept for exports (renderScene builds its own pipeline).
-  std::vector<float> xyz, scalars;
+  std::vector<float> xyz, scalars, rgb;
   SceneOverlay overlay;
   double pointColor[3] = {1, 1, 1};
   std::string field;
@@ -232,9 +232,24 @@ void PointCloudView::setPointCloud(const std::vector<float>& xyz, const std::vec
                                    const QString& fieldName) {
   d->xyz = xyz;
   d->scalars = scalars;
+  d->rgb.clear();
   d->field = fieldName.toStdString();
   d->autoRange();
   d->pipeline.setData(xyz, scalars, d->field, d->range);
+  if (!d->cameraSet && !xyz.empty()) {
+    resetCamera();
+    d->cameraSet = true;
+  }
+  update();
+}
+
+void PointCloudView::setPointCloudRgb(const std::vector<float>& xyz, const std::vector<float>& rgb,
+                                      const QString& name) {
+  d->xyz = xyz;
+  d->scalars.clear();
+  d->rgb = rgb;
+  d->field = name.toStdString();
+  d->pipeline.setRgbData(xyz, rgb);
   if (!d->cameraSet && !xyz.empty()) {
     resetCamera();
     d->cameraSet = true;
@@ -327,6 +342,7 @@ Scene PointCloudView::scene() const {
   Scene s;
   s.xyz = d->xyz;
   s.scalars = d->scalars;
+  s.rgb = d->rgb;
   s.overlay = d->overlay;
   std::copy(d->pointColor, d->pointColor + 3, s.pointColor);
   s.field = d->field;

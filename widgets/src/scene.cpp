@@ -14,6 +14,7 @@
 #include <vtkRenderWindow.h>
 #include <vtkRenderer.h>
 #include <vtkTextProperty.h>
+#include <vtkUnsignedCharArray.h>
 #include <vtkWindowToImageFilter.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@ vtkSmartPointer<vtkLookupTable> makeViridis() {
     viridis(static_cast<double>(i) / (n - 1), rgb);
     lut->SetTableValue(i, rgb[0], rgb[1], rgb[2], 1.0);
   }
+  lut->SetNanColor(1, 1, 1, 1);  // segments without a value (boxes) are drawn white
   lut->Build();
   return lut;
 }
@@ -190,6 +192,8 @@ void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<flo
   poly->SetVerts(makeCells(n, 1));
   m_hasScalars = static_cast<vtkIdType>(scalars.size()) == n && n > 0;
   colorBar->SetTitle(field.c_str());
+  mapper->SetColorModeToMapScalars();
+  sparseMapper->SetColorModeToMapScalars();
   if (m_hasScalars) {
     poly->GetPointData()->SetScalars(makeScalars(scalars, field.c_str()));
     mapper->ScalarVisibilityOn();
@@ -200,6 +204,33 @@ void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<flo
   }
   updateColorBar();
   poly->Modified();
+  buildSparse(n);
+}
+
+void ScenePipeline::setRgbData(const std::vector<float>& xyz, const std::vector<float>& rgb) {
+  const vtkIdType n = static_cast<vtkIdType>(xyz.size() / 3);
+  poly->SetPoints(makePoints(xyz));
+  poly->SetVerts(makeCells(n, 1));
+  m_hasScalars = false;  // no colour bar for direct colours
+  vtkNew<vtkUnsignedCharArray> colours;
+  colours->SetName("rgb");
+  colours->SetNumberOfComponents(3);
+  colours->SetNumberOfTuples(n);
+  for (vtkIdType i = 0; i < 3 * n; ++i) {
+    const float v =
+        static_cast<std::size_t>(i) < rgb.size() ? rgb[static_cast<std::size_t>(i)] : 1.0f;
+    colours->SetValue(i, static_cast<unsigned char>(std::lround(255 * std::clamp(v, 0.0f, 1.0f))));
+  }
+  poly->GetPointData()->SetScalars(colours);
+  mapper->SetColorModeToDirectScalars();
+  sparseMapper->SetColorModeToDirectScalars();
+  mapper->ScalarVisibilityOn();
+  updateColorBar();
+  poly->Modified();
+  buildSparse(n);
+}
+
+void ScenePipeline::buildSparse(vtkIdType n) {
   // The interactive subset shares the points and scalars.
   m_sparseCount = 0;
   if (n > kInteractivePoints) {
@@ -428,7 +459,10 @@ bool renderScene(const Scene& scene, const SceneCamera& camera, int width, int h
   sceneRange(scene, range);
   pipeline.setColorBarVisible(scene.colorBar);
   pipeline.matchTextTo(scene.background);
-  pipeline.setData(scene.xyz, scene.scalars, scene.field, range);
+  if (scene.rgb.size() == scene.xyz.size() && !scene.rgb.empty())
+    pipeline.setRgbData(scene.xyz, scene.rgb);
+  else
+    pipeline.setData(scene.xyz, scene.scalars, scene.field, range);
   pipeline.setPointColor(scene.pointColor);
   SceneOverlay overlay = scene.overlay;
   overlay.lineWidth *= textScale;

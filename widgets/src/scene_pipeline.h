@@ -28,6 +28,9 @@ class ScenePipeline {
   // New points and scalars (empty: uniform colour, no colour bar); colours span `range`.
   void setData(const std::vector<float>& xyz, const std::vector<float>& scalars,
                const std::string& field, const double range[2]);
+  // New points with direct colours (3 floats in [0, 1] per point, e.g. feature PCA as RGB):
+  // no colour map, no colour bar.
+  void setRgbData(const std::vector<float>& xyz, const std::vector<float>& rgb);
   // The flow view's second cloud and coloured segments (empty: none).
   void setOverlay(const SceneOverlay& overlay, const double range[2]);
   void setPointColor(const double rgb[3]);
@@ -61,6 +64,7 @@ class ScenePipeline {
 
  private:
   void updateColorBar();
+  void buildSparse(vtkIdType n);
   bool m_hasScalars = false;
   bool m_segmentScalars = false;
   bool m_interactive = false;

@@ -46,8 +46,11 @@ inline constexpr const char* kResumeMarkerKey = "run/resumed_from";
 struct FlowSample {
   std::vector<float> first, second;     // 3 floats per point
   std::vector<float> truth, predicted;  // 3 floats per point of `first`
-  std::string kind;                     // "exact", "ego-motion", "stored"
-  std::string source;                   // what the pair was read from, for captions
+  // Labelled objects of frame t when known (the simulator): 7 floats per box, centre x, y, z,
+  // length (along yaw), width, height, yaw (radians about z).
+  std::vector<float> boxes;
+  std::string kind;    // "exact", "ego-motion", "stored"
+  std::string source;  // what the pair was read from, for captions
   std::size_t size() const { return first.size() / 3; }
 };
 using FlowSamplePtr = std::shared_ptr<const FlowSample>;

@@ -47,6 +47,9 @@ class FlowView : public QWidget {
   int stride() const;
   void setArrows(bool on);
   void setFramesVisible(bool first, bool second);
+  // The labelled boxes of frame t (when the pair has them) as white wire frames.
+  void setBoxesVisible(bool on);
+  std::size_t boxCount() const { return m_boxCount; }
 
   // Flow vectors drawn now (an arrow counts once).
   std::size_t vectorCount() const { return m_vectorCount; }
@@ -58,7 +61,8 @@ class FlowView : public QWidget {
   // Reads pair `index` of `path` ("simulated", a .npz file, a folder of .npz pairs or a
   // KITTI odometry folder) on a worker thread and shows it; stops following the run. The
   // future's result is empty on success, else the error (also emitted as `message`); the
-  // view keeps what it showed. A newer request supersedes a pending one.
+  // view keeps what it showed. A newer request supersedes a pending one. Changing the pair
+  // number afterwards scrubs through that sequence or folder.
   QFuture<QString> openPair(const QString& path, int index = 0);
 
  Q_SIGNALS:
@@ -76,12 +80,14 @@ class FlowView : public QWidget {
   QCheckBox* m_showFirst = nullptr;
   QCheckBox* m_showSecond = nullptr;
   QCheckBox* m_follow = nullptr;
+  QCheckBox* m_boxes = nullptr;
+  QString m_openedPath;  // the sequence the pair number scrubs through
   QSlider* m_stride = nullptr;
   QLabel* m_strideLabel = nullptr;
   QSpinBox* m_pairIndex = nullptr;
   QLabel* m_caption = nullptr;
   core::FlowSamplePtr m_sample;
-  std::size_t m_vectorCount = 0;
+  std::size_t m_vectorCount = 0, m_boxCount = 0;
   int m_loadGeneration = 0;
   bool m_cameraFramed = false;
 };

@@ -10,12 +10,15 @@
 #include "pretext/core/augment.h"
 #include "pretext/core/run_types.h"
 #include "pretext/core/training_job.h"
+#include "pretext/widgets/figure.h"
 
 class QAction;
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
+class QSlider;
 class QToolButton;
 class QStackedWidget;
 
@@ -65,6 +68,13 @@ class MainWindow : public QMainWindow {
   // `style` (single-column, double-column, slide); format from the extension (.pdf, .svg,
   // .png at 300 dpi). False with `error` naming the problem.
   bool exportFigure(const QString& file, const QString& style, QString& error);
+  // The same on a worker thread (the GUI's File › Export figure): the curves are copied,
+  // the painting runs off the GUI thread with a status message and "Cancel export".
+  QFuture<QString> exportFigureAsync(const QString& file, const QString& style,
+                                     bool interactive = false);
+  // Cancels the running export: it completes on its worker and its file is removed.
+  void cancelExport();
+  bool exporting() const;
   // The 3D view, camera-locked, at `scale` x its on-screen resolution with the colour bar
   // (PNG, optionally transparent; PDF/EPS with vector labels), rendered off screen on a
   // worker thread. The future's result is empty on success, else the error (logged; shown
@@ -81,6 +91,9 @@ class MainWindow : public QMainWindow {
   MetricChart* lossChart() const { return m_lossChart; }
   MetricChart* equivChart() const { return m_equivChart; }
   ConfigPanel* configPanel() const { return m_config; }
+  // The training-axis slider over the run's point snapshots (hidden with fewer than two).
+  QSlider* snapshotSlider() const { return m_snapSlider; }
+  core::PointSnapshotPtr currentSnapshot() const { return m_snapshot; }
   RunsBrowser* runsBrowser() const { return m_runs; }
   session::TrainerHost* host() const { return m_host; }
   QString currentRunDir() const { return m_currentRun; }
@@ -89,6 +102,8 @@ class MainWindow : public QMainWindow {
  Q_SIGNALS:
   void runFinished(const pretext::core::RunStatus& status);
   void comparisonShown(const QStringList& runDirs);
+  // An export ended: `error` is empty on success, "cancelled", or the problem.
+  void exportDone(const QString& file, const QString& error);
 
  protected:
   void closeEvent(QCloseEvent* e) override;
@@ -101,6 +116,10 @@ class MainWindow : public QMainWindow {
   void onStatus(const core::RunStatus& s);
   void onMetrics(const std::vector<core::MetricRow>& rows);
   void onSnapshot(const core::PointSnapshotPtr& snap);
+  void showSnapshot(const core::PointSnapshotPtr& snap);
+  void listSnapshots();
+  void updateSnapSlider(bool following);
+  void scrubSnapshot(int index);
   void onFinished(const core::RunStatus& s);
   void showSnapshotField();
   void log(int level, const QString& line);
@@ -108,6 +127,10 @@ class MainWindow : public QMainWindow {
   void resetViewsFor(const QString& runDir);
   void chooseChartKeys(const QString& experimentKind);
   void previewTransform(const core::SpatialTransform& t);
+  bool figureJob(const QString& style, FigureStyle& st, std::vector<FigurePanel>& panels,
+                 QString& error);
+  void trackExport(const QFuture<QString>& future, const QString& file, const QString& message,
+                   bool interactive);
   // Tells the charts the run's batch size (the "samples seen" x axis).
   void setChartSamples(const QString& runDir);
 
@@ -129,8 +152,14 @@ class MainWindow : public QMainWindow {
   QStringList m_compared;  // the runs of the comparison being shown or read
   QProgressBar* m_loadBar = nullptr;
   QToolButton* m_loadCancel = nullptr;
+  QToolButton* m_exportCancel = nullptr;
+  int m_exportId = 0;  // the newest export (the Cancel button belongs to it)
+  bool m_exportCancelled = false;
   QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
   core::PointSnapshotPtr m_snapshot;
+  QSlider* m_snapSlider = nullptr;
+  QCheckBox* m_lockScale = nullptr;
+  std::vector<std::int64_t> m_snapSteps;  // the run's point snapshots, oldest first
   core::RunStatus m_status;
   QString m_currentRun;
   AttentionView* m_attention = nullptr;

@@ -37,6 +37,10 @@ class PointCloudView : public QOpenGLWidget {
   const SceneOverlay& overlay() const;
   // The colour of points without scalars.
   void setPointColor(const QColor& color);
+  // Points with direct colours (3 floats in [0, 1] per point, e.g. the features' first three
+  // principal components as RGB); no colour bar.
+  void setPointCloudRgb(const std::vector<float>& xyz, const std::vector<float>& rgb,
+                        const QString& name);
   // Fixes the color range (e.g. a shared scale across views); unset = automatic.
   void setFixedRange(double lo, double hi);
   void clearFixedRange();

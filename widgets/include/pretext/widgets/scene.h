@@ -38,6 +38,7 @@ struct SceneOverlay {
 struct Scene {
   std::vector<float> xyz;            // 3 floats per point
   std::vector<float> scalars;        // one per point, or empty (uniform colour, no colour bar)
+  std::vector<float> rgb;            // 3 per point in [0, 1]: direct colours instead of scalars
   double pointColor[3] = {1, 1, 1};  // the uniform colour
   SceneOverlay overlay;     // its segment scalars share the colour bar when `scalars` is empty
   std::string field;        // the colour bar's title
