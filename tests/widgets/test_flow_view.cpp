@@ -1,6 +1,7 @@
 // The scene-flow view (issue #6 item 3): vectors, modes, colours, subsampling and frames on
 // a known pair, checked on the overlay it draws and on the rendered pixels; pairs opened
 // from the simulator, a .npz file and a bad path, off the GUI thread; a run's snapshot.
+#include <QAction>
 #include <QApplication>
 #include <QDir>
 #include <QDockWidget>
@@ -302,6 +303,14 @@ TEST_CASE("the main window's flow dock shows the probe pair of a run's snapshot"
     QApplication::processEvents(QEventLoop::AllEvents, 20);
   REQUIRE(w.flowView()->sample());
   CHECK(w.flowView()->sample()->size() == 100);
+  // View › Light 3D background reaches every 3D view, the flow view's too.
+  auto* light = w.findChild<QAction*>("light_background");
+  REQUIRE(light);
+  light->setChecked(true);
+  CHECK(w.flowView()->view()->background() == QColor(Qt::white));
+  CHECK(w.pointView()->background() == QColor(Qt::white));
+  light->setChecked(false);
+  CHECK(w.flowView()->view()->background() == QColor(38, 41, 46));
   CHECK(w.flowView()->vectorCount() == 100);
   CHECK(w.flowView()->meanEndPointError() == Approx(0.5));
 }

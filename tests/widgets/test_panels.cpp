@@ -3,6 +3,8 @@
 // flow view, the plots and the sink heatmap kept in the build folder (artifacts/e2e-panels).
 #include <QApplication>
 #include <QCheckBox>
+#include <QComboBox>
+#include <QTreeWidget>
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
@@ -47,6 +49,24 @@ void typeInto(QWidget* w, const QString& text) {
   QTest::keyClicks(edit, text);
   QTest::keyClick(edit, Qt::Key_Return);
   QApplication::processEvents();
+}
+
+// Edits `key` in the experiment panel's tree as a user does: open the value's editor, type,
+// Return.
+void editInTree(widgets::ConfigPanel* config, const QString& key, const QString& text) {
+  auto* tree = config->findChild<QTreeWidget*>();
+  REQUIRE(tree);
+  QTreeWidgetItem* item = nullptr;
+  for (QTreeWidgetItemIterator it(tree); *it; ++it)
+    if ((*it)->toolTip(0).startsWith(key + "\n")) item = *it;
+  REQUIRE(item);
+  tree->scrollToItem(item);
+  tree->editItem(item, 1);
+  QApplication::processEvents();
+  auto* editor = tree->viewport()->findChild<QLineEdit*>();
+  REQUIRE(editor);
+  typeInto(editor, text);
+  REQUIRE(config->value(key) == text);
 }
 
 bool hasOverride(widgets::ConfigPanel& config, const std::string& kv) {
@@ -157,9 +177,13 @@ TEST_CASE("e2e: a run configured through the panels, changed while training, scr
   widgets::MainWindow w;
   w.setRunsRoot(QString::fromStdString(root.str()));
   REQUIRE(pretext::test::showExposed(w, 1600, 1000));
-  w.configPanel()->setSource("quick-test");
-  REQUIRE(w.configPanel()->setValue("trainer.max_steps", "40"));
-  REQUIRE(w.configPanel()->setValue("trainer.snapshot_every", "10"));
+  // The experiment: a preset from the list, two values typed into the tree.
+  auto* source = w.configPanel()->findChild<QComboBox*>();
+  REQUIRE(source);
+  source->setCurrentIndex(source->findText("quick-test"));
+  REQUIRE(w.configPanel()->source() == "quick-test");
+  editInTree(w.configPanel(), "trainer.max_steps", "40");
+  editInTree(w.configPanel(), "trainer.snapshot_every", "10");
   auto* augDock = w.findChild<QDockWidget*>("dock.augment");
   auto* objDock = w.findChild<QDockWidget*>("dock.objectives");
   REQUIRE(augDock);
@@ -221,10 +245,11 @@ TEST_CASE("e2e: a run configured through the panels, changed while training, scr
   REQUIRE(w.saveScreenshot(QString(PRETEXT_ARTIFACTS) + "/e2e-panels/main_window.png"));
 
   // A language-model run: the sink heatmap.
-  w.configPanel()->setSource("sink-backcopy-softmax");
-  REQUIRE(w.configPanel()->setValue("trainer.max_steps", "20"));
-  REQUIRE(w.configPanel()->setValue("trainer.snapshot_every", "10"));
-  REQUIRE(w.configPanel()->setValue("sink.probe_sequences", "8"));
+  w.findChild<QDockWidget*>("dock.experiment")->raise();
+  source->setCurrentIndex(source->findText("sink-backcopy-softmax"));
+  editInTree(w.configPanel(), "trainer.max_steps", "20");
+  editInTree(w.configPanel(), "trainer.snapshot_every", "10");
+  editInTree(w.configPanel(), "sink.probe_sequences", "8");
   QTest::mouseClick(bar->widgetForAction(bar->actions().at(0)), Qt::LeftButton);
   REQUIRE(done.wait(240000));
   CHECK(w.lastStatus().phase == core::RunPhase::Finished);

@@ -360,6 +360,13 @@ TEST_CASE("chart zoom re-decimates the window; log x, samples seen and the cross
   CHECK(zoomed.second < 700000);
   CHECK(inWindow(zoomed.first, zoomed.second) > 2000);  // re-decimated at the new scale
 
+  // Pan and zoom about a point (what the wheel does).
+  chart.setXWindow(1000, 2000);
+  chart.panX(0.5);
+  CHECK(chart.xRange() == std::make_pair(1500.0, 2500.0));
+  chart.zoomX(0.5, 2000);
+  CHECK(chart.xRange() == std::make_pair(1750.0, 2250.0));
+  CHECK(inWindow(1750, 2250) == 501);
   // The crosshair: exact values of the nearest logged step.
   chart.resetZoom();
   CHECK(chart.valuesAt(1234.4).startsWith("step 1234 · runA "));

@@ -80,6 +80,12 @@ void addBox(const float* b, SceneOverlay& o) {
 }  // namespace
 
 FlowView::FlowView(QWidget* parent) : QWidget(parent) {
+  auto checked = [this](const QString& text, const QString& tip) {
+    auto* box = new QCheckBox(text, this);
+    box->setChecked(true);
+    box->setToolTip(tip);
+    return box;
+  };
   m_view = new PointCloudView(this);
   m_view->setPointColor(kFirstColour);
   m_view->setCameraPreset(CameraPreset::BirdsEye);
@@ -98,27 +104,18 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   m_colourBox->setToolTip(
       tr("Colour each vector by its length, or by the end-point error |predicted - truth| "
          "of its point (m)"));
-  m_arrows = new QCheckBox(tr("Arrows"), this);
-  m_arrows->setChecked(true);
-  m_arrows->setToolTip(tr("Draw arrow heads (off: plain segments)"));
+  m_arrows = checked(tr("Arrows"), tr("Draw arrow heads (off: plain segments)"));
   m_stride = new QSlider(Qt::Horizontal, this);
   m_stride->setRange(1, 100);
   m_stride->setValue(1);
   m_stride->setMaximumWidth(140);
   m_stride->setToolTip(tr("Subsampling: draw the flow of every n-th point of frame t"));
   m_strideLabel = new QLabel(this);
-  m_showFirst = new QCheckBox(tr("t"), this);
-  m_showFirst->setChecked(true);
-  m_showFirst->setToolTip(tr("Show frame t (grey)"));
-  m_showSecond = new QCheckBox(tr("t+1"), this);
-  m_showSecond->setChecked(true);
-  m_showSecond->setToolTip(tr("Show frame t+1 (orange)"));
-  m_boxes = new QCheckBox(tr("boxes"), this);
-  m_boxes->setChecked(true);
-  m_boxes->setToolTip(tr("Labelled objects of frame t as white boxes (simulated pairs)"));
-  m_follow = new QCheckBox(tr("Follow run"), this);
-  m_follow->setChecked(true);
-  m_follow->setToolTip(tr("Show the probe pair of the run's newest snapshot"));
+  m_showFirst = checked(tr("t"), tr("Show frame t (grey)"));
+  m_showSecond = checked(tr("t+1"), tr("Show frame t+1 (orange)"));
+  m_boxes =
+      checked(tr("boxes"), tr("Labelled objects of frame t as white boxes (simulated pairs)"));
+  m_follow = checked(tr("Follow run"), tr("Show the probe pair of the run's newest snapshot"));
   m_pairIndex = new QSpinBox(this);
   m_pairIndex->setRange(0, 1000000);
   m_pairIndex->setPrefix(tr("pair "));

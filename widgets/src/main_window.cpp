@@ -559,6 +559,18 @@ void MainWindow::buildActions() {
   for (const auto& [name, preset] : presets)
     view->addAction(name, QKeySequence(Qt::CTRL | key++), this,
                     [this, preset = preset] { m_view->setCameraPreset(preset); });
+  auto* lightAct = view->addAction(tr("Light 3D background"));
+  lightAct->setCheckable(true);
+  lightAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+  lightAct->setToolTip(tr("White background in every 3D view (for figures); off: dark"));
+  lightAct->setObjectName("light_background");
+  connect(lightAct, &QAction::toggled, this, [this](bool light) {
+    const QColor bg = light ? QColor(Qt::white) : QColor(38, 41, 46);
+    for (PointCloudView* v : findChildren<PointCloudView*>()) v->setBackground(bg);
+    QSettings().setValue("view/light_background", light);
+  });
+  lightAct->setChecked(QSettings().value("view/light_background", false).toBool());
+  view->addSeparator();
   for (auto* dock : findChildren<QDockWidget*>()) {
     view->addAction(dock->toggleViewAction());
     // Shown from the menu or its shortcut, a dock comes to the front of its tab group.

@@ -10,6 +10,7 @@
 #include <QMouseEvent>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QWheelEvent>
 #include <QtCharts/QChart>
 #include <QtCharts/QChartView>
 #include <QtCharts/QLineSeries>
@@ -77,7 +78,9 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   m_view->setRenderHint(QPainter::Antialiasing);
   m_view->setMinimumSize(240, 160);
   m_view->setRubberBand(QChartView::RectangleRubberBand);
-  m_view->setToolTip(tr("Drag to zoom into a region; right-click to zoom out"));
+  m_view->setToolTip(
+      tr("Drag a rectangle to zoom in, right-click to zoom out; wheel zooms about the "
+         "pointer, shift + wheel pans"));
 
   m_keyBox = new QComboBox(this);
   m_keyBox->setEditable(false);
@@ -283,6 +286,29 @@ void MetricChart::resetZoom() {
 
 std::pair<double, double> MetricChart::xRange() const { return m_xRange; }
 
+void MetricChart::panX(double fraction) {
+  auto [a, b] = m_xWindow ? *m_xWindow : m_xRange;
+  if (m_logX && a > 0 && b > 0) {
+    const double la = std::log10(a), lb = std::log10(b), d = fraction * (lb - la);
+    setXWindow(std::pow(10.0, la + d), std::pow(10.0, lb + d));
+  } else {
+    const double d = fraction * (b - a);
+    setXWindow(a + d, b + d);
+  }
+}
+
+void MetricChart::zoomX(double factor, double centre) {
+  auto [a, b] = m_xWindow ? *m_xWindow : m_xRange;
+  if (!(factor > 0)) return;
+  if (m_logX && a > 0 && b > 0 && centre > 0) {
+    const double c = std::log10(centre);
+    setXWindow(std::pow(10.0, c + (std::log10(a) - c) * factor),
+               std::pow(10.0, c + (std::log10(b) - c) * factor));
+  } else {
+    setXWindow(centre + (a - centre) * factor, centre + (b - centre) * factor);
+  }
+}
+
 double MetricChart::xOf(const RunData& run, const core::SeriesPoint& p) const {
   switch (m_xMode) {
     case XAxis::WallTime:
@@ -353,6 +379,22 @@ QString MetricChart::crosshairText() const { return m_cross->text(); }
 bool MetricChart::eventFilter(QObject* watched, QEvent* event) {
   if (watched == m_view->viewport() && event->type() == QEvent::MouseMove)
     showCrosshair(static_cast<QMouseEvent*>(event)->position());
+  if (watched == m_view->viewport() && event->type() == QEvent::Wheel) {
+    auto* wheel = static_cast<QWheelEvent*>(event);
+    const int dy = wheel->angleDelta().y(), dx = wheel->angleDelta().x();
+    if (wheel->modifiers() & Qt::ShiftModifier || (dy == 0 && dx != 0)) {
+      panX(((dx != 0 ? dx : dy) > 0 ? -0.1 : 0.1));
+    } else if (dy != 0) {
+      QLineSeries* any = nullptr;
+      for (const auto& r : m_runs)
+        if (r.series) any = r.series;
+      if (any) {
+        const QPointF at = m_view->mapToScene(wheel->position().toPoint());
+        zoomX(dy > 0 ? 0.8 : 1.25, m_chart->mapToValue(at, any).x());
+      }
+    }
+    return true;  // the chart does not scroll
+  }
   if (watched == m_view->viewport() && event->type() == QEvent::Leave) {
     if (m_crossLine) m_crossLine->hide();
   }

@@ -106,6 +106,34 @@ ConfigField* findField(const std::vector<ConfigField*>& fields, const QString& k
   return nullptr;
 }
 
+struct FieldGroup {
+  const char* title;
+  std::vector<const char*> keys;
+};
+
+// One titled box per group, a row (label, editor) per key; keys a running run can change
+// are marked ⟳. Every editor calls `onEdited` after an edit.
+std::vector<ConfigField*> addFieldGroups(QWidget* owner, QVBoxLayout* lay, ConfigPanel* config,
+                                         const std::vector<FieldGroup>& groups,
+                                         const std::function<void()>& onEdited) {
+  std::vector<ConfigField*> fields;
+  for (const auto& g : groups) {
+    auto* box = new QGroupBox(QObject::tr(g.title), owner);
+    auto* form = new QFormLayout(box);
+    form->setContentsMargins(6, 2, 6, 2);
+    for (const char* key : g.keys) {
+      auto* f = new ConfigField(config, key, box);
+      f->onEdited = onEdited;
+      QString label = labelOf(key);
+      if (core::isLiveConfigKey(key)) label += " ⟳";
+      form->addRow(label, f->widget());
+      fields.push_back(f);
+    }
+    lay->addWidget(box);
+  }
+  return fields;
+}
+
 QLabel* messageLabel(QWidget* parent) {
   auto* l = new QLabel(parent);
   l->setWordWrap(true);
@@ -121,35 +149,21 @@ AugmentationPanel::AugmentationPanel(ConfigPanel* config, QWidget* parent)
     : QWidget(parent), m_config(config) {
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(4, 4, 4, 4);
-  struct Family {
-    const char* title;
-    std::vector<const char*> keys;
-  };
-  const Family families[] = {
-      {"Rotation (about z)",
-       {"augment.rotation.enabled", "augment.rotation.range_deg", "augment.rotation.objective"}},
-      {"Translation",
-       {"augment.translation.enabled", "augment.translation.max_m",
-        "augment.translation.objective"}},
-      {"Scale",
-       {"augment.scale.enabled", "augment.scale.min", "augment.scale.max",
-        "augment.scale.objective"}},
-      {"Flip",
-       {"augment.flip.enabled", "augment.flip.prob", "augment.flip.prob_x",
-        "augment.flip.objective"}},
-      {"Noise", {"augment.jitter_m"}}};
-  for (const auto& fam : families) {
-    auto* box = new QGroupBox(tr(fam.title), this);
-    auto* form = new QFormLayout(box);
-    form->setContentsMargins(6, 2, 6, 2);
-    for (const char* key : fam.keys) {
-      auto* f = new ConfigField(m_config, key, box);
-      f->onEdited = [this] { m_message->setText(m_config->problems()); };
-      form->addRow(labelOf(key), f->widget());
-      m_fields.push_back(f);
-    }
-    lay->addWidget(box);
-  }
+  m_fields = addFieldGroups(
+      this, lay, m_config,
+      {{"Rotation (about z)",
+        {"augment.rotation.enabled", "augment.rotation.range_deg", "augment.rotation.objective"}},
+       {"Translation",
+        {"augment.translation.enabled", "augment.translation.max_m",
+         "augment.translation.objective"}},
+       {"Scale",
+        {"augment.scale.enabled", "augment.scale.min", "augment.scale.max",
+         "augment.scale.objective"}},
+       {"Flip",
+        {"augment.flip.enabled", "augment.flip.prob", "augment.flip.prob_x",
+         "augment.flip.objective"}},
+       {"Noise", {"augment.jitter_m"}}},
+      [this] { m_message->setText(m_config->problems()); });
   m_preview = new QPushButton(tr("Preview a sampled transform"), this);
   m_preview->setToolTip(
       tr("Draw a transform from these settings, as the trainer would, and show x and T x in "
@@ -200,35 +214,19 @@ ObjectivePanel::ObjectivePanel(ConfigPanel* config, QWidget* parent)
     : QWidget(parent), m_config(config) {
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(4, 4, 4, 4);
-  struct Group {
-    const char* title;
-    std::vector<const char*> keys;
-  };
-  const Group groups[] = {
-      {"Optimiser", {"trainer.lr", "trainer.lr_schedule", "trainer.weight_decay"}},
-      {"Spatial: contrastive (PointInfoNCE)",
-       {"objective.pnce.weight", "objective.pnce.temperature", "objective.pnce.pairs"}},
-      {"Spatial: classification",
-       {"objective.ebc.weight", "objective.ebc.bins", "objective.ebc.loss"}},
-      {"Temporal: scene flow", {"objective.flow.weight", "objective.ema.momentum"}},
-      {"Global (zoo)", {"objective.global.kind", "objective.global.weight"}}};
-  for (const auto& g : groups) {
-    auto* box = new QGroupBox(tr(g.title), this);
-    auto* form = new QFormLayout(box);
-    form->setContentsMargins(6, 2, 6, 2);
-    for (const char* key : g.keys) {
-      auto* f = new ConfigField(m_config, key, box);
-      f->onEdited = [this] {
+  m_fields = addFieldGroups(
+      this, lay, m_config,
+      {{"Optimiser", {"trainer.lr", "trainer.lr_schedule", "trainer.weight_decay"}},
+       {"Spatial: contrastive (PointInfoNCE)",
+        {"objective.pnce.weight", "objective.pnce.temperature", "objective.pnce.pairs"}},
+       {"Spatial: classification",
+        {"objective.ebc.weight", "objective.ebc.bins", "objective.ebc.loss"}},
+       {"Temporal: scene flow", {"objective.flow.weight", "objective.ema.momentum"}},
+       {"Global (zoo)", {"objective.global.kind", "objective.global.weight"}}},
+      [this] {
         if (!m_running) m_message->setText(m_config->problems());
         m_apply->setEnabled(m_running && !pendingChanges().empty());
-      };
-      QString label = labelOf(key);
-      if (core::isLiveConfigKey(key)) label += " ⟳";
-      form->addRow(label, f->widget());
-      m_fields.push_back(f);
-    }
-    lay->addWidget(box);
-  }
+      });
   auto* note = new QLabel(tr("⟳ can change while the run trains."), this);
   note->setStyleSheet("color: gray;");
   m_apply = new QPushButton(tr("Apply at next step"), this);

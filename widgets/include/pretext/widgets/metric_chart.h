@@ -78,6 +78,11 @@ class MetricChart : public QWidget {
   // local extreme at the new resolution; the y range fits the points in the window.
   void setXWindow(double x0, double x1);
   void resetZoom();
+  // Pan: moves the window by `fraction` of its width (negative: left). Zoom: scales it by
+  // `factor` (< 1 zooms in) about x = `centre`. The mouse wheel zooms about the pointer,
+  // shift + wheel pans. Log x axes do both in log x.
+  void panX(double fraction);
+  void zoomX(double factor, double centre);
   std::pair<double, double> xRange() const;  // the x axis range as drawn
   // The exact values nearest to x for every run (what the crosshair shows), e.g.
   // "step 1200 · run-a 0.51234 · run-b 0.3 (raw 0.29)"; empty when there is no data.
