@@ -2,6 +2,11 @@
 // Widget-test set-up shared by the GUI test files.
 #include <QTest>
 #include <QWidget>
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "pretext/core/config.h"
+#include "pretext/core/run_dir.h"
 
 namespace pretext::test {
 
@@ -10,6 +15,16 @@ inline bool showExposed(QWidget& w, int width, int height) {
   w.resize(width, height);
   w.show();
   return QTest::qWaitForWindowExposed(&w);
+}
+
+// A new run (default config) under `root` whose one point snapshot is `snap`; its folder.
+inline std::string runWithSnapshot(const std::string& root, const core::PointSnapshot& snap) {
+  std::string err;
+  auto writer = core::RunDirWriter::create(root, core::Config::defaults(), err);
+  INFO(err);
+  REQUIRE(writer);
+  REQUIRE(writer->writeSnapshot(snap, err));
+  return writer->dir();
 }
 
 }  // namespace pretext::test

@@ -370,23 +370,20 @@ TEST_CASE("equivariance inspector: cameras linked through T keep every point in 
 
 TEST_CASE("the main window's inspector dock follows the run's point snapshot", "[gui][inspector]") {
   pretext::test::TempDir root;
-  std::string err;
-  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
-  REQUIRE(writer);
   core::PointSnapshot s;
   s.step = 5;
   std::vector<float> xyz, values;
   disk(xyz, values);
   s.xyz = xyz;
   s.fields["equiv_error"] = values;
-  REQUIRE(writer->writeSnapshot(s, err));
+  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
   widgets::MainWindow w;
   REQUIRE(pretext::test::showExposed(w, 1400, 900));
   auto* dock = w.findChild<QDockWidget*>("dock.inspector");
   REQUIRE(dock);
   CHECK_FALSE(dock->isVisible());  // hidden until asked for
   dock->show();
-  w.openRun(QString::fromStdString(writer->dir()));
+  w.openRun(QString::fromStdString(run));
   QElapsedTimer t;
   t.start();
   while (w.inspector()->left()->pointCount() == 0 && t.elapsed() < 10000)

@@ -283,20 +283,17 @@ TEST_CASE("flow view opens simulated and .npz pairs off the GUI thread; bad path
 
 TEST_CASE("the main window's flow dock shows the probe pair of a run's snapshot", "[gui][flow]") {
   pretext::test::TempDir root;
-  std::string err;
-  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
-  REQUIRE(writer);
   core::PointSnapshot s;
   s.step = 5;
   s.xyz = {0, 0, 0, 1, 0, 0};
   s.fields["equiv_error"] = {0, 1};
   s.flow = gridPair();
-  REQUIRE(writer->writeSnapshot(s, err));
+  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
   widgets::MainWindow w;
   REQUIRE(pretext::test::showExposed(w, 1400, 900));
   auto* dock = w.findChild<QDockWidget*>("dock.flow");
   REQUIRE(dock);
-  w.openRun(QString::fromStdString(writer->dir()));
+  w.openRun(QString::fromStdString(run));
   QElapsedTimer t;
   t.start();
   while (!w.flowView()->sample() && t.elapsed() < 10000)

@@ -4,7 +4,6 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
-#include <QTreeWidget>
 #include <QDir>
 #include <QDockWidget>
 #include <QElapsedTimer>
@@ -13,6 +12,7 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QToolBar>
+#include <QTreeWidget>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <map>

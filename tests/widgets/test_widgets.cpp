@@ -751,6 +751,20 @@ TEST_CASE("figure export runs on a worker with a cancel that discards the file",
   REQUIRE(done.wait(60000));
   CHECK(done.takeFirst().at(1).toString() == "cancelled");
   CHECK_FALSE(QFileInfo::exists(gone));
+  // Cancelling one export does not cancel the next one started meanwhile.
+  const QString first = QString::fromStdString(root / "first.pdf");
+  const QString second = QString::fromStdString(root / "second.svg");
+  w.exportFigureAsync(first, "single-column");
+  w.cancelExport();
+  w.exportFigureAsync(second, "single-column");
+  while (done.size() < 2) REQUIRE(done.wait(60000));
+  std::map<QString, QString> outcome;
+  for (const auto& call : done) outcome[call.at(0).toString()] = call.at(1).toString();
+  CHECK(outcome[first] == "cancelled");
+  CHECK(outcome[second].isEmpty());
+  CHECK_FALSE(QFileInfo::exists(first));
+  CHECK(QFileInfo(second).size() > 1000);
+  done.clear();
   // A bad style is refused at once, nothing runs.
   auto bad = w.exportFigureAsync(pdf, "poster");
   CHECK(bad.isFinished());

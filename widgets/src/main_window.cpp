@@ -386,7 +386,9 @@ QFuture<QString> MainWindow::exportFigureAsync(const QString& file, const QStrin
 void MainWindow::trackExport(const QFuture<QString>& future, const QString& file,
                              const QString& message, bool interactive) {
   const int id = ++m_exportId;
-  m_exportCancelled = false;
+  // Each export has its own flag: cancelling one does not touch a later one.
+  auto cancelledFlag = std::make_shared<bool>(false);
+  m_exportCancelled = cancelledFlag;
   statusBar()->showMessage(message);
   m_exportCancel->show();
   auto* watcher = new QFutureWatcher<QString>(this);
@@ -394,7 +396,7 @@ void MainWindow::trackExport(const QFuture<QString>& future, const QString& file
     const QString error = watcher->result();
     watcher->deleteLater();
     const bool current = id == m_exportId;
-    const bool cancelled = current && m_exportCancelled;
+    const bool cancelled = *cancelledFlag;
     if (current) {
       statusBar()->clearMessage();
       m_exportCancel->hide();
@@ -417,7 +419,7 @@ bool MainWindow::exporting() const { return m_exportCancel->isVisible(); }
 
 void MainWindow::cancelExport() {
   if (!m_exportCancel->isVisible()) return;
-  m_exportCancelled = true;
+  if (m_exportCancelled) *m_exportCancelled = true;
   m_exportCancel->hide();
   statusBar()->showMessage(tr("Export cancelled; its output will be discarded"), 3000);
 }

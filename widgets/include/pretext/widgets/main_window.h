@@ -153,8 +153,8 @@ class MainWindow : public QMainWindow {
   QProgressBar* m_loadBar = nullptr;
   QToolButton* m_loadCancel = nullptr;
   QToolButton* m_exportCancel = nullptr;
-  int m_exportId = 0;  // the newest export (the Cancel button belongs to it)
-  bool m_exportCancelled = false;
+  int m_exportId = 0;                       // the newest export (the Cancel button belongs to it)
+  std::shared_ptr<bool> m_exportCancelled;  // the newest export's cancel flag
   QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
   core::PointSnapshotPtr m_snapshot;
   QSlider* m_snapSlider = nullptr;
