@@ -257,6 +257,11 @@ TEST_CASE("flow view opens simulated and .npz pairs off the GUI thread; bad path
   REQUIRE(waitUntilSample(view, pair2));
   CHECK(view.sample()->first != pair2->first);
   CHECK(view.sample()->source == pair2->source);
+  // The automatic stride follows the pair: a small one is drawn whole again.
+  CHECK(view.stride() > 1);
+  view.setSample(gridPair());
+  CHECK(view.stride() == 1);
+  CHECK(view.vectorCount() == 100);
   // Kept for a look in CI's build folder: ground truth of a simulated pair, from above.
   view.view()->setCameraPreset(widgets::CameraPreset::BirdsEye);
   wait(200);

@@ -123,6 +123,9 @@ TEST_CASE("augmentation and objective panels edit the experiment and validate in
   CHECK(config.hasErrors());
   CHECK(aug.fieldWidget("augment.rotation.range_deg")->toolTip().contains("out of range"));
   CHECK_FALSE(aug.fieldWidget("augment.rotation.range_deg")->styleSheet().isEmpty());
+  // Another edit refreshes every field from the experiment: the refused one stays marked.
+  typeInto(aug.fieldWidget("augment.translation.max_m"), "0.3");
+  CHECK_FALSE(aug.fieldWidget("augment.rotation.range_deg")->styleSheet().isEmpty());
   typeInto(aug.fieldWidget("augment.rotation.range_deg"), "45");
   CHECK_FALSE(config.hasErrors());
   CHECK(aug.fieldWidget("augment.rotation.range_deg")->styleSheet().isEmpty());

@@ -164,7 +164,10 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   connect(m_pairIndex, qOverload<int>(&QSpinBox::valueChanged), this, [this](int i) {
     if (!m_openedPath.isEmpty() && !followsRun()) openPair(m_openedPath, i);
   });
-  connect(m_stride, &QSlider::valueChanged, this, &FlowView::rebuild);
+  connect(m_stride, &QSlider::valueChanged, this, [this] {
+    m_userStride = true;  // programmatic changes block the signal
+    rebuild();
+  });
   rebuild();
 }
 
@@ -190,9 +193,11 @@ void FlowView::setSample(core::FlowSamplePtr sample) {
   if (m_sample) {
     const std::size_t n = m_sample->size();
     const int minStride = static_cast<int>((n + kDefaultMaxVectors - 1) / kDefaultMaxVectors);
-    if (m_stride->value() < minStride) {
+    // Our own choice follows the pair (a small pair is drawn whole again); the user's
+    // is kept unless it would draw too many.
+    if (!m_userStride || m_stride->value() < minStride) {
       QSignalBlocker block(m_stride);
-      m_stride->setValue(std::min(minStride, m_stride->maximum()));
+      m_stride->setValue(std::clamp(minStride, 1, m_stride->maximum()));
     }
   }
   rebuild();

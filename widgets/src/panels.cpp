@@ -56,7 +56,7 @@ class ConfigField : public QObject {
     if (m_combo) m_combo->setCurrentText(v);
     if (m_line && !m_line->hasFocus()) m_line->setText(v);
     m_loading = false;
-    mark({});
+    mark(problem());  // a value the experiment panel holds but refuses stays marked
   }
   // Detached fields (a run is training) keep their edits to themselves.
   void setDetached(bool d) { m_detached = d; }

@@ -90,6 +90,7 @@ class FlowView : public QWidget {
   std::size_t m_vectorCount = 0, m_boxCount = 0;
   int m_loadGeneration = 0;
   bool m_cameraFramed = false;
+  bool m_userStride = false;  // the stride was set by the user (or setStride), not for a pair
 };
 
 }  // namespace pretext::widgets
