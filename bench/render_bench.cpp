@@ -101,24 +101,22 @@ int main(int argc, char** argv) {
   view.setPointCloud(big, bigS, "height");
   view.resetCamera();
   view.grabFramebuffer();
-  std::vector<double> orbit;
-  for (int i = 0; i < rounds; ++i)
-    orbit.push_back(timeMs([&] {
-      view.orbit(2, 0);
-      view.grabFramebuffer();
-    }));
-  std::printf("orbit_1M %.2f\n", median(orbit));
+  // Median time of one orbit step (2 degrees) and its frame.
+  auto orbitFrames = [&] {
+    std::vector<double> times;
+    for (int i = 0; i < rounds; ++i)
+      times.push_back(timeMs([&] {
+        view.orbit(2, 0);
+        view.grabFramebuffer();
+      }));
+    return median(times);
+  };
+  std::printf("orbit_1M %.2f\n", orbitFrames());
   // The same while a mouse drag is in progress: the view draws an even quarter-million.
   view.setInteracting(true);
   view.grabFramebuffer();
-  std::vector<double> drag;
-  for (int i = 0; i < rounds; ++i)
-    drag.push_back(timeMs([&] {
-      view.orbit(2, 0);
-      view.grabFramebuffer();
-    }));
+  std::printf("orbit_1M_drag %.2f\n", orbitFrames());
   view.setInteracting(false);
-  std::printf("orbit_1M_drag %.2f\n", median(drag));
   // Reading the frame back alone (part of every number above and of Open3D's).
   std::vector<double> readback;
   for (int i = 0; i < rounds; ++i) {

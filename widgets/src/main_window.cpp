@@ -692,9 +692,6 @@ void MainWindow::compareRuns(const QStringList& dirs) {
   m_loadCancel->hide();
   m_lossChart->clearRuns();
   m_equivChart->clearRuns();
-  std::vector<core::ConfigIssue> issues;
-  if (auto cfg = core::Config::load(dirs.front().toStdString() + "/config.yaml", {}, issues))
-    chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
   m_compared = dirs;
   statusBar()->showMessage(tr("Reading %1 runs…").arg(dirs.size()));
   using Loaded = std::vector<std::vector<core::MetricRow>>;
@@ -704,9 +701,11 @@ void MainWindow::compareRuns(const QStringList& dirs) {
     statusBar()->clearMessage();
     if (m_compared != dirs) return;  // superseded
     const Loaded loaded = watcher->result();
-    // In selection order, so every chart gives run i the same colour.
+    // In selection order, so every chart gives run i the same colour; the first run's
+    // kind picks the keys.
     for (int i = 0; i < dirs.size(); ++i) {
-      setChartSamples(dirs[i]);
+      const auto cfg = setChartSamples(dirs[i]);
+      if (i == 0 && cfg) chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
       m_lossChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
       m_equivChart->addRows(dirs[i], loaded[static_cast<std::size_t>(i)]);
     }
@@ -738,20 +737,20 @@ void MainWindow::openRun(const QString& runDir) {
   resetViewsFor(runDir);
   m_loadBar->hide();
   m_loadCancel->hide();
-  std::vector<core::ConfigIssue> issues;
-  if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
+  if (auto cfg = setChartSamples(runDir))
     chooseChartKeys(QString::fromStdString(cfg->getString("experiment.kind")));
-  setChartSamples(runDir);
   m_watcher->watch(runDir);
   m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   log(0, tr("watching %1").arg(runDir));
 }
 
-void MainWindow::setChartSamples(const QString& runDir) {
+std::optional<core::Config> MainWindow::setChartSamples(const QString& runDir) {
   std::vector<core::ConfigIssue> issues;
-  if (auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues))
+  auto cfg = core::Config::load(runDir.toStdString() + "/config.yaml", {}, issues);
+  if (cfg)
     for (MetricChart* chart : {m_lossChart, m_equivChart})
       chart->setSamplesPerStep(runDir, static_cast<double>(cfg->getInt("trainer.batch_size")));
+  return cfg;
 }
 
 void MainWindow::chooseChartKeys(const QString& kind) {
@@ -783,8 +782,10 @@ void MainWindow::onSnapshot(const core::PointSnapshotPtr& snap) {
   // A new snapshot of the run: remember its step; show it unless the user scrubbed back.
   const bool following = m_snapSteps.empty() || m_snapSlider->value() == m_snapSlider->maximum();
   if (!std::binary_search(m_snapSteps.begin(), m_snapSteps.end(), snap->step)) {
+    // The first one of a run: list the earlier ones on disk (a run opened from disk
+    // delivers only its newest); later ones are appended as they come.
+    if (m_snapSteps.empty()) listSnapshots();
     if (m_snapSteps.empty() || snap->step > m_snapSteps.back()) m_snapSteps.push_back(snap->step);
-    listSnapshots();  // earlier ones of a run opened from disk
   }
   updateSnapSlider(following);
   if (!following) return;

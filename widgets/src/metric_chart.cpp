@@ -175,6 +175,7 @@ void MetricChart::clearRuns() {
   m_runs.clear();
   m_nextColor = 0;
   m_xWindow.reset();
+  m_xy.clear();
   m_cross->clear();
   scheduleRedraw();
 }
@@ -187,6 +188,7 @@ void MetricChart::removeRun(const QString& run) {
       m_chart->removeSeries(series);
       delete series;
     }
+  m_xy.erase(run);
   m_runs.erase(it);
   scheduleRedraw();
 }
@@ -338,12 +340,12 @@ MetricChart::XY MetricChart::pointsOf(const RunData& run, std::size_t* hidden) c
   if (m_xMode == XAxis::WallTime)
     std::stable_sort(out.raw.begin(), out.raw.end(),
                      [](const QPointF& a, const QPointF& b) { return a.x() < b.x(); });
-  out.shown = out.raw;
   if (m_smoothing > 0) {
+    out.smoothed = out.raw;
     std::vector<double> v(out.raw.size());
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = out.raw[i].y();
     v = smoothDebiased(v, m_smoothing);
-    for (std::size_t i = 0; i < v.size(); ++i) out.shown[i].setY(v[i]);
+    for (std::size_t i = 0; i < v.size(); ++i) out.smoothed[i].setY(v[i]);
   }
   return out;
 }
@@ -352,8 +354,8 @@ QString MetricChart::valuesAt(double x) const {
   QStringList parts;
   double shownX = x;
   bool any = false;
-  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    const XY xy = pointsOf(it.value());
+  // What the last redraw computed (at most 100 ms old), not a fresh copy per mouse move.
+  for (const auto& [run, xy] : m_xy) {
     if (xy.raw.empty()) continue;
     // The logged point nearest to x.
     auto at = std::lower_bound(xy.raw.begin(), xy.raw.end(), x,
@@ -362,9 +364,9 @@ QString MetricChart::valuesAt(double x) const {
     if (i == xy.raw.size() || (i > 0 && x - xy.raw[i - 1].x() < xy.raw[i].x() - x)) --i;
     if (!any) shownX = xy.raw[i].x();
     any = true;
-    QString v = QString::number(xy.shown[i].y(), 'g', 6);
-    if (m_smoothing > 0) v += tr(" (raw %1)").arg(xy.raw[i].y(), 0, 'g', 6);
-    parts << QString("%1 %2").arg(QFileInfo(it.key()).fileName(), v);
+    QString v = QString::number(xy.curve()[i].y(), 'g', 6);
+    if (!xy.smoothed.empty()) v += tr(" (raw %1)").arg(xy.raw[i].y(), 0, 'g', 6);
+    parts << QString("%1 %2").arg(QFileInfo(run).fileName(), v);
   }
   if (!any) return {};
   const QString xName = m_xMode == XAxis::WallTime  ? tr("t %1 s")
@@ -491,14 +493,14 @@ void MetricChart::redrawNow() {
   const std::string key = m_key.toStdString();
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   std::size_t hidden = 0;
-  std::map<QString, XY> data;
+  m_xy.clear();
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
     XY xy = pointsOf(it.value(), &hidden);
     if (!xy.raw.empty()) {
       x0 = std::min(x0, xy.raw.front().x());
       x1 = std::max(x1, xy.raw.back().x());
     }
-    data[it.key()] = std::move(xy);
+    m_xy[it.key()] = std::move(xy);
   }
   // A zoom shows its window; otherwise all data.
   if (m_xWindow) std::tie(x0, x1) = *m_xWindow;
@@ -531,8 +533,8 @@ void MetricChart::redrawNow() {
   std::vector<double> drawnY;  // for the robust range
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
     // Smoothing ran on the full-resolution values (pointsOf); both curves are decimated.
-    const XY& xy = data[it.key()];
-    auto pts = decimate(xy.shown);
+    const XY& xy = m_xy[it.key()];
+    auto pts = decimate(xy.curve());
     auto rawPts = smooth ? decimate(xy.raw) : std::vector<QPointF>{};
     for (const auto* list : {&pts, &rawPts})
       for (const auto& p : *list) {

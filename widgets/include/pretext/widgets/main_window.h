@@ -131,8 +131,9 @@ class MainWindow : public QMainWindow {
                  QString& error);
   void trackExport(const QFuture<QString>& future, const QString& file, const QString& message,
                    bool interactive);
-  // Tells the charts the run's batch size (the "samples seen" x axis).
-  void setChartSamples(const QString& runDir);
+  // Reads the run's config and tells the charts its batch size (the "samples seen" x
+  // axis); the config, or nullopt when unreadable.
+  std::optional<core::Config> setChartSamples(const QString& runDir);
 
   session::TrainerHost* m_host = nullptr;
   session::RunWatcher* m_watcher = nullptr;

@@ -7,6 +7,7 @@
 #include <QPointF>
 #include <QTimer>
 #include <QWidget>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -122,9 +123,11 @@ class MetricChart : public QWidget {
     int color = 0;
     double samplesPerStep = 0;  // 0: unknown (the samples axis then falls back to steps)
   };
-  // The run's (x, value) points of the current key in x order, and the smoothed values.
+  // The run's (x, value) points of the current key in x order, and the smoothed values
+  // (empty when smoothing is off: the curve is then the raw points).
   struct XY {
-    std::vector<QPointF> raw, shown;
+    std::vector<QPointF> raw, smoothed;
+    const std::vector<QPointF>& curve() const { return smoothed.empty() ? raw : smoothed; }
   };
   XY pointsOf(const RunData& run, std::size_t* hidden = nullptr) const;
   double xOf(const RunData& run, const core::SeriesPoint& p) const;
@@ -138,6 +141,7 @@ class MetricChart : public QWidget {
   std::optional<std::pair<double, double>> m_xWindow;
   std::pair<double, double> m_xRange{0, 1};
   bool m_settingAxes = false;  // our own axis changes are not user zooms
+  std::map<QString, XY> m_xy;  // per run, as the last redraw computed it (crosshair lookups)
   QGraphicsLineItem* m_crossLine = nullptr;
   QLabel* m_cross = nullptr;
   QCheckBox* m_logXBox = nullptr;
