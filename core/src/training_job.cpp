@@ -92,8 +92,8 @@ struct TrainingJob::Impl {
   bool anyStop = false;
   bool volumeLogged = false;  // some rank asked to stop (agreed in the gradient all-reduce)
   bool lead() const { return !comm || comm->rank() == 0; }
-  // Values changed while training ("apply at next step"), as typed; kept in every
-  // checkpoint's state.json so a resumed run continues with them.
+  // Values changed while training ("apply at next step"), formatted as config.yaml has them; kept
+  // in every checkpoint's state.json so a resumed run continues with them.
   std::map<std::string, std::string> liveOverrides;
 
   // Applies one mid-run change to the trainer's config and the experiment. Returns "" or
