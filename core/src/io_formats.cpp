@@ -537,6 +537,8 @@ PointCloud parsePly(const std::string& name, std::string_view bytes) {
         p.isList = true;
         if (!plyScalar(w[2], p.countType) || !plyScalar(w[3], p.type))
           fail(name, where() + "unknown list types " + quoted(w[2]) + " " + quoted(w[3]));
+        if (p.countType == Scalar::F16 || p.countType == Scalar::F32 || p.countType == Scalar::F64)
+          fail(name, where() + "list count type " + quoted(w[2]) + " is not an integer type");
         p.name = std::string(w[4]);
       } else if (w.size() == 3) {
         if (!plyScalar(w[1], p.type)) fail(name, where() + "unknown type " + quoted(w[1]));
@@ -627,7 +629,10 @@ PointCloud parsePly(const std::string& name, std::string_view bytes) {
         need(static_cast<std::size_t>(scalarSize(p.countType)), "element " + quoted(e.name));
         const double n = loadScalar(base + at, p.countType, swap);
         at += static_cast<std::size_t>(scalarSize(p.countType));
-        if (n < 0 || n > 4294967295.0) fail(name, "bad list length in element " + quoted(e.name));
+        // Written so that a NaN (not possible with the integer count types the header allows,
+        // but cheap to guard) fails too.
+        if (!(n >= 0 && n <= 4294967295.0))
+          fail(name, "bad list length in element " + quoted(e.name));
         std::uint64_t bytesNeeded;
         if (!mulWithin(static_cast<std::uint64_t>(n),
                        static_cast<std::uint64_t>(scalarSize(p.type)), body.size() - at,

@@ -402,6 +402,11 @@ TEST_CASE("Malformed PLY input gives clear errors", "[readers][malformed]") {
                  "property list uchar int vertex_indices\n" +
                  v + "end_header\n\xff"),
              Catch::Contains("ends inside element 'face'"));
+  // A float list count could hold NaN or 2.5; the header is refused (found by fuzzing).
+  CHECK_THAT(err("ply\nformat binary_little_endian 1.0\nelement face 1\n"
+                 "property list float int vertex_indices\n" +
+                 v + "end_header\n" + raw<float>({std::nanf("")})),
+             Catch::Contains("list count type 'float' is not an integer type"));
 }
 
 TEST_CASE("Malformed .npy/.npz input gives clear errors", "[readers][malformed]") {
