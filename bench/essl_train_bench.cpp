@@ -12,6 +12,7 @@
 #include "essl_batch.h"
 #include "pretext/core/npy.h"
 #include "pretext/core/presets.h"
+#include "pretext/core/tensor_allocator.h"
 #include "pretext/core/training_job.h"
 
 using namespace pretext::core;
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   const int threads = argc > 2 ? std::atoi(argv[2]) : 1;
   const std::string out = argc > 3 ? argv[3] : "/tmp/pretext-essl-bench";
   configureThreads(threads);
+  const bool cached = configureAllocator();  // as TrainingJob::run; see lm_train_bench.cpp
   std::vector<ConfigIssue> issues;
   auto config = Config::parse(*presetText("default"), "default", {"data.prefetch=0"}, issues);
   if (!config) return 1;
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
   const double s = essl::timeTrainingSteps(*config, batches, warmup, steps);
   const double points =
       static_cast<double>(batches[0].view1.size(0) * batches[0].view1.size(1) * 3);
-  std::printf("cpp steps_per_sec %.3f points_per_sec %.0f threads %d\n", steps / s,
-              steps * points / s, torch::get_num_threads());
+  std::printf("cpp steps_per_sec %.3f points_per_sec %.0f threads %d allocator %s\n", steps / s,
+              steps * points / s, torch::get_num_threads(), cached ? "cache" : "default");
   return 0;
 }

@@ -6,17 +6,26 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "adamw.h"
 #include "lm_model.h"
+#include "pretext/core/tensor_allocator.h"
 #include "pretext/core/training_job.h"
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 60, warmup = 10;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 0;
+  // Usage: lm_train_bench [steps] [threads] [full|fwdbwd|noclip] [thread]
   // full | fwdbwd (no clip, no optimizer) | noclip (optimizer, no clip)
   const std::string mode = argc > 3 ? argv[3] : "full";
+  // "thread": train on a second thread, as the GUI's trainer does (glibc gives it its own
+  // arena, which the allocator setting must reach too).
+  const bool onThread = argc > 4 && std::string(argv[4]) == "thread";
   pretext::core::configureThreads(threads);
+  // The trainer's tensor cache (TrainingJob::run installs it too); PRETEXT_TENSOR_CACHE=0
+  // leaves LibTorch's default allocator in place.
+  const bool cached = pretext::core::configureAllocator();
   using namespace pretext::core::lm;
   ModelOptions o;  // vocab 66, d 128, 2 layers, 4 heads, FFN 512, context 64
   torch::manual_seed(0);
@@ -35,11 +44,23 @@ int main(int argc, char** argv) {
     if (mode != "fwdbwd") opt.step();
     return loss.item<double>();
   };
-  for (int i = 0; i < warmup; ++i) step();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) step();
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("cpp tokens_per_sec %.0f steps_per_sec %.2f threads %d\n", steps * B * T / s,
-              steps / s, torch::get_num_threads());
+  double s = 0;
+  auto run = [&] {
+    for (int i = 0; i < warmup; ++i) step();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) step();
+    s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  if (onThread) {
+    std::thread worker([&] {
+      pretext::core::configureThreads(threads);  // intra-op threads are per thread
+      run();
+    });
+    worker.join();
+  } else {
+    run();
+  }
+  std::printf("cpp tokens_per_sec %.0f steps_per_sec %.2f threads %d allocator %s\n",
+              steps * B * T / s, steps / s, torch::get_num_threads(), cached ? "cache" : "default");
   return 0;
 }

@@ -13,17 +13,35 @@ BUILD_DIR=${BUILD_DIR:-build}
 PY=${PY:-/usr/bin/python3}
 WHAT=${1:-all}
 STEPS=${2:-60}
-THREADS=${3:-$(nproc)}
+# One intra-op thread, as the presets train (trainer.threads: 1; docs/benchmarks.md).
+THREADS=${3:-1}
 SHARED=${PRETEXT_SHARED_DATA:-../shared/data}
+
+# The trainers keep freed tensor memory for reuse (core/src/tensor_allocator.cpp). Three
+# passes per training benchmark:
+#   as shipped      C++ with its tensor cache; Python as a PyTorch user runs it
+#   Python tuned    C++ as shipped; Python with glibc's malloc tuned by environment (mmap
+#                   threshold 32 MiB, trim threshold 256 MiB), the best it gets without C++
+#   no cache        C++ with LibTorch's default allocator; Python as a user runs it
+PY_TUNED="MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456"
+passes=("as shipped" "Python tuned" "no cache")
+pass_env() {  # $1 pass, $2 side (cpp|py)
+  case "$1/$2" in
+    "Python tuned/py") echo "$PY_TUNED" ;;
+    "no cache/cpp") echo "PRETEXT_TENSOR_CACHE=0" ;;
+  esac
+}
 
 if [ "$WHAT" = lm ] || [ "$WHAT" = all ]; then
   cmake --build "$BUILD_DIR" --target lm_train_bench >/dev/null
   echo "== LM training step (2x128, T 64, batch 32), $THREADS threads, $STEPS steps"
-  for round in 1 2 3; do
-    cpp=$("$BUILD_DIR/bench/lm_train_bench" "$STEPS" "$THREADS")
-    py=$($PY bench/lm_train_bench.py "$STEPS" "$THREADS")
-    c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
-    echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+  for pass in "${passes[@]}"; do
+    for round in 1 2 3; do
+      cpp=$(env $(pass_env "$pass" cpp) "$BUILD_DIR/bench/lm_train_bench" "$STEPS" "$THREADS")
+      py=$(env $(pass_env "$pass" py) $PY bench/lm_train_bench.py "$STEPS" "$THREADS")
+      c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
+      echo "$pass, round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+    done
   done
 fi
 
@@ -32,11 +50,13 @@ if [ "$WHAT" = essl ] || [ "$WHAT" = all ]; then
   ESSL_STEPS=${ESSL_STEPS:-30}
   BATCHES=$(mktemp -d)
   echo "== E-SSL3D training step (default preset: batch 4 x 4096 points x 3 scans), 1 thread, $ESSL_STEPS steps"
-  for round in 1 2 3; do
-    cpp=$("$BUILD_DIR/bench/essl_train_bench" "$ESSL_STEPS" 1 "$BATCHES")
-    py=$($PY -W ignore bench/essl_train_bench.py "$ESSL_STEPS" 1 "$BATCHES")
-    c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
-    echo "round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+  for pass in "${passes[@]}"; do
+    for round in 1 2 3; do
+      cpp=$(env $(pass_env "$pass" cpp) "$BUILD_DIR/bench/essl_train_bench" "$ESSL_STEPS" 1 "$BATCHES")
+      py=$(env $(pass_env "$pass" py) $PY -W ignore bench/essl_train_bench.py "$ESSL_STEPS" 1 "$BATCHES")
+      c=$(echo "$cpp" | awk '{print $3}'); p=$(echo "$py" | awk '{print $3}')
+      echo "$pass, round $round: $cpp | $py | C++/Python $($PY -c "print(f'{$c/$p:.2f}')")"
+    done
   done
   rm -rf "$BATCHES"
 fi

@@ -24,6 +24,7 @@
 #include "pretext/core/fs_util.h"
 #include "pretext/core/presets.h"
 #include "pretext/core/run_dir.h"
+#include "pretext/core/tensor_allocator.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -261,6 +262,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
                                       std::max(1, localWorld));
     configureThreads(threads);
+    configureAllocator();
     experiment = makeExperiment(config);
     MetricWindow window;
     if (comm) {
@@ -422,11 +424,15 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     event("fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump());
     publish(RunPhase::Failed);
   }
+  releaseFreeMemory();
   return st;
 }
 
 TrainingJob::TrainingJob(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-TrainingJob::~TrainingJob() = default;
+TrainingJob::~TrainingJob() {
+  m_impl.reset();       // the model and optimizer state go into the tensor cache ...
+  releaseFreeMemory();  // ... which is then emptied: a finished job keeps nothing
+}
 const std::string& TrainingJob::runDir() const { return m_impl->runDir; }
 int TrainingJob::rank() const { return m_impl->rank(); }
 int TrainingJob::worldSize() const { return m_impl->world(); }
