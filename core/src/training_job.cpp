@@ -96,6 +96,9 @@ struct TrainingJob::Impl {
   // Values changed while training ("apply at next step"), formatted as config.yaml has them; kept
   // in every checkpoint's state.json so a resumed run continues with them.
   std::map<std::string, std::string> liveOverrides;
+  // The checkpoint's live overrides as prepare() found them ("key=value"); fixed after
+  // prepare, so the GUI may read them while the trainer thread runs.
+  std::vector<std::string> resumedOverrides;
 
   // Applies one mid-run change to the trainer's config and the experiment. Returns "" or
   // why it was refused (the run continues unchanged).
@@ -437,6 +440,9 @@ const std::string& TrainingJob::runDir() const { return m_impl->runDir; }
 int TrainingJob::rank() const { return m_impl->rank(); }
 int TrainingJob::worldSize() const { return m_impl->world(); }
 const Config& TrainingJob::config() const { return m_impl->config; }
+const std::vector<std::string>& TrainingJob::resumedOverrides() const {
+  return m_impl->resumedOverrides;
+}
 std::int64_t TrainingJob::startStep() const { return m_impl->startStep; }
 std::int64_t TrainingJob::targetStep() const { return m_impl->targetStep; }
 RunStatus TrainingJob::run(ControlBlock& control, EventSink& sink) {
@@ -444,6 +450,48 @@ RunStatus TrainingJob::run(ControlBlock& control, EventSink& sink) {
 }
 
 namespace {
+// The mid-run changes stored with a checkpoint become part of the resumed job's config now,
+// so config() shows what the run trains with; run() applies them to the experiment when it
+// loads the checkpoint. A key that may not change mid-run is refused here, before anything
+// is built from it.
+bool readResumedOverrides(const std::string& checkpointDir, TrainingJob::Impl* impl,
+                          std::vector<ConfigIssue>& issues, std::string& error) {
+  const std::string path = checkpointDir + "/state.json";
+  std::string text;
+  if (!readFile(path, text, error)) return false;
+  const json state = json::parse(text, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) {
+    error = path + ": not valid JSON";
+    return false;
+  }
+  const json live = state.value("live_overrides", json::object());
+  if (!live.is_object()) {
+    error = path + ": live_overrides: expected an object of key: value strings";
+    return false;
+  }
+  std::vector<std::string> sets;
+  for (const auto& [key, value] : live.items()) {
+    if (!value.is_string()) {
+      error = path + ": live_overrides: " + key + ": expected a string value";
+      return false;
+    }
+    if (!isLiveConfigKey(key)) {
+      error = path + ": live_overrides: " + key + " cannot change while a run trains";
+      return false;
+    }
+    sets.push_back(key + "=" + value.get<std::string>());
+  }
+  if (sets.empty()) return true;
+  auto next = impl->config.with(sets, issues);
+  if (!next) {
+    error = path + ": live_overrides do not apply to config.yaml";
+    return false;
+  }
+  impl->config = *next;
+  impl->resumedOverrides = sets;
+  return true;
+}
+
 // The single-process preparation (and rank 0's): validate, then create or reopen the run
 // directory. False with `issues` or `error` filled.
 bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
@@ -479,6 +527,7 @@ bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
     std::string ckdir;
     impl->startStep = latestCheckpoint(req.resumeDir, &ckdir).value_or(0);
     impl->checkpointDir = ckdir;
+    if (!ckdir.empty() && !readResumedOverrides(ckdir, impl, issues, error)) return false;
     impl->maxSteps = req.maxSteps > 0 ? req.maxSteps : impl->config.getInt("trainer.max_steps");
     impl->targetStep = impl->maxSteps;
     if (req.untilStep > 0) impl->targetStep = std::min(impl->targetStep, req.untilStep);

@@ -197,6 +197,11 @@ TEST_CASE("apply at next step: live changes equal a run started with them, survi
   LaunchRequest resume;
   resume.resumeDir = dirB;
   auto second = prepareJob(resume);
+  // Before the run starts, the job's config already holds the changes it will train with.
+  CHECK(second->config().getFloat("trainer.lr") == Approx(0.00037));
+  CHECK(second->config().getFloat("objective.flow.weight") == Approx(10.0));
+  CHECK(second->resumedOverrides() ==
+        std::vector<std::string>{"objective.flow.weight=10.0", "trainer.lr=0.00037"});
   ControlBlock cR;
   const RunStatus resumed = second->run(cR, none);
   INFO(resumed.error);
@@ -212,6 +217,61 @@ TEST_CASE("apply at next step: live changes equal a run started with them, survi
   auto lrB = readMetrics(dirB).series().at("train/lr");
   REQUIRE(lrA.size() == lrB.size());
   for (std::size_t i = 0; i < lrA.size(); ++i) CHECK(lrB[i].value == Approx(lrA[i].value));
+}
+
+TEST_CASE("a checkpoint's malformed live_overrides are refused before the run resumes", "[train]") {
+  pretext::test::TempDir root;
+  auto req = quick(root.str());
+  req.untilStep = 2;
+  std::string dir;
+  {
+    auto job = prepareJob(req);
+    ControlBlock c;
+    NullSink none;
+    REQUIRE(job->run(c, none).phase == RunPhase::Stopped);
+    dir = job->runDir();
+  }
+  std::string ckpt, err;
+  REQUIRE(latestCheckpoint(dir, &ckpt) == 2);
+  const std::string path = ckpt + "/state.json";
+  std::string original;
+  REQUIRE(readFile(path, original, err));
+  auto withLive = [&](const std::string& live) {
+    std::string text = original;
+    const auto at = text.find("\"live_overrides\": {}");
+    REQUIRE(at != std::string::npos);
+    text.replace(at, std::string("\"live_overrides\": {}").size(), "\"live_overrides\": " + live);
+    REQUIRE(writeFileAtomic(path, text, err));
+  };
+  auto refusal = [&] {
+    LaunchRequest r;
+    r.resumeDir = dir;
+    std::vector<ConfigIssue> issues;
+    std::string error;
+    auto job = TrainingJob::prepare(r, issues, error);
+    CHECK_FALSE(job);
+    for (const auto& i : issues) error += "\n" + i.toString();
+    return error;
+  };
+  withLive("{\"model.width\": \"64\"}");
+  CHECK_THAT(refusal(), Catch::Contains("state.json: live_overrides: model.width cannot change"));
+  withLive("{\"trainer.lr\": \"fast\"}");
+  const std::string bad = refusal();
+  CHECK_THAT(bad, Catch::Contains("live_overrides do not apply"));
+  CHECK_THAT(bad, Catch::Contains("trainer.lr"));
+  withLive("{\"trainer.lr\": 0.1}");
+  CHECK_THAT(refusal(), Catch::Contains("trainer.lr: expected a string value"));
+  withLive("[1, 2]");
+  CHECK_THAT(refusal(), Catch::Contains("live_overrides: expected an object"));
+  // Nothing was written by the refused attempts: the original resumes and finishes.
+  REQUIRE(writeFileAtomic(path, original, err));
+  LaunchRequest r;
+  r.resumeDir = dir;
+  auto job = prepareJob(r);
+  CHECK(job->resumedOverrides().empty());
+  ControlBlock c;
+  NullSink none;
+  CHECK(job->run(c, none).phase == RunPhase::Finished);
 }
 
 TEST_CASE("stop is honoured within one step and leaves a resumable checkpoint", "[train]") {

@@ -174,6 +174,49 @@ TEST_CASE("augmentation and objective panels edit the experiment and validate in
   CHECK(qobject_cast<QLineEdit*>(obj.fieldWidget("objective.flow.weight"))->text() == "120");
 }
 
+TEST_CASE("a resumed run's panels show the values it trains with, mid-run changes included",
+          "[gui][panels]") {
+  pretext::test::TempDir root;
+  // A run whose learning rate and flow weight changed before step 1, stopped at step 2.
+  core::LaunchRequest first;
+  first.configOrPreset = "quick-test";
+  first.runsRoot = root.str();
+  first.overrides = {"trainer.max_steps=6"};
+  first.untilStep = 2;
+  std::vector<core::ConfigIssue> issues;
+  std::string error;
+  std::string run;
+  {
+    auto job = core::TrainingJob::prepare(first, issues, error);
+    REQUIRE(job);
+    core::ControlBlock control;
+    control.requestChange("trainer.lr", "0.00037");
+    control.requestChange("objective.flow.weight", "10");
+    core::NullSink none;
+    REQUIRE(job->run(control, none).phase == core::RunPhase::Stopped);
+    run = job->runDir();
+  }
+
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  REQUIRE(pretext::test::showExposed(w, 1280, 800));
+  w.configPanel()->setSource("default");  // something else was on screen before
+  core::LaunchRequest resume;
+  resume.resumeDir = run;
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  REQUIRE(w.startRun(resume, true));
+  CHECK(w.configPanel()->value("trainer.lr") == "0.00037");
+  CHECK(w.configPanel()->value("objective.flow.weight") == "10.0");
+  CHECK(w.configPanel()->value("trainer.max_steps") == "6");  // from the run's config.yaml
+  auto* lr = qobject_cast<QLineEdit*>(w.objectivePanel()->fieldWidget("trainer.lr"));
+  REQUIRE(lr);
+  CHECK(lr->text() == "0.00037");
+  // Nothing is pending: Apply compares with what the run really uses.
+  CHECK(w.objectivePanel()->pendingChanges().empty());
+  REQUIRE(done.wait(120000));
+  CHECK(w.lastStatus().phase == core::RunPhase::Finished);
+}
+
 TEST_CASE("e2e: a run configured through the panels, changed while training, screenshots",
           "[gui][e2e]") {
   pretext::test::TempDir root;

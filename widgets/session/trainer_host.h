@@ -28,6 +28,9 @@ class TrainerHost : public QObject {
   bool active() const { return m_thread.joinable(); }
   QString runDir() const { return m_runDir; }
   QString experimentKind() const { return m_kind; }
+  // A resumed run's mid-run changes from its checkpoint ("key=value"), which it trains with
+  // on top of config.yaml; empty for a new run.
+  const std::vector<std::string>& resumedOverrides() const { return m_resumedOverrides; }
   core::RunStatus lastStatus() const { return m_status; }
   // "Apply at next step": the trainer applies (or refuses, in the log) the new value before
   // its next step and records it in events.jsonl. False when no run is active.
@@ -62,6 +65,7 @@ class TrainerHost : public QObject {
   QTimer m_timer;
   QString m_runDir;
   QString m_kind;
+  std::vector<std::string> m_resumedOverrides;
 };
 
 }  // namespace pretext::session

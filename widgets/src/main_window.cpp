@@ -650,6 +650,14 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
   if (!req.resumeDir.empty()) {
     // Show the history that led to the checkpoint, then live rows on top of it.
     onMetrics(metricRowsOf(req.resumeDir));
+    // The panels show what the run trains with: its config.yaml and the values changed
+    // mid-run before the checkpoint. Not remembered as the next session's experiment.
+    m_config->setSource(QString::fromStdString(req.resumeDir + "/config.yaml"));
+    for (const auto& o : m_host->resumedOverrides()) {
+      const auto eq = o.find('=');
+      m_config->setValue(QString::fromStdString(o.substr(0, eq)),
+                         QString::fromStdString(o.substr(eq + 1)));
+    }
   }
   log(0, tr("started %1").arg(m_host->runDir()));
   if (!req.configOrPreset.empty()) {
@@ -662,7 +670,7 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
     }
     if (req.maxSteps > 0) m_config->setValue("trainer.max_steps", QString::number(req.maxSteps));
   }
-  QSettings().setValue("experiment/source", m_config->source());
+  if (req.resumeDir.empty()) QSettings().setValue("experiment/source", m_config->source());
   m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   updateActions();
   m_runs->refresh();

@@ -38,7 +38,12 @@ class TrainingJob {
   ~TrainingJob();
 
   const std::string& runDir() const;
+  // The configuration this job trains with. On resume that is config.yaml with the
+  // checkpoint's mid-run changes (state.json "live_overrides") applied.
   const Config& config() const;
+  // On resume, those mid-run changes as "key=value" (formatted as config.yaml has them);
+  // empty for a new run.
+  const std::vector<std::string>& resumedOverrides() const;
   std::int64_t startStep() const;   // 0 for a new run, the checkpoint step on resume
   std::int64_t targetStep() const;  // the step this invocation stops at
   int rank() const;                 // 0 unless data parallel
