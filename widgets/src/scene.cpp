@@ -96,12 +96,27 @@ ScenePipeline::ScenePipeline() : lut(makeViridis()) {
   colorBar->SetLookupTable(lut);
   colorBar->SetNumberOfLabels(5);
   colorBar->SetBarRatio(0.25);
-  colorBar->GetPositionCoordinate()->SetValue(0.88, 0.08);
-  colorBar->SetWidth(0.11);
+  // Anchored to the right edge: a reference point at the edge, and the bar's corner a
+  // fixed number of pixels left of it (setPixelScale), so the box is always wide enough
+  // for the title, which VTK centres over the box.
+  colorBarAnchor->SetCoordinateSystemToNormalizedViewport();
+  colorBarAnchor->SetValue(1.0, 0.08);
+  colorBar->GetPositionCoordinate()->SetCoordinateSystemToViewport();
+  colorBar->GetPositionCoordinate()->SetReferenceCoordinate(colorBarAnchor);
+  colorBar->SetWidth(0.3);  // of the view, capped at the pixel width set in setPixelScale
+  // Labels left of the bar, so the bar itself stays at the view's right edge.
+  colorBar->SetTextPositionToPrecedeScalarBar();
   colorBar->SetHeight(0.84);
   // Font sizes in points: the render window's DPI turns them into pixels.
   colorBar->GetTitleTextProperty()->SetFontSize(12);
   colorBar->GetLabelTextProperty()->SetFontSize(11);
+  // The sizes above as they are, not shrunk to the bar's width (VTK's default made the
+  // title unreadably small), in upright text without VTK's default italic and shadow.
+  colorBar->UnconstrainedFontSizeOn();
+  for (auto* t : {colorBar->GetTitleTextProperty(), colorBar->GetLabelTextProperty()}) {
+    t->ItalicOff();
+    t->ShadowOff();
+  }
   setPixelScale(1.0);
   colorBar->SetVisibility(false);
   for (auto* m : {overlayMapper.GetPointer(), segmentMapper.GetPointer()}) {
@@ -183,6 +198,10 @@ void ScenePipeline::updateColorBar() {
 
 void ScenePipeline::setPixelScale(double scale) {
   colorBar->SetMaximumWidthInPixels(static_cast<int>(std::lround(90 * scale)));
+  colorBar->GetPositionCoordinate()->SetValue(-95 * scale, 0);
+  // The top label is centred on the bar's end, so half of it rises above the bar; the
+  // title sits clear of it.
+  colorBar->SetVerticalTitleSeparation(static_cast<int>(std::lround(10 * scale)));
 }
 
 void ScenePipeline::setData(const std::vector<float>& xyz, const std::vector<float>& scalars,

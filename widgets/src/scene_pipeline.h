@@ -3,6 +3,7 @@
 // field (viridis) with a colour bar. One instance per render window: the 3D view owns one,
 // renderScene builds one per export.
 #include <vtkActor.h>
+#include <vtkCoordinate.h>
 #include <vtkNew.h>
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
@@ -53,6 +54,7 @@ class ScenePipeline {
   vtkNew<vtkPolyDataMapper> mapper;
   vtkNew<vtkActor> actor;
   vtkNew<vtkScalarBarActor> colorBar;
+  vtkNew<vtkCoordinate> colorBarAnchor;  // the right edge the colour bar hangs from
   vtkSmartPointer<vtkLookupTable> lut;
   vtkNew<vtkPolyData> overlayPoly, segmentPoly;
   vtkNew<vtkPolyDataMapper> overlayMapper, segmentMapper;
