@@ -118,11 +118,12 @@ bool configureAllocator() {
     const char* env = std::getenv("PRETEXT_TENSOR_CACHE");
     if (env && std::strcmp(env, "0") == 0) return false;
     pool().poison = env && std::strcmp(env, "poison") == 0;
-    static CachingCpuAllocator allocator;
+    // Leaked like the pool: LibTorch keeps pointing at it until the process is gone.
+    auto* allocator = new CachingCpuAllocator;
     // Priority above the default allocator's, so a later registration at the default
     // priority does not silently replace this one.
-    c10::SetCPUAllocator(&allocator, 1);
-    return c10::GetCPUAllocator() == &allocator;
+    c10::SetCPUAllocator(allocator, 1);
+    return c10::GetCPUAllocator() == allocator;
   }();
   return installed;
 }
