@@ -181,7 +181,7 @@ TEST_CASE("a resumed run's panels show the values it trains with, mid-run change
   core::LaunchRequest first;
   first.configOrPreset = "quick-test";
   first.runsRoot = root.str();
-  first.overrides = {"trainer.max_steps=6"};
+  first.overrides = {"trainer.max_steps=6", "trainer.log_every=3"};
   first.untilStep = 2;
   std::vector<core::ConfigIssue> issues;
   std::string error;
@@ -203,11 +203,13 @@ TEST_CASE("a resumed run's panels show the values it trains with, mid-run change
   w.configPanel()->setSource("default");  // something else was on screen before
   core::LaunchRequest resume;
   resume.resumeDir = run;
+  resume.maxSteps = 5;  // a new target, as `pretext --resume DIR --max-steps 5` asks
   QSignalSpy done(&w, &widgets::MainWindow::runFinished);
   REQUIRE(w.startRun(resume, true));
   CHECK(w.configPanel()->value("trainer.lr") == "0.00037");
   CHECK(w.configPanel()->value("objective.flow.weight") == "10.0");
-  CHECK(w.configPanel()->value("trainer.max_steps") == "6");  // from the run's config.yaml
+  CHECK(w.configPanel()->value("trainer.max_steps") == "5");
+  CHECK(w.configPanel()->value("trainer.log_every") == "3");  // from the run's config.yaml
   auto* lr = qobject_cast<QLineEdit*>(w.objectivePanel()->fieldWidget("trainer.lr"));
   REQUIRE(lr);
   CHECK(lr->text() == "0.00037");

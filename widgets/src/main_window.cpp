@@ -668,8 +668,9 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
       m_config->setValue(QString::fromStdString(o.substr(0, eq)),
                          QString::fromStdString(o.substr(eq + 1)));
     }
-    if (req.maxSteps > 0) m_config->setValue("trainer.max_steps", QString::number(req.maxSteps));
   }
+  // --max-steps: a new run's value, or a resumed run's new target.
+  if (req.maxSteps > 0) m_config->setValue("trainer.max_steps", QString::number(req.maxSteps));
   if (req.resumeDir.empty()) QSettings().setValue("experiment/source", m_config->source());
   m_viewStack->setCurrentWidget(m_lmRun ? static_cast<QWidget*>(m_attention) : m_view);
   updateActions();
