@@ -4,6 +4,7 @@
 #include <QWidget>
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "pretext/core/config.h"
 #include "pretext/core/run_dir.h"
@@ -26,5 +27,32 @@ inline std::string runWithSnapshot(const std::string& root, const core::PointSna
   REQUIRE(writer->writeSnapshot(snap, err));
   return writer->dir();
 }
+
+// Collects the Qt warnings emitted while it lives (one at a time; not thread-safe), so a
+// test can require that a widget stays quiet.
+class QtWarnings {
+ public:
+  QtWarnings() {
+    messages().clear();
+    m_previous =
+        qInstallMessageHandler([](QtMsgType type, const QMessageLogContext&, const QString& text) {
+          if (type == QtWarningMsg || type == QtCriticalMsg)
+            messages().push_back(text.toStdString());
+        });
+  }
+  ~QtWarnings() { qInstallMessageHandler(m_previous); }
+  static std::vector<std::string>& messages() {
+    static std::vector<std::string> m;
+    return m;
+  }
+  std::string joined() const {
+    std::string all;
+    for (const auto& m : messages()) all += m + "\n";
+    return all;
+  }
+
+ private:
+  QtMessageHandler m_previous = nullptr;
+};
 
 }  // namespace pretext::test

@@ -209,6 +209,9 @@ TEST_CASE("the chart draws decimated history and survives log axes with bad valu
           "[gui][chart]") {
   widgets::MetricChart chart("loss/total");
   REQUIRE(pretext::test::showExposed(chart, 600, 300));
+  // Switching between linear and log axes draws nothing a log scale cannot place (Qt
+  // Charts warns "Logarithms of zero and negative values are undefined." when it must).
+  pretext::test::QtWarnings warnings;
   std::vector<core::MetricRow> rows;
   for (int s = 1; s <= 20000; ++s)
     rows.push_back({1, s, s * 0.01, "loss/total", 10.0 / s - (s == 500 ? 5 : 0)});
@@ -227,6 +230,10 @@ TEST_CASE("the chart draws decimated history and survives log axes with bad valu
   CHECK_FALSE(logDrawn.empty());
   for (const auto& p : logDrawn) CHECK(p.y() > 0);
   CHECK(chart.keys().contains("loss/total"));
+  chart.setLogY(false);  // and back: the non-positive values return
+  CHECK(chart.drawnPoints("runA").size() > logDrawn.size());
+  INFO(warnings.joined());
+  CHECK(pretext::test::QtWarnings::messages().empty());
 }
 
 TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faintly",
@@ -321,6 +328,9 @@ TEST_CASE("chart zoom re-decimates the window; log x, samples seen and the cross
           "[gui][chart]") {
   widgets::MetricChart chart("loss/total");
   REQUIRE(pretext::test::showExposed(chart, 700, 400));
+  // Switching between linear and log axes draws nothing a log scale cannot place (Qt
+  // Charts warns "Logarithms of zero and negative values are undefined." when it must).
+  pretext::test::QtWarnings warnings;
   std::vector<core::MetricRow> rows;
   for (int i = 0; i <= 1000000; ++i)
     rows.push_back({1, i, i * 0.01, "loss/total", std::sin(i * 0.37) + 1e-4 * i});
@@ -394,6 +404,9 @@ TEST_CASE("chart zoom re-decimates the window; log x, samples seen and the cross
   for (int step = 1; step <= 10; ++step) CHECK(xs.count(step) == 1);
   CHECK(chart.xRange().first > 0);
   chart.setLogX(false);
+  CHECK(chart.xRange().first <= 0);  // step 0 is back
+  INFO(warnings.joined());
+  CHECK(pretext::test::QtWarnings::messages().empty());
 }
 
 TEST_CASE("the config panel validates inline and yields overrides", "[gui][config]") {

@@ -530,7 +530,8 @@ void MetricChart::redrawNow() {
     }
     return out;
   };
-  std::vector<double> drawnY;  // for the robust range
+  std::vector<double> drawnY;                                          // for the robust range
+  std::map<QString, std::pair<QList<QPointF>, QList<QPointF>>> fresh;  // curve, raw per run
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
     // Smoothing ran on the full-resolution values (pointsOf); both curves are decimated.
     const XY& xy = m_xy[it.key()];
@@ -560,9 +561,11 @@ void MetricChart::redrawNow() {
       it->series->setPen(pen);
       m_chart->addSeries(it->series);
     }
-    it->rawSeries->replace(QList<QPointF>(rawPts.begin(), rawPts.end()));
-    it->rawSeries->setVisible(smooth);
-    it->series->replace(QList<QPointF>(pts.begin(), pts.end()));
+    // Handed to the series once the new axes are attached: until then a series keeps the
+    // previous axes' scale, and a log scale warns about points it cannot place (linear
+    // after log). The old points are cleared before attaching for the other direction.
+    fresh[it.key()] = {QList<QPointF>(pts.begin(), pts.end()),
+                       QList<QPointF>(rawPts.begin(), rawPts.end())};
   }
   if (!(x1 > x0)) {
     x0 = m_logX ? 1 : 0;
@@ -630,9 +633,17 @@ void MetricChart::redrawNow() {
   for (auto& r : m_runs)
     for (auto* series : {r.rawSeries, r.series}) {
       if (!series) continue;
+      series->clear();  // the old points may not fit the new scale (log after linear)
       series->attachAxis(ax);
       series->attachAxis(ay);
     }
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    auto f = fresh.find(it.key());
+    if (f == fresh.end()) continue;
+    it->series->replace(f->second.first);
+    it->rawSeries->replace(f->second.second);
+    it->rawSeries->setVisible(smooth);
+  }
   // Resumed runs: a dashed line where each later segment starts.
   for (auto* b : m_boundaries) {
     m_chart->removeSeries(b);
