@@ -1,5 +1,6 @@
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QListWidget>
@@ -111,7 +112,8 @@ TEST_CASE("the VTK view renders a coloured point cloud with a matching colour ba
             img.height());
   CHECK(regionStats(img, bar, view.background(), QColor(68, 1, 84), 40).matching > 20);
   CHECK(regionStats(img, bar, view.background(), QColor(253, 231, 37), 40).matching > 20);
-  img.save("vtk_view.png");  // kept in the build folder for a human look
+  QDir().mkpath(QString(PRETEXT_ARTIFACTS) + "/gui");  // kept for a human look
+  img.save(QString(PRETEXT_ARTIFACTS) + "/gui/vtk_view.png");
 }
 
 TEST_CASE("mouse drags and the wheel move the camera; R resets it", "[gui][vtk]") {
@@ -465,8 +467,10 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   CHECK(w.lossChart()->rawPointCount(w.currentRunDir()) == 20);
   CHECK(w.pointView()->pointCount() == 4096);  // the default preset's data.points_per_scan
   settle(300);
-  REQUIRE(w.saveScreenshot("main_window.png"));
-  QImage img("main_window.png");
+  QDir().mkpath(QString(PRETEXT_ARTIFACTS) + "/gui");
+  const QString shot = QString(PRETEXT_ARTIFACTS) + "/gui/main_window.png";
+  REQUIRE(w.saveScreenshot(shot));
+  QImage img(shot);
   REQUIRE_FALSE(img.isNull());
   QRect chartRect(w.lossChart()->view()->viewport()->mapTo(&w, QPoint(0, 0)),
                   w.lossChart()->view()->viewport()->size());

@@ -630,18 +630,15 @@ void MetricChart::redrawNow() {
   }
   ay->setTitleText(m_key);
   m_chart->addAxis(ay, Qt::AlignLeft);
-  for (auto& r : m_runs)
-    for (auto* series : {r.rawSeries, r.series}) {
-      if (!series) continue;
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    for (auto* series : {it->rawSeries, it->series}) {
       series->clear();  // the old points may not fit the new scale (log after linear)
       series->attachAxis(ax);
       series->attachAxis(ay);
     }
-  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    auto f = fresh.find(it.key());
-    if (f == fresh.end()) continue;
-    it->series->replace(f->second.first);
-    it->rawSeries->replace(f->second.second);
+    const auto& [curve, raw] = fresh.at(it.key());
+    it->series->replace(curve);
+    it->rawSeries->replace(raw);
     it->rawSeries->setVisible(smooth);
   }
   // Resumed runs: a dashed line where each later segment starts.
