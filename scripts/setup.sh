@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config binutils
   # GUI: Qt 6 widgets/charts/OpenGL/SVG, VTK 9 (its CMake config needs MPI's C headers)
-  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6-dev libvtk9-dev
+  qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6svg6-dev libvtk9-dev libx11-dev
   # core: LibTorch (CPU), YAML and JSON
   libtorch-dev libgloo-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
   # LibTorch on reference BLAS is ~35x slower here: OpenBLAS (pthreads) takes over libblas

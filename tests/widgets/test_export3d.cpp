@@ -252,6 +252,13 @@ TEST_CASE("pretext-export --render: every snapshot with one camera and one colou
   CHECK(headless.code == 1);
   CHECK(headless.output.find("xvfb-run") != std::string::npos);
   CHECK_FALSE(fs::exists(root / "h.png"));
+  // A display that does not answer: a clear error after the retries, not VTK's abort().
+  auto gone = pretext::test::runCommand("DISPLAY=:987 " + exe + " " + run +
+                                        " --render latest --out " + (root / "g.png"));
+  INFO(gone.output);
+  CHECK(gone.code == 1);
+  CHECK(gone.output.find("cannot connect to the X display :987") != std::string::npos);
+  CHECK_FALSE(fs::exists(root / "g.png"));
 }
 
 TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]") {

@@ -18,12 +18,17 @@
 #include <vtkWindowToImageFilter.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "pretext/widgets/colormap.h"
 #include "scene_pipeline.h"
+
+// Last: Xlib defines macros (None, Bool, Status) that other headers use as names.
+#include <X11/Xlib.h>
 
 namespace pretext::widgets {
 
@@ -462,7 +467,27 @@ bool renderScene(const Scene& scene, const SceneCamera& camera, int width, int h
     return false;
   }
 
+  // Xvfb refuses a connection now and then (EAGAIN when connections come quickly: 743 of
+  // 3 000 XOpenDisplay calls in a tight loop), and VTK aborts the whole process when its own
+  // XOpenDisplay fails. So the display is opened here, with retries, and handed to the
+  // window; it is closed after the window is gone (declared first, destroyed last).
+  struct Connection {
+    Display* display = nullptr;
+    ~Connection() {
+      if (display) XCloseDisplay(display);
+    }
+  } x;
+  for (int attempt = 0; attempt < 40 && !x.display; ++attempt) {
+    x.display = XOpenDisplay(nullptr);
+    if (!x.display) std::this_thread::sleep_for(std::chrono::milliseconds(5 * (attempt + 1)));
+  }
+  if (!x.display) {
+    error = std::string("cannot connect to the X display ") + display +
+            " (40 attempts over 4 s); is the X server (or xvfb-run) still running?";
+    return false;
+  }
   vtkNew<vtkRenderWindow> window;
+  window->SetDisplayId(x.display);
   window->SetOffScreenRendering(1);
   window->SetMultiSamples(0);
   window->SetAlphaBitPlanes(transparent ? 1 : 0);
