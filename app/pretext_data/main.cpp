@@ -31,9 +31,11 @@ const char* kUsage =
     "usage: pretext-data COMMAND [arguments]\n"
     "\n"
     "commands:\n"
-    "  info FILE [--json]           format, point count, fields with min/max, bounds; for an\n"
+    "  info FILE [--json] [--max-abs-coord M]\n"
+    "                               format, point count, fields with min/max, bounds; for an\n"
     "                               .npz its arrays and, when it holds a flow pair, the pair\n"
     "  convert IN OUT [--pcd-encoding ascii|binary|binary_compressed] [--ply-ascii]\n"
+    "          [--max-abs-coord M]\n"
     "                               between .bin (KITTI), .pcd.bin (nuScenes, read only),\n"
     "                               .pcd, .ply and .npy (read only); format from the extension\n"
     "  simulate --out DIR [--frames N] [--seed S] [--beams B] [--azimuth-steps A]\n"
@@ -46,6 +48,11 @@ const char* kUsage =
     "                               angle_deg, scale, flip_x, flip_y, tx, ty, tz; --seed draws\n"
     "                               one from the default ranges (methods.md §1.3) instead\n"
     "  --version, -h/--help\n"
+    "\n"
+    "--max-abs-coord M: a headerless scan (.bin, .pcd.bin) with a coordinate beyond M metres\n"
+    "is refused as not LiDAR data (default 1000, as data.max_abs_coord). A file that needs\n"
+    "more memory to read than PRETEXT_READ_LIMIT_GIB (default: 2, at most a quarter of the\n"
+    "RAM) is refused before it is read.\n"
     "\n"
     "exit codes: 0 success, 1 bad or unreadable data (one-line message), 2 bad arguments\n";
 
@@ -97,6 +104,17 @@ struct Args {
     return it == options.end() ? def : it->second;
   }
 };
+
+// --max-abs-coord M (default: ReadOptions, 1000 m like data.max_abs_coord).
+ReadOptions readOptions(const Args& a) {
+  ReadOptions o;
+  if (a.has("--max-abs-coord")) {
+    o.maxAbsCoord = number("--max-abs-coord", a.get("--max-abs-coord", ""));
+    if (!(o.maxAbsCoord > 0))
+      throw UsageError("--max-abs-coord: expected a positive number of metres");
+  }
+  return o;
+}
 
 json cloudInfo(const std::string& path, const PointCloud& c) {
   json j;
@@ -189,11 +207,11 @@ void printInfo(const json& j) {
 }
 
 int cmdInfo(int argc, char** argv) {
-  Args a(argc, argv, 2, {}, {"--json"});
+  Args a(argc, argv, 2, {"--max-abs-coord"}, {"--json"});
   if (a.positional.size() != 1) throw UsageError("info takes one FILE");
   const std::string& path = a.positional[0];
   const bool isNpz = path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
-  const json j = isNpz ? npzInfo(path) : cloudInfo(path, readPointCloud(path));
+  const json j = isNpz ? npzInfo(path) : cloudInfo(path, readPointCloud(path, readOptions(a)));
   if (a.has("--json"))
     std::cout << j.dump(2) << "\n";
   else
@@ -202,7 +220,7 @@ int cmdInfo(int argc, char** argv) {
 }
 
 int cmdConvert(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--pcd-encoding"}, {"--ply-ascii"});
+  Args a(argc, argv, 2, {"--pcd-encoding", "--max-abs-coord"}, {"--ply-ascii"});
   if (a.positional.size() != 2) throw UsageError("convert takes IN and OUT");
   const std::string &in = a.positional[0], &out = a.positional[1];
   const CloudFormat outFormat = formatFromPath(out);
@@ -213,7 +231,7 @@ int cmdConvert(int argc, char** argv) {
   if (enc != "ascii" && enc != "binary" && enc != "binary_compressed")
     throw UsageError("--pcd-encoding: expected ascii, binary or binary_compressed, got '" + enc +
                      "'");
-  const PointCloud c = readPointCloud(in);
+  const PointCloud c = readPointCloud(in, readOptions(a));
   if (outFormat == CloudFormat::Pcd)
     writePcd(out, c,
              enc == "ascii"    ? PcdEncoding::Ascii

@@ -97,6 +97,13 @@ std::vector<ParamSpec> buildSchema() {
       text("data.odometry_tr", "",
            "kitti_odometry: 12 numbers of Tr (Velodyne -> camera 0) when the folder has no "
            "calib.txt"),
+      real("data.max_abs_coord", 1000, 1, 1e30,
+           "Headerless scans (KITTI .bin, nuScenes .pcd.bin): a file with a coordinate farther "
+           "than this many metres from the sensor is refused as not LiDAR data (random bytes, "
+           "another format)"),
+      choice("data.on_bad_file", "fail", {"fail", "skip"},
+             "files, npz_flow, kitti_object: a file that cannot be read when the dataset is "
+             "opened fails the run (fail) or is left out with one counted warning (skip)"),
       integer("data.points_per_scan", 2048, 64, 1000000, "Points sampled from each scan"),
       real("data.crop.max_range", 0, 0, 1000,
            "Drop points farther than this horizontally (0 = keep all)"),

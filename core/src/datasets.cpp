@@ -2,12 +2,18 @@
 // behind `data.source`.
 #include "pretext/core/datasets.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
+#include <mutex>
 
 #include "io_detail.h"
+#include "pretext/core/fs_util.h"
 #include "pretext/core/readers.h"
 #include "pretext/core/street_sim.h"
 
@@ -16,6 +22,87 @@ namespace fs = std::filesystem;
 namespace pretext::core {
 
 using namespace io;
+
+namespace {
+
+// Without reading it: `path` is a regular file whose size fits whole `record`-byte records
+// and the memory limit. For headerless scans of datasets too large to read at open.
+void checkScanFile(const std::string& path, std::uint64_t record) {
+  std::uint64_t size = 0;
+  std::string error;
+  const int fd = openRegularFile(path, size, error);
+  if (fd < 0) throw DataError(error);
+  ::close(fd);
+  if (size == 0) fail(path, "empty file");
+  if (size % record != 0)
+    fail(path, "size " + std::to_string(size) + " bytes is not a multiple of the " +
+                   std::to_string(record) + "-byte record; truncated or a different format");
+  requireMemory(path, 2 * size);
+}
+
+// Files already read by openDataset in this process, by path, kind of check, size, mtime and
+// inode: "" when good, else the error. The trainer opens its dataset twice (validation in
+// TrainingJob::prepare, then the experiment), and a folder should be read once.
+std::mutex g_checkedMutex;
+std::map<std::string, std::string> g_checked;
+
+std::string fileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return std::to_string(st.st_mode) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_ino);
+}
+
+// Runs `check` on every file (it throws DataError naming the file). A bad file fails the open,
+// or with `skip` is removed from `files`; returns the warning for what was skipped.
+template <typename Check>
+std::string checkFiles(const std::string& path, std::vector<std::string>& files, bool skip,
+                       const std::string& tag, Check&& check) {
+  std::vector<std::string> good;
+  std::string first;
+  for (const auto& f : files) {
+    const std::string stamp = fileStamp(f);
+    const std::string key = tag + '\n' + f + '\n' + stamp;
+    std::string error;
+    bool known = false;
+    if (!stamp.empty()) {
+      std::lock_guard<std::mutex> lock(g_checkedMutex);
+      auto it = g_checked.find(key);
+      if (it != g_checked.end()) error = it->second, known = true;
+    }
+    if (!known) {
+      try {
+        check(f);
+      } catch (const DataError& e) {
+        error = e.what();
+      } catch (const std::bad_alloc&) {
+        error = f + ": out of memory while reading";
+      }
+      if (!stamp.empty()) {
+        std::lock_guard<std::mutex> lock(g_checkedMutex);
+        if (g_checked.size() > 1000000) g_checked.clear();
+        g_checked[key] = error;
+      }
+    }
+    if (error.empty()) {
+      good.push_back(f);
+      continue;
+    }
+    if (!skip) throw DataError(error);
+    if (first.empty()) first = error;
+  }
+  if (first.empty()) return {};
+  if (good.empty())
+    fail(path, "all " + std::to_string(files.size()) +
+                   " files are bad (data.on_bad_file: skip); first: " + first);
+  const std::string warning = "skipped " + std::to_string(files.size() - good.size()) + " of " +
+                              std::to_string(files.size()) + " files: first: " + first;
+  files = std::move(good);
+  return warning;
+}
+
+}  // namespace
 
 std::vector<FlowKeyMap> defaultFlowKeyMaps() {
   return {{"pc1", "pc2", "gt_flow_0_1", "pc1_flows_valid_idx", "pc2_flows_valid_idx"},
@@ -89,7 +176,9 @@ std::vector<std::size_t> rowsOf(const std::string& path, const NpyArray& a, cons
 
 }  // namespace
 
-ScenePair readFlowNpz(const std::string& path, const std::vector<FlowKeyMap>& maps) {
+namespace {
+
+ScenePair readFlowNpzUnguarded(const std::string& path, const std::vector<FlowKeyMap>& maps) {
   const auto z = parseNpz(path, readFileBytes(path));
   const FlowKeyMap* m = nullptr;
   for (const auto& cand : maps) {
@@ -151,9 +240,17 @@ ScenePair readFlowNpz(const std::string& path, const std::vector<FlowKeyMap>& ma
   return p;
 }
 
+}  // namespace
+
+ScenePair readFlowNpz(const std::string& path, const std::vector<FlowKeyMap>& maps) {
+  return guardMemory(path, [&] { return readFlowNpzUnguarded(path, maps); });
+}
+
 // ---- KITTI odometry -------------------------------------------------------------------------
 
-KittiOdometrySequence::KittiOdometrySequence(const std::string& dir, const std::string& tr) {
+KittiOdometrySequence::KittiOdometrySequence(const std::string& dir, const std::string& tr,
+                                             const ReadOptions& read)
+    : m_read(read) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail(dir, "not a folder (expected a KITTI odometry sequence)");
   const fs::path scans =
@@ -188,6 +285,7 @@ KittiOdometrySequence::KittiOdometrySequence(const std::string& dir, const std::
          "no calib.txt with a Tr line (Velodyne -> camera 0); add one or set data.odometry_tr");
   }
   for (const auto& [idx, file] : found) {
+    checkScanFile(file, 16);
     if (idx >= m_poses.size())
       fail(posesPath, "has " + std::to_string(m_poses.size()) + " poses but scan " + file +
                           " needs pose " + std::to_string(idx));
@@ -196,7 +294,9 @@ KittiOdometrySequence::KittiOdometrySequence(const std::string& dir, const std::
   }
 }
 
-PointCloud KittiOdometrySequence::frame(std::size_t i) const { return readKittiBin(m_files.at(i)); }
+PointCloud KittiOdometrySequence::frame(std::size_t i) const {
+  return readKittiBin(m_files.at(i), m_read);
+}
 
 Mat4 KittiOdometrySequence::lidarPose(std::size_t i) const {
   return multiply(inverseAffine(m_tr), multiply(m_poses[m_poseIndex.at(i)], m_tr));
@@ -261,7 +361,9 @@ std::vector<std::string> listFiles(const std::string& dir, const std::vector<std
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file(ec)) continue;
+    // FIFOs, devices and broken links with a scan's name are listed: opening the dataset
+    // reports them as bad files instead of leaving them out silently.
+    if (e.is_directory(ec)) continue;
     const std::string n = e.path().filename().string();
     for (const auto& x : exts)
       if (n.size() > x.size() && n.compare(n.size() - x.size(), x.size(), x) == 0) {
@@ -273,34 +375,49 @@ std::vector<std::string> listFiles(const std::string& dir, const std::vector<std
   return out;
 }
 
+// A file or folder given as data.path: a folder is listed, anything else is one file (a FIFO
+// or device then fails as a bad file, with what it is).
+std::vector<std::string> filesAt(const std::string& path, const std::vector<std::string>& exts) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (fs::is_directory(st)) return listFiles(path, exts);
+  if (fs::exists(st)) return {path};
+  fail(path, "no such file or folder");
+}
+
 class FilesDataset : public ScanDataset {
  public:
-  explicit FilesDataset(const std::string& path) : m_path(path) {
-    std::error_code ec;
-    if (fs::is_regular_file(path, ec))
-      m_files.push_back(path);
-    else if (fs::is_directory(path, ec))
-      m_files = listFiles(path, {".bin", ".pcd", ".ply", ".npy"});
-    else
-      fail(path, "no such file or folder");
-    if (m_files.empty()) fail(path, "no point-cloud files (.bin, .pcd.bin, .pcd, .ply, .npy)");
+  explicit FilesDataset(const DatasetOptions& d) : m_path(d.path) {
+    m_read.maxAbsCoord = d.maxAbsCoord;
+    m_files = filesAt(d.path, {".bin", ".pcd", ".ply", ".npy"});
+    if (m_files.empty()) fail(d.path, "no point-cloud files (.bin, .pcd.bin, .pcd, .ply, .npy)");
+    if (d.checkFiles) {
+      char tag[64];
+      std::snprintf(tag, sizeof tag, "cloud %.17g", d.maxAbsCoord);
+      m_warning = checkFiles(d.path, m_files, d.skipBadFiles, tag,
+                             [&](const std::string& f) { readPointCloud(f, m_read); });
+    }
   }
   std::size_t size() const override { return m_files.size(); }
   PointCloud scan(std::size_t i) const override {
-    return readPointCloud(m_files[i % m_files.size()]);
+    return readPointCloud(m_files[i % m_files.size()], m_read);
   }
   std::string describe() const override {
     return m_path + " (" + std::to_string(m_files.size()) + " files)";
   }
+  std::string warning() const override { return m_warning; }
 
  private:
-  std::string m_path;
+  std::string m_path, m_warning;
   std::vector<std::string> m_files;
+  ReadOptions m_read;
 };
 
 class KittiObjectDataset : public ScanDataset {
  public:
-  explicit KittiObjectDataset(const std::string& path) : m_path(path) {
+  explicit KittiObjectDataset(const DatasetOptions& d) : m_path(d.path) {
+    const std::string& path = d.path;
+    m_read.maxAbsCoord = d.maxAbsCoord;
     std::error_code ec;
     fs::path root(path);
     if (fs::is_directory(root / "training" / "velodyne", ec)) root /= "training";
@@ -309,10 +426,13 @@ class KittiObjectDataset : public ScanDataset {
     m_root = root.string();
     m_files = listFiles((root / "velodyne").string(), {".bin"});
     if (m_files.empty()) fail(path, "velodyne/ holds no .bin scans");
+    // Thousands of scans: checked by kind and size here, their values when read.
+    m_warning = checkFiles(path, m_files, d.skipBadFiles, "kitti size",
+                           [](const std::string& f) { checkScanFile(f, 16); });
   }
   std::size_t size() const override { return m_files.size(); }
   PointCloud scan(std::size_t i) const override {
-    return readKittiBin(m_files[i % m_files.size()]);
+    return readKittiBin(m_files[i % m_files.size()], m_read);
   }
   std::vector<Box3D> boxes(std::size_t i) const override {
     const std::string stem = fs::path(m_files[i % m_files.size()]).stem().string();
@@ -330,15 +450,18 @@ class KittiObjectDataset : public ScanDataset {
   std::string describe() const override {
     return m_path + " (KITTI object, " + std::to_string(m_files.size()) + " scans)";
   }
+  std::string warning() const override { return m_warning; }
 
  private:
-  std::string m_path, m_root;
+  std::string m_path, m_root, m_warning;
   std::vector<std::string> m_files;
+  ReadOptions m_read;
 };
 
 class OdometryDataset : public ScanDataset {
  public:
-  OdometryDataset(const std::string& path, const std::string& tr) : m_path(path), m_seq(path, tr) {
+  OdometryDataset(const std::string& path, const std::string& tr, const ReadOptions& read)
+      : m_path(path), m_seq(path, tr, read) {
     if (m_seq.pairs() == 0) fail(path, "needs at least two consecutive scans");
   }
   std::size_t size() const override { return m_seq.pairs(); }
@@ -356,16 +479,14 @@ class OdometryDataset : public ScanDataset {
 
 class NpzFlowDataset : public ScanDataset {
  public:
-  NpzFlowDataset(const std::string& path, const std::string& keys) : m_path(path) {
-    m_maps = keys.empty() ? defaultFlowKeyMaps() : std::vector<FlowKeyMap>{parseFlowKeyMap(keys)};
-    std::error_code ec;
-    if (fs::is_regular_file(path, ec))
-      m_files.push_back(path);
-    else if (fs::is_directory(path, ec))
-      m_files = listFiles(path, {".npz"});
-    else
-      fail(path, "no such file or folder");
-    if (m_files.empty()) fail(path, "no .npz flow pairs");
+  explicit NpzFlowDataset(const DatasetOptions& d) : m_path(d.path) {
+    m_maps = d.flowKeys.empty() ? defaultFlowKeyMaps()
+                                : std::vector<FlowKeyMap>{parseFlowKeyMap(d.flowKeys)};
+    m_files = filesAt(d.path, {".npz"});
+    if (m_files.empty()) fail(d.path, "no .npz flow pairs");
+    if (d.checkFiles)
+      m_warning = checkFiles(d.path, m_files, d.skipBadFiles, "npz " + d.flowKeys,
+                             [&](const std::string& f) { readFlowNpz(f, m_maps); });
   }
   std::size_t size() const override { return m_files.size(); }
   PointCloud scan(std::size_t i) const override { return pair(i).first; }
@@ -376,9 +497,10 @@ class NpzFlowDataset : public ScanDataset {
   std::string describe() const override {
     return m_path + " (" + std::to_string(m_files.size()) + " flow pairs)";
   }
+  std::string warning() const override { return m_warning; }
 
  private:
-  std::string m_path;
+  std::string m_path, m_warning;
   std::vector<std::string> m_files;
   std::vector<FlowKeyMap> m_maps;
 };
@@ -388,16 +510,20 @@ class NpzFlowDataset : public ScanDataset {
 std::unique_ptr<ScanDataset> openDataset(const DatasetOptions& d) {
   if (d.source == "simulated") return std::make_unique<SimDataset>(d);
   if (d.path.empty()) throw DataError("data.path: required when data.source is " + d.source);
-  if (d.source == "files") return std::make_unique<FilesDataset>(d.path);
-  if (d.source == "kitti_object") return std::make_unique<KittiObjectDataset>(d.path);
-  if (d.source == "kitti_odometry") return std::make_unique<OdometryDataset>(d.path, d.odometryTr);
-  if (d.source == "npz_flow") return std::make_unique<NpzFlowDataset>(d.path, d.flowKeys);
+  ReadOptions read;
+  read.maxAbsCoord = d.maxAbsCoord;
+  if (d.source == "files") return std::make_unique<FilesDataset>(d);
+  if (d.source == "kitti_object") return std::make_unique<KittiObjectDataset>(d);
+  if (d.source == "kitti_odometry")
+    return std::make_unique<OdometryDataset>(d.path, d.odometryTr, read);
+  if (d.source == "npz_flow") return std::make_unique<NpzFlowDataset>(d);
   throw DataError("data.source: unknown source '" + d.source + "'");
 }
 
 FlowSample loadFlowPair(const std::string& path, std::size_t index) {
   DatasetOptions d;
   d.path = path;
+  d.checkFiles = false;  // one pair is read; its errors name its file
   std::error_code ec;
   if (path == "simulated") {
     d.source = "simulated";

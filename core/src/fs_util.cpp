@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -66,15 +68,112 @@ bool writeFileAtomic(const std::string& path, const std::string& content, std::s
   return true;
 }
 
+namespace {
+
+const char* fileKind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISDIR(mode)) return "folder";
+  return "special file";
+}
+
+}  // namespace
+
+int openRegularFile(const std::string& path, std::uint64_t& size, std::string& error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    error = path + ": cannot open: " + std::strerror(errno);
+    return -1;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    error = path + ": is a directory, expected a file";
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = path + ": not a regular file (" + fileKind(st.st_mode) + ")";
+    return -1;
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    error = path + ": cannot open: " + std::strerror(errno);
+    return -1;
+  }
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = path + (S_ISREG(st.st_mode)
+                        ? std::string(": cannot stat")
+                        : ": not a regular file (" + std::string(fileKind(st.st_mode)) + ")");
+    ::close(fd);
+    return -1;
+  }
+  size = static_cast<std::uint64_t>(st.st_size);
+  return fd;
+}
+
+std::uint64_t readMemoryLimit() {
+  if (const char* env = std::getenv("PRETEXT_READ_LIMIT_GIB")) {
+    char* end = nullptr;
+    const double gib = std::strtod(env, &end);
+    if (end != env && *end == '\0' && gib > 0 && gib < 1e9)
+      return static_cast<std::uint64_t>(gib * 1073741824.0);
+  }
+  std::uint64_t limit = 2ull << 30;
+  const long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && pageSize > 0)
+    limit = std::min<std::uint64_t>(
+        limit, static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(pageSize) / 4);
+  return limit;
+}
+
+std::string formatBytes(std::uint64_t bytes) {
+  char buf[48];
+  if (bytes >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / 1073741824.0);
+  else if (bytes >= (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / 1048576.0);
+  else
+    std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+std::string memoryLimitProblem(std::uint64_t bytes) {
+  const std::uint64_t limit = readMemoryLimit();
+  if (bytes <= limit) return {};
+  return "needs " + formatBytes(bytes) + ", more than the limit " + formatBytes(limit) +
+         " (set PRETEXT_READ_LIMIT_GIB to raise it)";
+}
+
 bool readFile(const std::string& path, std::string& content, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open";
+  std::uint64_t size = 0;
+  const int fd = openRegularFile(path, size, error);
+  if (fd < 0) return false;
+  if (std::string why = memoryLimitProblem(size); !why.empty()) {
+    ::close(fd);
+    error = path + ": " + why;
     return false;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  content = ss.str();
+  try {
+    content.assign(static_cast<std::size_t>(size), '\0');
+  } catch (const std::bad_alloc&) {
+    ::close(fd);
+    error = path + ": out of memory while reading " + formatBytes(size);
+    return false;
+  }
+  std::size_t got = 0;
+  while (got < content.size()) {
+    const ssize_t r = ::read(fd, content.data() + got, content.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      error = path + ": read failed: " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (r == 0) break;  // shrank while reading: keep what is there
+    got += static_cast<std::size_t>(r);
+  }
+  content.resize(got);
+  ::close(fd);
   return true;
 }
 

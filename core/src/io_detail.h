@@ -3,6 +3,7 @@
 // and scalar decoding. Plain C++, no allocation proportional to untrusted counts.
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,20 @@ namespace pretext::core::io {
 
 [[noreturn]] inline void fail(const std::string& name, const std::string& what) {
   throw DataError(name + ": " + what);
+}
+
+// Fails with "<name>: needs N GiB, more than the limit M GiB ..." when `bytes` (what a read
+// holds at once: the file's bytes plus what is parsed from them) exceed readMemoryLimit().
+void requireMemory(const std::string& name, std::uint64_t bytes);
+
+// Runs a reader; an allocation failure inside becomes a DataError naming the file.
+template <typename F>
+auto guardMemory(const std::string& name, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    fail(name, "out of memory while reading");
+  }
 }
 
 std::vector<std::string_view> splitWords(std::string_view line);

@@ -55,18 +55,21 @@ CloudFormat formatFromPath(const std::string& path) {
 }
 
 std::string readFileBytes(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+  std::uint64_t size = 0;
+  std::string error;
+  const int fd = openRegularFile(path, size, error);
+  if (fd < 0) throw DataError(error);
+  if (std::string why = memoryLimitProblem(size); !why.empty()) {
     ::close(fd);
-    fail(path, S_ISDIR(st.st_mode) ? "is a directory, expected a file" : "cannot stat");
+    fail(path, why);
   }
-  if (static_cast<unsigned long long>(st.st_size) > (1ull << 34)) {
+  std::string bytes;
+  try {
+    bytes.assign(static_cast<std::size_t>(size), '\0');
+  } catch (const std::bad_alloc&) {
     ::close(fd);
-    fail(path, "file larger than 16 GiB");
+    fail(path, "out of memory while reading its " + formatBytes(size));
   }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);
@@ -83,27 +86,35 @@ std::string readFileBytes(const std::string& path) {
   return bytes;
 }
 
-PointCloud readKittiBin(const std::string& path) {
-  return parseFloatRecords(path, readFileBytes(path), 4, {"intensity"});
+PointCloud readKittiBin(const std::string& path, const ReadOptions& options) {
+  return guardMemory(path, [&] {
+    return parseFloatRecords(path, readFileBytes(path), 4, {"intensity"}, options);
+  });
 }
-PointCloud readNuscenesBin(const std::string& path) {
-  return parseFloatRecords(path, readFileBytes(path), 5, {"intensity", "ring"});
+PointCloud readNuscenesBin(const std::string& path, const ReadOptions& options) {
+  return guardMemory(path, [&] {
+    return parseFloatRecords(path, readFileBytes(path), 5, {"intensity", "ring"}, options);
+  });
 }
-PointCloud readPcd(const std::string& path) { return parsePcd(path, readFileBytes(path)); }
-PointCloud readPly(const std::string& path) { return parsePly(path, readFileBytes(path)); }
+PointCloud readPcd(const std::string& path) {
+  return guardMemory(path, [&] { return parsePcd(path, readFileBytes(path)); });
+}
+PointCloud readPly(const std::string& path) {
+  return guardMemory(path, [&] { return parsePly(path, readFileBytes(path)); });
+}
 
-PointCloud readPointCloud(const std::string& path) {
+PointCloud readPointCloud(const std::string& path, const ReadOptions& options) {
   switch (formatFromPath(path)) {
     case CloudFormat::KittiBin:
-      return readKittiBin(path);
+      return readKittiBin(path, options);
     case CloudFormat::NuscenesBin:
-      return readNuscenesBin(path);
+      return readNuscenesBin(path, options);
     case CloudFormat::Pcd:
       return readPcd(path);
     case CloudFormat::Ply:
       return readPly(path);
     case CloudFormat::Npy:
-      return parseNpyCloud(path, readFileBytes(path));
+      return guardMemory(path, [&] { return parseNpyCloud(path, readFileBytes(path)); });
     default:
       fail(path, "unknown point-cloud format (expected .bin, .pcd.bin, .pcd, .ply or .npy)");
   }

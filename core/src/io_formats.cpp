@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <map>
 
 #include "io_detail.h"
+#include "pretext/core/fs_util.h"
 #include "pretext/core/readers.h"
 
 namespace pretext::core {
@@ -178,8 +180,10 @@ struct ColumnSink {
   std::vector<int> fieldOf;  // column -> index into cloud.fields, or -1 (x/y/z/skipped)
   PointCloud cloud;
 
+  // `held`: bytes the read already holds (the file, decompressed data, parsed arrays); the
+  // floats of `reserve` points come on top and must fit readMemoryLimit().
   void setup(const std::string& name, const std::vector<std::string>& columns,
-             const std::vector<bool>& skip, std::size_t reserve) {
+             const std::vector<bool>& skip, std::size_t reserve, std::uint64_t held) {
     fieldOf.assign(columns.size(), -1);
     for (std::size_t c = 0; c < columns.size(); ++c) {
       if (skip[c]) continue;
@@ -201,6 +205,7 @@ struct ColumnSink {
       for (const auto& c : columns) have += (have.empty() ? "" : " ") + c;
       fail(name, "fields must include x, y and z (found: " + have + ")");
     }
+    requireMemory(name, held + static_cast<std::uint64_t>(reserve) * (3 + cloud.fields.size()) * 4);
     cloud.xyz.reserve(reserve * 3);
     for (auto& f : cloud.fields) f.reserve(reserve);
   }
@@ -228,8 +233,12 @@ void io::requirePoints(const std::string& name, const PointCloud& c) {
                                 : "no points");
 }
 
+void io::requireMemory(const std::string& name, std::uint64_t bytes) {
+  if (std::string why = memoryLimitProblem(bytes); !why.empty()) fail(name, why);
+}
+
 PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, int columns,
-                             const std::vector<std::string>& extra) {
+                             const std::vector<std::string>& extra, const ReadOptions& options) {
   const std::size_t rec = static_cast<std::size_t>(columns) * 4;
   if (bytes.empty()) fail(name, "empty file");
   if (bytes.size() % rec != 0)
@@ -239,6 +248,15 @@ PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, in
   const std::size_t n = bytes.size() / rec;
   const std::size_t nExtra =
       std::min<std::size_t>(extra.size(), static_cast<std::size_t>(columns - 3));
+  // The file's bytes and the floats parsed from them (x, y, z and the named columns).
+  requireMemory(name, bytes.size() + static_cast<std::uint64_t>(n) * (3 + nExtra) * 4);
+  // Nothing in the file says it holds points: every value must look like one. Random bytes
+  // are float32 with random exponents, most of them far beyond any LiDAR range.
+  const double bound = options.maxAbsCoord;
+  auto implausible = [&](std::size_t row, const std::string& what) {
+    fail(name, "point " + std::to_string(row) + ": " + what +
+                   "; not float32 LiDAR records (random bytes or another format?)");
+  };
   PointCloud c;
   c.xyz.resize(n * 3);
   for (std::size_t f = 0; f < nExtra; ++f) {
@@ -251,7 +269,23 @@ PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, in
   for (std::size_t i = 0; i < n; ++i, p += rec) {
     float xyz[3];
     std::memcpy(xyz, p, 12);
-    if (!std::isfinite(xyz[0]) || !std::isfinite(xyz[1]) || !std::isfinite(xyz[2])) continue;
+    const bool finite = std::isfinite(xyz[0]) && std::isfinite(xyz[1]) && std::isfinite(xyz[2]);
+    for (int d = 0; d < 3 && finite; ++d)
+      if (std::fabs(static_cast<double>(xyz[d])) > bound) {
+        char v[64], b[64];
+        std::snprintf(v, sizeof v, "%g", static_cast<double>(xyz[d]));
+        std::snprintf(b, sizeof b, "%g", bound);
+        implausible(i, std::string("coordinate ") + "xyz"[d] + " = " + v + " is beyond " + b +
+                           " m (data.max_abs_coord)");
+      }
+    for (std::size_t f = 0; f < static_cast<std::size_t>(columns - 3); ++f) {
+      float v;
+      std::memcpy(&v, p + 12 + 4 * f, 4);
+      if (!std::isfinite(v))
+        implausible(
+            i, (f < extra.size() ? extra[f] : "column " + std::to_string(3 + f)) + " is NaN/Inf");
+    }
+    if (!finite) continue;
     std::memcpy(&c.xyz[3 * kept], xyz, 12);
     for (std::size_t f = 0; f < nExtra; ++f) std::memcpy(&c.fields[f][kept], p + 12 + 4 * f, 4);
     ++kept;
@@ -377,7 +411,8 @@ PointCloud parsePcd(const std::string& name, std::string_view bytes) {
   if (data == "ascii") {
     std::vector<double> row(cols.size());
     // Each point is one line; the count is checked as lines are read (no reserve on trust).
-    sink.setup(name, cols, skip, std::min<std::uint64_t>(points, body.size() / 2 + 1));
+    sink.setup(name, cols, skip, std::min<std::uint64_t>(points, body.size() / 2 + 1),
+               bytes.size());
     std::size_t p = 0;
     std::uint64_t read = 0;
     std::string_view l;
@@ -422,10 +457,11 @@ PointCloud parsePcd(const std::string& name, std::string_view bytes) {
     if (csize > body.size() - 8)
       fail(name, "binary_compressed: compressed size " + std::to_string(csize) + " but only " +
                      std::to_string(body.size() - 8) + " bytes follow (truncated?)");
+    requireMemory(name, bytes.size() + static_cast<std::uint64_t>(usize));
     decompressed = lzfDecompress(body.substr(8, csize), usize, name);
     payload = decompressed;
   }
-  sink.setup(name, cols, skip, points);
+  sink.setup(name, cols, skip, points, bytes.size() + decompressed.size());
   // binary: one record per point (interleaved); binary_compressed: column after column.
   std::vector<std::size_t> colOffset(cols.size());
   std::size_t off = 0;
@@ -579,7 +615,8 @@ PointCloud parsePly(const std::string& name, std::string_view bytes) {
       for (std::uint64_t k = 0; k < elements[e].count; ++k)
         if (!nextLine(body, p, l))
           fail(name, "data ends inside element " + quoted(elements[e].name));
-    sink.setup(name, cols, skip, std::min<std::uint64_t>(vertex->count, body.size() / 2 + 1));
+    sink.setup(name, cols, skip, std::min<std::uint64_t>(vertex->count, body.size() / 2 + 1),
+               bytes.size());
     for (std::uint64_t v = 0; v < vertex->count; ++v) {
       if (!nextLine(body, p, l))
         fail(name, "header says " + std::to_string(vertex->count) + " vertices but the data has " +
@@ -650,7 +687,7 @@ PointCloud parsePly(const std::string& name, std::string_view bytes) {
     fail(name, "header says " + std::to_string(vertex->count) + " vertices of at least " +
                    std::to_string(minVertex) + " bytes but only " +
                    std::to_string(body.size() - at) + " bytes of data follow (truncated?)");
-  sink.setup(name, cols, skip, vertex->count);
+  sink.setup(name, cols, skip, vertex->count, bytes.size());
   for (std::uint64_t v = 0; v < vertex->count; ++v) {
     for (std::size_t c = 0; c < cols.size(); ++c) {
       const auto& p = vertex->props[c];
@@ -764,7 +801,8 @@ PointCloud parseNpyCloud(const std::string& name, std::string_view bytes) {
   std::vector<std::string> cols{"x", "y", "z"};
   for (std::size_t c = 3; c < a.shape[1]; ++c) cols.push_back("f" + std::to_string(c));
   ColumnSink sink;
-  sink.setup(name, cols, std::vector<bool>(cols.size(), false), a.shape[0]);
+  sink.setup(name, cols, std::vector<bool>(cols.size(), false), a.shape[0],
+             bytes.size() + static_cast<std::uint64_t>(a.data.size()) * sizeof(double));
   for (std::size_t i = 0; i < a.shape[0]; ++i) sink.push(&a.data[i * a.shape[1]]);
   return sink.finish(name);
 }

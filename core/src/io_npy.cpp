@@ -46,7 +46,18 @@ std::string_view dictValue(const std::string& name, std::string_view header, std
 
 }  // namespace
 
-NpyArray parseNpy(const std::string& name, std::string_view bytes) {
+namespace {
+
+// What the header of an .npy says; only the header bytes need to be present.
+struct NpyHeader {
+  std::string dtype;
+  std::vector<std::size_t> shape;
+  Scalar scalar = Scalar::F32;
+  bool swap = false;
+  std::size_t dataStart = 0;  // offset of the first data byte
+};
+
+NpyHeader parseNpyHeader(const std::string& name, std::string_view bytes) {
   if (bytes.size() < 10 || bytes.substr(0, 6) != "\x93NUMPY")
     fail(name, "not a .npy file (bad magic)");
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -65,8 +76,9 @@ NpyArray parseNpy(const std::string& name, std::string_view bytes) {
   }
   if (headerLen > bytes.size() - start) fail(name, "truncated .npy header");
   const std::string_view header = bytes.substr(start, headerLen);
-  NpyArray a;
-  a.dtype = std::string(dictValue(name, header, "descr"));
+  NpyHeader h;
+  h.dataStart = start + headerLen;
+  h.dtype = std::string(dictValue(name, header, "descr"));
   if (dictValue(name, header, "fortran_order") != "False")
     fail(name, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
   const std::string shapeText(dictValue(name, header, "shape"));
@@ -78,46 +90,68 @@ NpyArray parseNpy(const std::string& name, std::string_view bytes) {
     // An empty array may declare any other dimension; nothing real is this long.
     if (v > (std::uint64_t{1} << 32))
       fail(name, "npy header: shape entry " + std::string(dim) + " is implausibly large");
-    a.shape.push_back(static_cast<std::size_t>(v));
+    h.shape.push_back(static_cast<std::size_t>(v));
   }
-  const std::string& d = a.dtype;
+  const std::string& d = h.dtype;
   if (d.size() < 3) fail(name, "unsupported dtype " + quoted(d));
   const char order = d[0], kind = d[1];
   const std::string width = d.substr(2);
-  Scalar s;
   if (kind == 'f' && width == "2")
-    s = Scalar::F16;
+    h.scalar = Scalar::F16;
   else if (kind == 'f' && width == "4")
-    s = Scalar::F32;
+    h.scalar = Scalar::F32;
   else if (kind == 'f' && width == "8")
-    s = Scalar::F64;
+    h.scalar = Scalar::F64;
   else if ((kind == 'i' || kind == 'u' || kind == 'b') &&
            (width == "1" || width == "2" || width == "4" || width == "8")) {
     const int w = width[0] - '0';
     const bool sgn = kind == 'i';
-    s = w == 1   ? (sgn ? Scalar::I8 : Scalar::U8)
-        : w == 2 ? (sgn ? Scalar::I16 : Scalar::U16)
-        : w == 4 ? (sgn ? Scalar::I32 : Scalar::U32)
-                 : (sgn ? Scalar::I64 : Scalar::U64);
+    h.scalar = w == 1   ? (sgn ? Scalar::I8 : Scalar::U8)
+               : w == 2 ? (sgn ? Scalar::I16 : Scalar::U16)
+               : w == 4 ? (sgn ? Scalar::I32 : Scalar::U32)
+                        : (sgn ? Scalar::I64 : Scalar::U64);
   } else {
     fail(name, "unsupported dtype " + quoted(d) + " (numeric only)");
   }
   if (order != '<' && order != '>' && order != '|' && order != '=')
     fail(name, "unsupported byte order in dtype " + quoted(d));
-  const bool swap = order == '>';
-  const std::size_t payload = bytes.size() - start - headerLen;
+  h.swap = order == '>';
+  return h;
+}
+
+// The element count of `h`, checked against the `payload` bytes that follow the header.
+std::uint64_t checkedCount(const std::string& name, const NpyHeader& h, std::uint64_t payload) {
   std::uint64_t count = 1;
-  for (auto dim : a.shape)
+  for (auto dim : h.shape)
     if (!mulWithin(count, dim, payload, count))
       fail(name, "shape needs more data than the " + std::to_string(payload) + " bytes present");
-  const std::size_t sz = static_cast<std::size_t>(scalarSize(s));
+  const std::uint64_t sz = static_cast<std::uint64_t>(scalarSize(h.scalar));
   if (count * sz != payload)
-    fail(name, "shape needs " + std::to_string(count * sz) + " bytes of " + d + " data but " +
+    fail(name, "shape needs " + std::to_string(count * sz) + " bytes of " + h.dtype + " data but " +
                    std::to_string(payload) + " bytes follow the header");
-  a.data.resize(count);
-  const auto* base = u + start + headerLen;
-  for (std::size_t i = 0; i < count; ++i) a.data[i] = loadScalar(base + i * sz, s, swap);
+  return count;
+}
+
+// `held`: what the caller holds besides `bytes` (an archive, arrays already parsed).
+NpyArray parseNpyHeld(const std::string& name, std::string_view bytes, std::uint64_t held) {
+  const NpyHeader h = parseNpyHeader(name, bytes);
+  const std::uint64_t count = checkedCount(name, h, bytes.size() - h.dataStart);
+  requireMemory(name, held + bytes.size() + count * sizeof(double));
+  NpyArray a;
+  a.dtype = h.dtype;
+  a.shape = h.shape;
+  a.data.resize(static_cast<std::size_t>(count));
+  const auto* base = reinterpret_cast<const unsigned char*>(bytes.data()) + h.dataStart;
+  const std::size_t sz = static_cast<std::size_t>(scalarSize(h.scalar));
+  for (std::size_t i = 0; i < a.data.size(); ++i)
+    a.data[i] = loadScalar(base + i * sz, h.scalar, h.swap);
   return a;
+}
+
+}  // namespace
+
+NpyArray parseNpy(const std::string& name, std::string_view bytes) {
+  return parseNpyHeld(name, bytes, 0);
 }
 
 namespace {
@@ -130,6 +164,26 @@ std::uint16_t le16(const unsigned char* p) {
 }
 std::uint64_t le64(const unsigned char* p) {
   return le32(p) | (static_cast<std::uint64_t>(le32(p + 4)) << 32);
+}
+
+// The bytes of the array a deflated .npy member holds as double, from the .npy header in its
+// first bytes (inflated on their own), checked against the member's declared size.
+std::uint64_t npzMemberArrayBytes(const std::string& where, const unsigned char* data,
+                                  std::uint64_t csize, std::uint64_t usize) {
+  std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(usize, 1u << 20)), '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail(where, "zlib init failed");
+  zs.next_in = const_cast<Bytef*>(data);
+  zs.avail_in = static_cast<uInt>(std::min<std::uint64_t>(csize, std::numeric_limits<uInt>::max()));
+  zs.next_out = reinterpret_cast<Bytef*>(head.data());
+  zs.avail_out = static_cast<uInt>(head.size());
+  const int rc = inflate(&zs, Z_SYNC_FLUSH);
+  head.resize(static_cast<std::size_t>(zs.total_out));
+  inflateEnd(&zs);
+  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) fail(where, "corrupt deflate data");
+  const NpyHeader h = parseNpyHeader(where, head);
+  if (h.dataStart > usize) fail(where, "truncated .npy header");
+  return checkedCount(where, h, usize - h.dataStart) * sizeof(double);
 }
 
 }  // namespace
@@ -160,6 +214,7 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
   }
   if (cdOffset > n || cdSize > n - cdOffset) fail(name, "zip directory lies outside the file");
   std::map<std::string, NpyArray> out;
+  std::uint64_t held = 0;  // bytes of the arrays parsed so far
   std::size_t p = static_cast<std::size_t>(cdOffset);
   const std::size_t cdEnd = p + static_cast<std::size_t>(cdSize);
   for (std::uint64_t e = 0; e < entries; ++e) {
@@ -194,25 +249,31 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
         static_cast<std::size_t>(local) + 30 + le16(u + local + 26) + le16(u + local + 28);
     if (dataAt > n || csize > n - dataAt) fail(where, "member data runs past the end (truncated?)");
     if (usize > (std::uint64_t{1} << 34)) fail(where, "member larger than 16 GiB");
-    std::string raw;
+    std::string inflated;
+    std::string_view raw;
     if (method == 0) {
       if (csize != usize) fail(where, "stored member with different sizes");
-      raw.assign(bytes.data() + dataAt, static_cast<std::size_t>(csize));
+      raw = bytes.substr(dataAt, static_cast<std::size_t>(csize));  // no copy
     } else if (method == 8) {
       // Deflate expands at most ~1032:1; a larger declared size is a lie.
       if (usize > csize * 1032 + 1024) fail(where, "declared size is implausible for its data");
-      raw.resize(static_cast<std::size_t>(usize));
+      // Before inflating: the member's .npy header (from its first bytes) says how large the
+      // array is; the archive, this member inflated and every array as double must fit.
+      const std::uint64_t arrayBytes = npzMemberArrayBytes(where, u + dataAt, csize, usize);
+      requireMemory(where, n + held + usize + arrayBytes);
+      inflated.resize(static_cast<std::size_t>(usize));
       z_stream zs{};
       if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail(where, "zlib init failed");
       zs.next_in = const_cast<Bytef*>(u + dataAt);
       zs.avail_in =
           static_cast<uInt>(std::min<std::uint64_t>(csize, std::numeric_limits<uInt>::max()));
-      zs.next_out = reinterpret_cast<Bytef*>(raw.data());
-      zs.avail_out = static_cast<uInt>(raw.size());
+      zs.next_out = reinterpret_cast<Bytef*>(inflated.data());
+      zs.avail_out = static_cast<uInt>(inflated.size());
       const int rc = inflate(&zs, Z_FINISH);
       const std::uint64_t produced = zs.total_out;
       inflateEnd(&zs);
       if (rc != Z_STREAM_END || produced != usize) fail(where, "corrupt deflate data");
+      raw = inflated;
     } else {
       fail(where, "unsupported zip compression method " + std::to_string(method));
     }
@@ -220,7 +281,11 @@ std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_vi
       fail(where, "CRC mismatch (corrupt archive)");
     std::string key = member;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
-    out[key] = parseNpy(where, raw);
+    // Held besides this member: the archive (a stored member lies inside it) and the arrays
+    // parsed so far.
+    NpyArray a = parseNpyHeld(where, raw, method == 0 ? n - raw.size() + held : n + held);
+    held += a.data.size() * sizeof(double);
+    out[key] = std::move(a);
   }
   if (out.empty()) fail(name, "archive holds no arrays");
   return out;

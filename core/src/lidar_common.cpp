@@ -41,6 +41,8 @@ DatasetOptions lidarDatasetOptions(const Config& c) {
   d.path = c.getString("data.path");
   d.flowKeys = c.getString("data.flow_keys");
   d.odometryTr = c.getString("data.odometry_tr");
+  d.maxAbsCoord = c.getFloat("data.max_abs_coord");
+  d.skipBadFiles = c.getString("data.on_bad_file") == "skip";
   d.seed = static_cast<std::uint64_t>(c.getInt("experiment.seed"));
   d.simBeams = static_cast<int>(c.getInt("data.sim.beams"));
   d.simAzimuthSteps = static_cast<int>(c.getInt("data.sim.azimuth_steps"));

@@ -3,6 +3,7 @@
 #include "pretext/core/npy.h"
 
 #include <fstream>
+#include <new>
 
 #include "pretext/core/readers.h"
 
@@ -40,6 +41,9 @@ bool readNpyFloat32(const std::string& path, std::vector<float>& data,
     return true;
   } catch (const DataError& e) {
     error = e.what();
+    return false;
+  } catch (const std::bad_alloc&) {
+    error = path + ": out of memory while reading";
     return false;
   }
 }

@@ -21,6 +21,7 @@
 
 #include "communicator.h"
 #include "experiment.h"
+#include "lidar_common.h"
 #include "pretext/core/fs_util.h"
 #include "pretext/core/presets.h"
 #include "pretext/core/run_dir.h"
@@ -565,6 +566,21 @@ bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
     }
     impl->writer = RunDirWriter::create(req.runsRoot, impl->config, error);
     if (!impl->writer) return false;
+    // Files left out by data.on_bad_file: skip (the check above was cached): one warning.
+    const std::string kind = impl->config.getString("experiment.kind");
+    if (kind == "lidar_ssl" || kind == "lidar_downstream") {
+      std::string w, e;
+      try {
+        w = openDataset(lidarDatasetOptions(impl->config))->warning();
+      } catch (const DataError& x) {
+        w = x.what();
+      }
+      if (!w.empty()) {
+        std::fprintf(stderr, "warning: data.path: %s\n", w.c_str());
+        impl->writer->appendEvent("log",
+                                  "\"level\":1,\"message\":" + json("data.path: " + w).dump(), e);
+      }
+    }
   }
   impl->runDir = impl->writer->dir();
   return true;

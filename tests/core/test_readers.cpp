@@ -1,14 +1,24 @@
 // Readers on the real files in ../shared/data (golden values from its README), round trips
 // through the writers, and a malformed-input set for every reader asserting the message.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 
 #include "pretext/core/datasets.h"
+#include "pretext/core/fs_util.h"
 #include "pretext/core/readers.h"
 #include "pretext/core/voxelize.h"
 #include "test_util.h"
@@ -608,4 +618,276 @@ TEST_CASE("flow pairs for the flow view: simulated, .npz and KITTI odometry", "[
                     Catch::Contains("missing") && Catch::Contains("no such file"));
   writeBytes(tmp / "bad.npz", "not a zip");
   CHECK_THROWS_WITH(loadFlowPair(tmp / "bad.npz", 0), Catch::Contains("bad.npz"));
+}
+
+// ---- issue #21: never trust a file blindly ------------------------------------------------
+
+namespace {
+
+// 16-byte KITTI records from a list of (x, y, z, intensity).
+std::string kittiRecords(const std::vector<std::array<float, 4>>& rows) {
+  std::string s;
+  for (const auto& r : rows) s.append(reinterpret_cast<const char*>(r.data()), 16);
+  return s;
+}
+
+std::string randomBytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
+  return s;
+}
+
+// Sets an environment variable for the scope of one test.
+struct ScopedEnv {
+  ScopedEnv(const char* name, const char* value) : m_name(name) {
+    if (const char* old = std::getenv(name)) m_old = old, m_had = true;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (m_had)
+      ::setenv(m_name, m_old.c_str(), 1);
+    else
+      ::unsetenv(m_name);
+  }
+  const char* m_name;
+  std::string m_old;
+  bool m_had = false;
+};
+
+}  // namespace
+
+TEST_CASE("Readers refuse FIFOs, devices and sockets without opening them", "[readers][trust]") {
+  TempDir dir;
+  const std::string fifo = dir / "x.bin";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Nobody ever writes to the FIFO: a reader that opened it would wait forever.
+  CHECK_THAT(errorOf([&] { readPointCloud(fifo); }),
+             Catch::Equals(fifo + ": not a regular file (fifo)"));
+  CHECK_THAT(errorOf([&] { readFileBytes(fifo); }), Catch::Contains("not a regular file (fifo)"));
+  std::string text, error;
+  CHECK_FALSE(pretext::core::readFile(fifo, text, error));
+  CHECK(error == fifo + ": not a regular file (fifo)");
+  // A device behind an innocent name.
+  fs::create_symlink("/dev/zero", dir / "zero.pcd");
+  CHECK_THAT(errorOf([&] { readPointCloud(dir / "zero.pcd"); }),
+             Catch::Equals((dir / "zero.pcd") + ": not a regular file (character device)"));
+  // A socket (opening one fails with ENXIO; the message says what it is instead).
+  const std::string sock = dir / "s.ply";
+  const int sfd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sfd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(sock.size() < sizeof addr.sun_path);
+  std::memcpy(addr.sun_path, sock.c_str(), sock.size() + 1);
+  REQUIRE(::bind(sfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  CHECK_THAT(errorOf([&] { readPointCloud(sock); }),
+             Catch::Equals(sock + ": not a regular file (socket)"));
+  ::close(sfd);
+  // Kitti labels/calibration and .npz go through the same opening path.
+  CHECK_THAT(errorOf([&] { readKittiCalib(fifo); }), Catch::Contains("not a regular file (fifo)"));
+  // A FIFO inside a dataset folder is a bad file of that folder.
+  fs::create_directories(dir / "scans");
+  writeBytes(dir / "scans/a.bin", kittiRecords({{1, 2, 3, 0.5f}, {4, 5, 6, 0.5f}}));
+  REQUIRE(::mkfifo((dir / "scans/b.bin").c_str(), 0600) == 0);
+  DatasetOptions o;
+  o.source = "files";
+  o.path = dir / "scans";
+  CHECK_THAT(errorOf([&] { openDataset(o); }),
+             Catch::Contains((dir / "scans/b.bin") + ": not a regular file (fifo)"));
+  o.path = fifo;
+  CHECK_THAT(errorOf([&] { openDataset(o); }), Catch::Contains("not a regular file (fifo)"));
+}
+
+TEST_CASE("Headerless .bin files must hold finite, plausible coordinates", "[readers][trust]") {
+  // Random bytes: float32 with random exponents, most far beyond any LiDAR range.
+  const std::string noise = randomBytes(16 * 1000, 7);
+  CHECK_THAT(errorOf([&] { parseFloatRecords("r.bin", noise, 4, {"intensity"}); }),
+             Catch::StartsWith("r.bin: ") && Catch::Contains("data.max_abs_coord"));
+  CHECK_THAT(errorOf([&] {
+               parseFloatRecords("r.pcd.bin", randomBytes(20 * 1000, 8), 5, {"intensity", "ring"});
+             }),
+             Catch::StartsWith("r.pcd.bin: ") && Catch::Contains("data.max_abs_coord"));
+  // Values near the float limit.
+  const std::string huge = kittiRecords({{1, 2, 3, 0}, {3e38f, -3e38f, 3e38f, 0}, {4, 5, 6, 0}});
+  CHECK_THAT(
+      errorOf([&] { parseFloatRecords("h.bin", huge, 4, {"intensity"}); }),
+      Catch::Contains("h.bin: point 1") && Catch::Contains("3e+38") && Catch::Contains("1000 m"));
+  // The bound is configurable: 5 m refuses a point 6 m away, 1e39 accepts everything finite.
+  const std::string near = kittiRecords({{1, 2, 3, 0}, {6, 0, 0, 0}});
+  ReadOptions tight;
+  tight.maxAbsCoord = 5;
+  CHECK_THAT(errorOf([&] { parseFloatRecords("n.bin", near, 4, {"intensity"}, tight); }),
+             Catch::Contains("beyond 5 m"));
+  ReadOptions loose;
+  loose.maxAbsCoord = 1e39;
+  CHECK(parseFloatRecords("h.bin", huge, 4, {"intensity"}, loose).size() == 3);
+  // Every value must be finite: NaN intensity is not KITTI data (NaN x, y, z rows are still
+  // dropped and counted, as documented).
+  const std::string nanIntensity = kittiRecords({{1, 2, 3, 0}, {1, 2, 3, std::nanf("")}});
+  CHECK_THAT(errorOf([&] { parseFloatRecords("i.bin", nanIntensity, 4, {"intensity"}); }),
+             Catch::Contains("i.bin: point 1: intensity is NaN/Inf"));
+  // Files and datasets: the file is named when it is read and when the dataset is opened.
+  TempDir dir;
+  fs::create_directories(dir / "scans");
+  writeBytes(dir / "scans/a.bin", kittiRecords({{1, 2, 3, 0.5f}, {4, 5, 6, 0.5f}}));
+  writeBytes(dir / "scans/b.bin", noise);
+  CHECK_THAT(errorOf([&] { readPointCloud(dir / "scans/b.bin"); }),
+             Catch::StartsWith((dir / "scans/b.bin") + ": "));
+  DatasetOptions o;
+  o.source = "files";
+  o.path = dir / "scans";
+  CHECK_THAT(errorOf([&] { openDataset(o); }), Catch::StartsWith((dir / "scans/b.bin") + ": ") &&
+                                                   Catch::Contains("data.max_abs_coord"));
+  o.maxAbsCoord = 1e39;
+  o.path = dir / "scans/a.bin";
+  CHECK(openDataset(o)->size() == 1);
+}
+
+TEST_CASE("Bad files in a dataset folder fail at open, or are skipped and counted",
+          "[readers][trust][datasets]") {
+  TempDir dir;
+  fs::create_directories(dir / "scans");
+  for (int i = 0; i < 4; ++i)
+    writeBytes(dir / ("scans/" + std::to_string(i) + ".bin"),
+               kittiRecords({{1, 2, 3, 0.5f}, {4, 5, float(i), 0.5f}}));
+  writeBytes(dir / "scans/5_trunc.bin", std::string(18, '\0'));
+  writeBytes(dir / "scans/6_noise.bin", randomBytes(1600, 3));
+  DatasetOptions o;
+  o.source = "files";
+  o.path = dir / "scans";
+  CHECK_THAT(errorOf([&] { openDataset(o); }),
+             Catch::StartsWith((dir / "scans/5_trunc.bin") + ": size 18 bytes"));
+  o.skipBadFiles = true;
+  auto ds = openDataset(o);
+  CHECK(ds->size() == 4);
+  CHECK_THAT(ds->warning(), Catch::StartsWith("skipped 2 of 6 files: first: " +
+                                              (dir / "scans/5_trunc.bin") + ": size 18 bytes"));
+  for (std::size_t i = 0; i < ds->size(); ++i) CHECK(ds->scan(i).size() == 2);
+  // Nothing left: an error even when skipping.
+  fs::create_directories(dir / "allbad");
+  writeBytes(dir / "allbad/x.bin", std::string(18, '\0'));
+  o.path = dir / "allbad";
+  CHECK_THAT(errorOf([&] { openDataset(o); }),
+             Catch::Contains("all 1 files are bad") && Catch::Contains("x.bin: size 18"));
+  // npz_flow: a corrupt archive among good ones.
+  fs::create_directories(dir / "flow");
+  fs::create_symlink(sharedData("scene_flow/av2_icpflow_demo.npz"), dir / "flow/a.npz");
+  std::string npz = readFileBytes(sharedData("scene_flow/av2_icpflow_demo.npz"));
+  npz[200] = static_cast<char>(npz[200] ^ 0x5a);
+  writeBytes(dir / "flow/b.npz", npz);
+  o.source = "npz_flow";
+  o.path = dir / "flow";
+  o.skipBadFiles = false;
+  CHECK_THAT(errorOf([&] { openDataset(o); }), Catch::StartsWith((dir / "flow/b.npz") + "[pc1"));
+  o.skipBadFiles = true;
+  ds = openDataset(o);
+  CHECK(ds->size() == 1);
+  CHECK_THAT(ds->warning(),
+             Catch::StartsWith("skipped 1 of 2 files: first: " + (dir / "flow/b.npz")));
+}
+
+TEST_CASE("Readers check the memory a file needs before allocating it", "[readers][trust]") {
+  TempDir dir;
+  // A 15 GiB sparse .bin occupies no disk but would need 15 GiB of memory to read.
+  const std::string sparse = dir / "sparse.bin";
+  {
+    const int fd = ::open(sparse.c_str(), O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 15ll << 30) == 0);
+    ::close(fd);
+  }
+  CHECK_THAT(errorOf([&] { readPointCloud(sparse); }), Catch::StartsWith(sparse + ": ") &&
+                                                           Catch::Contains("needs 15.0 GiB") &&
+                                                           Catch::Contains("more than the limit"));
+  // The limit can be moved by the environment; 1 MiB refuses a 2 MiB file.
+  writeBytes(dir / "two.bin", std::string(2 << 20, '\0'));
+  {
+    ScopedEnv env("PRETEXT_READ_LIMIT_GIB", "0.0009765625");
+    CHECK_THAT(errorOf([&] { readPointCloud(dir / "two.bin"); }),
+               Catch::Contains("more than the limit 1.0 MiB") &&
+                   Catch::Contains("PRETEXT_READ_LIMIT_GIB"));
+  }
+  CHECK(readPointCloud(dir / "two.bin").size() == (2u << 20) / 16);
+}
+
+TEST_CASE("An .npz zip bomb is refused before it is inflated", "[readers][trust]") {
+  // One member: an (100 000 000, 3) float32 array of zeros, 1.2 GB inflated from ~5 MB.
+  const std::uint64_t rows = 100000000;
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", 3), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string npyHead = "\x93NUMPY\x01";
+  npyHead += '\0';
+  npyHead += static_cast<char>(header.size() & 0xff);
+  npyHead += static_cast<char>(header.size() >> 8);
+  npyHead += header;
+  const std::uint64_t usize = npyHead.size() + rows * 12;
+  std::string deflated;
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, 1, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string chunk(1 << 20, '\0'), out(1 << 20, '\0');
+  uLong crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(npyHead.data()), static_cast<uInt>(npyHead.size()));
+  auto feed = [&](const std::string& in, std::size_t n, int flush) {
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(n);
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(out.data());
+      zs.avail_out = static_cast<uInt>(out.size());
+      deflate(&zs, flush);
+      deflated.append(out.data(), out.size() - zs.avail_out);
+    } while (zs.avail_out == 0);
+  };
+  feed(npyHead, npyHead.size(), Z_NO_FLUSH);
+  for (std::uint64_t left = rows * 12; left > 0;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(n));
+    left -= n;
+    feed(chunk, n, left ? Z_NO_FLUSH : Z_FINISH);
+  }
+  deflateEnd(&zs);
+  // Zip64 is not needed below 4 GiB: a plain local header, directory and end record.
+  auto u16 = [](std::string& s, std::uint32_t v) {
+    s += static_cast<char>(v & 0xff);
+    s += static_cast<char>((v >> 8) & 0xff);
+  };
+  auto u32 = [&](std::string& s, std::uint32_t v) {
+    u16(s, v & 0xffff);
+    u16(s, v >> 16);
+  };
+  const std::string name = "pc1.npy";
+  std::string zip;
+  u32(zip, 0x04034b50u);
+  for (std::uint32_t v : {20u, 0u, 8u, 0u, 0x21u}) u16(zip, v);
+  u32(zip, static_cast<std::uint32_t>(crc));
+  u32(zip, static_cast<std::uint32_t>(deflated.size()));
+  u32(zip, static_cast<std::uint32_t>(usize));
+  u16(zip, static_cast<std::uint32_t>(name.size()));
+  u16(zip, 0);
+  zip += name + deflated;
+  const auto cdOffset = static_cast<std::uint32_t>(zip.size());
+  std::string cd;
+  u32(cd, 0x02014b50u);
+  for (std::uint32_t v : {20u, 20u, 0u, 8u, 0u, 0x21u}) u16(cd, v);
+  u32(cd, static_cast<std::uint32_t>(crc));
+  u32(cd, static_cast<std::uint32_t>(deflated.size()));
+  u32(cd, static_cast<std::uint32_t>(usize));
+  u16(cd, static_cast<std::uint32_t>(name.size()));
+  for (int i = 0; i < 4; ++i) u16(cd, 0);
+  u32(cd, 0);
+  u32(cd, 0);
+  cd += name;
+  zip += cd;
+  u32(zip, 0x06054b50u);
+  for (std::uint32_t v : {0u, 0u, 1u, 1u}) u16(zip, v);
+  u32(zip, static_cast<std::uint32_t>(cd.size()));
+  u32(zip, cdOffset);
+  u16(zip, 0);
+  // 1.2 GB of float32 become 2.4 GB of doubles: 3.4 GiB in all, over the 2 GiB default.
+  ScopedEnv env("PRETEXT_READ_LIMIT_GIB", "2");
+  CHECK_THAT(errorOf([&] { parseNpz("bomb.npz", zip); }),
+             Catch::StartsWith("bomb.npz[pc1.npy]: ") && Catch::Contains("needs 3.4 GiB") &&
+                 Catch::Contains("more than the limit 2.0 GiB"));
 }

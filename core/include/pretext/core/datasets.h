@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pretext/core/point_cloud.h"
+#include "pretext/core/readers.h"
 #include "pretext/core/run_types.h"
 
 namespace pretext::core {
@@ -41,7 +42,10 @@ ScenePair readFlowNpz(const std::string& path, const std::vector<FlowKeyMap>& ma
 // (12 numbers, row-major 3x4) is used when the folder has no calib.txt.
 class KittiOdometrySequence {
  public:
-  explicit KittiOdometrySequence(const std::string& dir, const std::string& tr = "");
+  // Every scan must be a regular file of whole 16-byte records (checked here, without reading
+  // it); its values are checked when it is read, with `read`.
+  explicit KittiOdometrySequence(const std::string& dir, const std::string& tr = "",
+                                 const ReadOptions& read = {});
   std::size_t frames() const { return m_files.size(); }
   std::size_t pairs() const { return m_files.size() > 1 ? m_files.size() - 1 : 0; }
   PointCloud frame(std::size_t i) const;
@@ -54,14 +58,22 @@ class KittiOdometrySequence {
   std::vector<std::size_t> m_poseIndex;
   std::vector<Mat4> m_poses;
   Mat4 m_tr{};
+  ReadOptions m_read;
 };
 
 // Where scans for training come from.
 struct DatasetOptions {
   std::string source = "simulated";  // simulated | files | kitti_object | kitti_odometry | npz_flow
   std::string path;
-  std::string flowKeys;    // FlowKeyMap spec, empty = defaults
-  std::string odometryTr;  // 12 numbers when the odometry folder has no calib.txt
+  std::string flowKeys;         // FlowKeyMap spec, empty = defaults
+  std::string odometryTr;       // 12 numbers when the odometry folder has no calib.txt
+  double maxAbsCoord = 1000.0;  // data.max_abs_coord: bound for headerless .bin coordinates
+  // data.on_bad_file: false = a bad file fails the open; true = it is left out and counted
+  // (files, npz_flow, kitti_object; a KITTI odometry sequence cannot lose frames).
+  bool skipBadFiles = false;
+  // Read every file of `files` and `npz_flow` once when opening (results cached per process
+  // by path, size and mtime); false opens without reading (the flow view, one pair at a time).
+  bool checkFiles = true;
   std::uint64_t seed = 0;
   int simBeams = 64, simAzimuthSteps = 2048;
   double simMaxRange = 80.0, simRangeNoise = 0.02;
@@ -83,8 +95,11 @@ class ScanDataset {
     return {scan(index), boxes(index)};
   }
   virtual std::string describe() const = 0;
+  // "" or what the open left out: "skipped 2 of 40 files: first: <path>: <reason>".
+  virtual std::string warning() const { return {}; }
 };
-// Scans the folder once; throws DataError naming the path and what is missing.
+// Scans the folder once and checks its files (DatasetOptions::checkFiles); throws DataError
+// naming the path and what is missing, or the first bad file and why.
 std::unique_ptr<ScanDataset> openDataset(const DatasetOptions& options);
 
 // One scene-flow pair for the flow view: `path` is "simulated" (the simulator's pair `index`,

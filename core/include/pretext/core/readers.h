@@ -19,23 +19,37 @@ const char* formatName(CloudFormat f);
 // By extension: .bin (KITTI, 4 floats), .pcd.bin (nuScenes, 5 floats), .pcd, .ply, .npy.
 CloudFormat formatFromPath(const std::string& path);
 
-std::string readFileBytes(const std::string& path);  // throws DataError
+// Every byte of a regular file. Throws DataError naming the file for FIFOs, devices, sockets
+// and folders (refused before they are opened for reading), for files whose size exceeds
+// readMemoryLimit() (fs_util.h), and when the allocation fails.
+std::string readFileBytes(const std::string& path);
+
+// Plausibility bounds for formats without a header (KITTI .bin, nuScenes .pcd.bin), whose
+// bytes would otherwise be taken as points whatever they hold.
+struct ReadOptions {
+  double maxAbsCoord = 1000.0;  // metres; |x|, |y|, |z| above it refuse the file
+};
 
 // Raw float32 records: `columns` floats per point, the first three x, y, z; the names of the
 // remaining columns given in `extra` (KITTI: {"intensity"}; nuScenes: {"intensity","ring"}).
+// Rows with NaN/Inf x, y or z are dropped and counted; a finite coordinate beyond
+// options.maxAbsCoord or a NaN/Inf in another column refuses the whole file (random bytes or
+// a different format, not a LiDAR scan).
 PointCloud parseFloatRecords(const std::string& name, std::string_view bytes, int columns,
-                             const std::vector<std::string>& extra);
+                             const std::vector<std::string>& extra,
+                             const ReadOptions& options = {});
 PointCloud parsePcd(const std::string& name, std::string_view bytes);
 PointCloud parsePly(const std::string& name, std::string_view bytes);
 // A (N, >=3) numeric .npy: columns 0..2 are x, y, z; further columns become f3, f4, ...
 PointCloud parseNpyCloud(const std::string& name, std::string_view bytes);
 
-PointCloud readKittiBin(const std::string& path);
-PointCloud readNuscenesBin(const std::string& path);
+// File readers: an allocation failure is rethrown as a DataError naming the file.
+PointCloud readKittiBin(const std::string& path, const ReadOptions& options = {});
+PointCloud readNuscenesBin(const std::string& path, const ReadOptions& options = {});
 PointCloud readPcd(const std::string& path);
 PointCloud readPly(const std::string& path);
 // Dispatch on formatFromPath.
-PointCloud readPointCloud(const std::string& path);
+PointCloud readPointCloud(const std::string& path, const ReadOptions& options = {});
 
 // Writers (atomic: temp file + rename). KITTI .bin takes "intensity" (0 if absent).
 enum class PcdEncoding { Ascii, Binary, BinaryCompressed };
@@ -61,7 +75,10 @@ struct NpyArray {
   std::size_t cols() const;  // product of the trailing dimensions (1 for a vector)
 };
 NpyArray parseNpy(const std::string& name, std::string_view bytes);
-// Every member of an .npz (stored or deflated; zip64 ok), by key without ".npy".
+// Every member of an .npz (stored or deflated; zip64 ok), by key without ".npy". Each
+// member's .npy header is read before the member is inflated, and the memory of the whole
+// archive (its bytes, the member being inflated, the arrays as double) is checked against
+// readMemoryLimit() first: a zip bomb is refused, not unpacked.
 std::map<std::string, NpyArray> parseNpz(const std::string& name, std::string_view bytes);
 
 // float32 arrays to .npy bytes and to an uncompressed .npz (np.load reads both).
