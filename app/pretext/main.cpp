@@ -61,6 +61,12 @@ int main(int argc, char** argv) {
   cli.addOptions(
       {versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
   cli.process(app);
+  for (const auto& s : cli.values(setOpt))
+    if (!s.contains('=') || s.startsWith("--")) {
+      std::fprintf(stderr, "pretext: --set expects KEY=VALUE (e.g. trainer.lr=3e-4), got '%s'\n",
+                   s.toUtf8().constData());
+      return 2;
+    }
 
   pretext::core::configureThreads(0);
 

@@ -310,7 +310,14 @@ int main(int argc, char** argv) {
     } else if (a == "--until-step") {
       if (!parseCount("--until-step", need("--until-step"), req.untilStep)) return 2;
     } else if (a == "--set") {
-      req.overrides.push_back(need("--set"));
+      const std::string kv = need("--set");
+      if (kv.find('=') == std::string::npos || kv.rfind("--", 0) == 0) {
+        std::fprintf(stderr,
+                     "pretext-train: --set expects KEY=VALUE (e.g. trainer.lr=3e-4), got '%s'\n",
+                     kv.c_str());
+        return 2;
+      }
+      req.overrides.push_back(kv);
     } else if (a == "--nproc") {
       if (!parseCount("--nproc", need("--nproc"), nproc)) return 2;
       if (nproc > 256) {

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "pretext/core/fs_util.h"
+
 namespace fs = std::filesystem;
 
 namespace pretext::core {
@@ -160,8 +162,11 @@ std::optional<ConfigValue> convert(const ParamSpec& s, const std::string& raw,
 }
 
 // Flattens a YAML mapping into dotted keys with their scalar text; reports structure errors.
-void flatten(const YAML::Node& node, const std::string& prefix,
+// yaml-cpp keeps every entry of a mapping, so a key written twice is seen twice here and
+// reported with the line of its second occurrence ("config.yaml:7: duplicate key trainer.lr").
+void flatten(const YAML::Node& node, const std::string& prefix, const std::string& source,
              std::map<std::string, std::string>& out, std::vector<ConfigIssue>& issues) {
+  std::map<std::string, int> seen;  // key -> line (1-based) of its first occurrence
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key;
     try {
@@ -171,6 +176,12 @@ void flatten(const YAML::Node& node, const std::string& prefix,
       continue;
     }
     const std::string path = prefix.empty() ? key : prefix + "." + key;
+    const int line = it->first.Mark().line + 1;
+    if (auto [first, fresh] = seen.emplace(key, line); !fresh) {
+      issues.push_back({path, source + ":" + std::to_string(line) + ": duplicate key " + path +
+                                  " (first at line " + std::to_string(first->second) + ")"});
+      continue;
+    }
     const YAML::Node& v = it->second;
     const ParamSpec* spec = findSpec(path);
     if (!spec && !isSection(path)) {
@@ -182,7 +193,7 @@ void flatten(const YAML::Node& node, const std::string& prefix,
         issues.push_back({path, "expected " + typeName(*spec) + ", got a mapping"});
         continue;
       }
-      flatten(v, path, out, issues);
+      flatten(v, path, source, out, issues);
     } else if (v.IsSequence()) {
       issues.push_back(
           {path, "expected " + (spec ? typeName(*spec) : "a mapping") + ", got a list"});
@@ -307,7 +318,7 @@ std::optional<Config> Config::parse(const std::string& yamlText, const std::stri
     } else if (!root.IsMap()) {
       issues.push_back({"", source + ": the top level must be a mapping of sections"});
     } else {
-      flatten(root, "", raw, issues);
+      flatten(root, "", source, raw, issues);
     }
   } catch (const YAML::Exception& e) {
     issues.push_back({"", source + ": YAML syntax error at line " +
@@ -327,18 +338,17 @@ std::optional<Config> Config::load(const std::string& file,
                                    const std::vector<std::string>& overrides,
                                    std::vector<ConfigIssue>& issues) {
   std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) {
+  if (!fs::exists(file, ec)) {
     issues.push_back({"", file + ": no such config file"});
     return std::nullopt;
   }
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    issues.push_back({"", file + ": cannot read"});
+  // Refuses FIFOs and devices without opening them, and oversized files.
+  std::string text, error;
+  if (!readFile(file, text, error)) {
+    issues.push_back({"", error});
     return std::nullopt;
   }
-  return parse(ss.str(), file, overrides, issues);
+  return parse(text, file, overrides, issues);
 }
 
 std::optional<Config> Config::with(const std::vector<std::string>& overrides,

@@ -145,3 +145,36 @@ TEST_CASE("config diff lists exactly the changed values in schema order", "[conf
   CHECK(diffConfigs(*b, *b).empty());
   CHECK(diffConfigs(*b, a)[0].to == "0.001");
 }
+
+TEST_CASE("duplicate keys are rejected with the key path and line", "[config]") {
+  auto is = parseIssues("trainer:\n  lr: 0.1\n  batch_size: 2\n  lr: 0.2\n");
+  CHECK(hasIssue(is, "trainer.lr", "test.yaml:4: duplicate key trainer.lr (first at line 2)"));
+  // A section given twice is a duplicate too (yaml-cpp would merge or drop it silently).
+  is = parseIssues("trainer:\n  lr: 0.1\ndata:\n  prefetch: 1\ntrainer:\n  batch_size: 2\n");
+  CHECK(hasIssue(is, "trainer", "test.yaml:5: duplicate key trainer (first at line 1)"));
+  // Flow style as well.
+  is = parseIssues("trainer: {lr: 0.1, lr: 0.2}\n");
+  CHECK(hasIssue(is, "trainer.lr", "duplicate key trainer.lr"));
+  // Config::load names the file.
+  pretext::test::TempDir dir;
+  std::ofstream(dir / "config.yaml") << "experiment:\n  seed: 1\n\n\n\n\n  seed: 2\n";
+  std::vector<ConfigIssue> issues;
+  CHECK_FALSE(Config::load(dir / "config.yaml", {}, issues).has_value());
+  REQUIRE(issues.size() == 1);
+  CHECK(issues[0].message ==
+        dir / "config.yaml" + ":7: duplicate key experiment.seed (first at line 2)");
+}
+
+TEST_CASE("data.max_abs_coord and data.on_bad_file are schema keys", "[config]") {
+  std::vector<ConfigIssue> issues;
+  auto c =
+      Config::parse("data:\n  max_abs_coord: 250\n  on_bad_file: skip\n", "t.yaml", {}, issues);
+  REQUIRE(c);
+  CHECK(c->getFloat("data.max_abs_coord") == 250.0);
+  CHECK(c->getString("data.on_bad_file") == "skip");
+  CHECK(Config::defaults().getFloat("data.max_abs_coord") == 1000.0);
+  CHECK(Config::defaults().getString("data.on_bad_file") == "fail");
+  CHECK(hasIssue(parseIssues("data:\n  on_bad_file: ignore\n"), "data.on_bad_file",
+                 "expected one of fail, skip"));
+  CHECK(hasIssue(parseIssues("data:\n  max_abs_coord: 0\n"), "data.max_abs_coord", "out of range"));
+}

@@ -1,10 +1,15 @@
 // pretext-data end to end: info/convert/simulate/augment on real files, and bad input giving a
 // one-line error with a non-zero exit (never a crash).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "pretext/core/augment.h"
 #include "pretext/core/datasets.h"
@@ -193,4 +198,112 @@ TEST_CASE("pretext-train reads every folder dataset; a bad folder is a config er
   // Neither refused configuration left a run directory behind.
   CHECK(static_cast<std::size_t>(
             std::distance(fs::directory_iterator(runs.str()), fs::directory_iterator())) == 5);
+}
+
+// ---- issue #21: never trust a file blindly ------------------------------------------------
+
+TEST_CASE("pretext-data refuses FIFOs, implausible headerless data and oversized files",
+          "[cli][trust]") {
+  TempDir dir;
+  const std::string fifo = dir / "x.bin";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // `timeout` turns the old behaviour (waiting forever for a writer) into a failure.
+  auto r =
+      pretext::test::runCommand("timeout 20 " + std::string(PRETEXT_DATA_EXE) + " info " + fifo);
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK(lines(r.output) == 1);
+  CHECK_THAT(r.output, Catch::Contains(fifo + ": not a regular file (fifo)"));
+
+  std::mt19937 rng(11);
+  std::string noise(16 * 4096, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng() & 0xff);
+  std::ofstream(dir / "noise.bin", std::ios::binary) << noise;
+  const float huge[8] = {1, 2, 3, 0, 3e38f, -3e38f, 1, 0};
+  std::ofstream(dir / "huge.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(huge), sizeof huge);
+  for (const std::string name : {"noise.bin", "huge.bin"}) {
+    r = data("info " + (dir / name));
+    INFO(name << " -> " << r.output);
+    CHECK(r.code == 1);
+    CHECK(lines(r.output) == 1);
+    CHECK_THAT(r.output, Catch::Contains(dir / name) && Catch::Contains("data.max_abs_coord"));
+  }
+  // --max-abs-coord moves the bound.
+  r = data("info " + (dir / "huge.bin") + " --max-abs-coord 1e39");
+  INFO(r.output);
+  CHECK(r.code == 0);
+
+  // 15 GiB of holes: refused by size, under a 4 GB address-space cap so that the old
+  // behaviour (allocating it) fails fast instead of exhausting the machine.
+  const std::string sparse = dir / "sparse.bin";
+  {
+    const int fd = ::open(sparse.c_str(), O_CREAT | O_WRONLY, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::ftruncate(fd, 15ll << 30) == 0);
+    ::close(fd);
+  }
+  r = pretext::test::runCommand("ulimit -v 4000000; " + std::string(PRETEXT_DATA_EXE) + " info " +
+                                sparse);
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK(lines(r.output) == 1);
+  CHECK_THAT(r.output, Catch::Contains(sparse + ": needs 15.0 GiB") &&
+                           Catch::Contains("more than the limit"));
+  // With the limit lifted, the allocation itself fails; the message still names the file.
+  r = pretext::test::runCommand("ulimit -v 1500000; PRETEXT_READ_LIMIT_GIB=100 " +
+                                std::string(PRETEXT_DATA_EXE) + " info " + sparse);
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK(lines(r.output) == 1);
+  CHECK_THAT(r.output, Catch::Contains(sparse + ": out of memory"));
+}
+
+TEST_CASE("pretext-train: bad files in a data folder are refused before the run exists",
+          "[cli][trust]") {
+  TempDir runs, dir;
+  auto train = [&](const std::string& sets) {
+    return pretext::test::runCommand(std::string(PRETEXT_TRAIN_EXE) + " quick-test --quiet --out " +
+                                     runs.str() + " --max-steps 1 " + sets);
+  };
+  auto runDirs = [&] {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(runs.str()), fs::directory_iterator()));
+  };
+  fs::create_directories(dir / "scans");
+  const std::string kitti = readFileBytes(sharedData("kitti_object/training_000000.bin"));
+  std::ofstream(dir / "scans/000000.bin", std::ios::binary) << kitti;
+  std::ofstream(dir / "scans/000001.bin", std::ios::binary) << kitti;
+  std::mt19937 rng(5);
+  std::string noise(16 * 4096, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng() & 0xff);
+  std::ofstream(dir / "scans/000002.bin", std::ios::binary) << noise;
+  const std::string sets =
+      "--set data.source=files --set objective.flow.weight=0 --set data.path=" + (dir / "scans");
+  auto r = train(sets);
+  INFO(r.output);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.output, Catch::Contains("data.path") && Catch::Contains(dir / "scans/000002.bin"));
+  CHECK(runDirs() == 0);
+  r = train(sets + " --set data.on_bad_file=skip");
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.output,
+             Catch::Contains("skipped 1 of 3 files: first: " + (dir / "scans/000002.bin") + ": "));
+  CHECK(runDirs() == 1);
+}
+
+TEST_CASE("pretext-train --set needs KEY=VALUE and never swallows the next option",
+          "[cli][trust]") {
+  TempDir runs;
+  for (const std::string& args :
+       {"quick-test --set --out " + runs.str(), "quick-test --set trainer.lr --out " + runs.str(),
+        "quick-test --set --max-steps=3 --out " + runs.str()}) {
+    const auto r =
+        pretext::test::runCommand(std::string(PRETEXT_TRAIN_EXE) + " " + args + " --max-steps 1");
+    INFO(args << " -> " << r.output);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.output, Catch::Contains("--set expects KEY=VALUE"));
+  }
+  CHECK(std::distance(fs::directory_iterator(runs.str()), fs::directory_iterator()) == 0);
 }
