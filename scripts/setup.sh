@@ -22,6 +22,9 @@ PACKAGES=(
   help2man dpkg-dev fakeroot lintian desktop-file-utils
   # figure export checks: pdfinfo, pdftotext, pdffonts, pdftoppm
   poppler-utils
+  # reliability tests: ss (the store's listening address), unshare (a private tmpfs that
+  # fills up)
+  iproute2 util-linux
 )
 
 missing=()

@@ -27,6 +27,22 @@
 
 using namespace pretext::core;
 
+// SIGINT and SIGTERM mean "checkpoint, mark the run stopped, exit 130"; a thread waits for
+// them with sigwait. The kernel hands a process-directed signal to any thread that does
+// not block it, and OpenBLAS starts its worker threads in its library constructor, before
+// main() and before this program's static initialisers; a signal landing on one of them
+// killed the process. Functions in .preinit_array run before any shared library's
+// constructor, so the mask set here is inherited by every thread the process ever has.
+static void blockStopSignals(int, char**, char**) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+}
+__attribute__((section(".preinit_array"),
+               used)) static void (*blockStopSignalsEarly)(int, char**, char**) = &blockStopSignals;
+
 namespace {
 
 const char* kUsage =
@@ -343,7 +359,8 @@ int main(int argc, char** argv) {
   }
 
   // Signals are handled by one thread with sigwait, so the trainer sees a clean stop
-  // request between steps. A second signal ends the process at once.
+  // request between steps. A second signal ends the process at once. (Already blocked in
+  // every thread by blockStopSignals; blocking again is harmless.)
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -367,6 +384,19 @@ int main(int argc, char** argv) {
   }
   const int rank = req.distributed.rank;
 
+  // From here on a signal stops the run cleanly (one that arrives while the run is being
+  // prepared stops it before its first step); a second one ends the process.
+  ControlBlock control;
+  std::atomic<bool> signalled{false};
+  std::thread([&] {
+    int sig = 0;
+    while (sigwait(&sigs, &sig) == 0) {
+      if (signalled.exchange(true)) _exit(130);
+      std::fprintf(stderr, "\npretext-train: stopping after the current step (again to abort)\n");
+      control.requestStop();
+    }
+  }).detach();
+
   std::vector<ConfigIssue> issues;
   std::string error;
   auto job = TrainingJob::prepare(req, issues, error);
@@ -380,17 +410,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pretext-train: %s\n", error.c_str());
     return 1;
   }
-
-  ControlBlock control;
-  std::atomic<bool> signalled{false};
-  std::thread([&] {
-    int sig = 0;
-    while (sigwait(&sigs, &sig) == 0) {
-      if (signalled.exchange(true)) _exit(130);
-      std::fprintf(stderr, "\npretext-train: stopping after the current step (again to abort)\n");
-      control.requestStop();
-    }
-  }).detach();
 
   if (!quiet && rank == 0)
     std::fprintf(stderr, "pretext-train: run %s (steps %lld -> %lld%s)\n", job->runDir().c_str(),
@@ -415,6 +434,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "pretext-train: run failed: %s\n", final.error.c_str());
     return 1;
   }
-  if (signalled.load()) return 130;
+  // Stopped before its target: by a signal to this process, or, on a data-parallel rank, by
+  // one another rank received (the ranks agree on the step; this rank's own signal may
+  // arrive after the run ended).
+  if (signalled.load() || (final.phase == RunPhase::Stopped && final.step < job->targetStep()))
+    return 130;
   return 0;
 }

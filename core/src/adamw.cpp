@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "checkpoint_io.h"
+
 namespace pretext::core {
 
 AdamW::AdamW(std::vector<torch::Tensor> params, double lr, double wd, double b1, double b2,
@@ -66,12 +68,12 @@ void AdamW::save(const std::string& file) const {
     ar.write("exp_avg." + std::to_string(i), m_expAvg[i], /*is_buffer=*/true);
     ar.write("exp_avg_sq." + std::to_string(i), m_expAvgSq[i], /*is_buffer=*/true);
   }
-  ar.save_to(file);
+  writeArchive(ar, file);
 }
 
 void AdamW::load(const std::string& file) {
   torch::serialize::InputArchive ar;
-  ar.load_from(file);
+  readArchive(ar, file);
   torch::Tensor step, count;
   if (!ar.try_read("step", step) || !ar.try_read("count", count))
     throw std::runtime_error(file + ": not a Pretext AdamW state (no step/count)");

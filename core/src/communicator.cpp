@@ -4,15 +4,115 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <dlfcn.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
+// ---- where rank 0's rendezvous store listens ------------------------------------------
+// LibTorch 1.13's TCPStore server binds the wildcard address (every interface) and has no
+// option to choose one. While rank 0 creates its store, bind() calls of that thread are
+// redirected to the address MASTER_ADDR resolves to: 127.0.0.1 for single-machine runs,
+// the interface of MASTER_ADDR on a cluster. A wildcard bind of the other address family
+// fails with EADDRNOTAVAIL, and the store then tries the next family. Every other bind in
+// the process is passed through unchanged. PRETEXT_STORE_BIND=any restores the wildcard.
+namespace {
+thread_local const sockaddr_storage* t_storeAddress = nullptr;
+thread_local socklen_t t_storeAddressLength = 0;
+thread_local int t_storeBindErrno = 0;
+
+bool isWildcard(const sockaddr* a) {
+  if (a->sa_family == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(a)->sin_addr.s_addr == htonl(INADDR_ANY);
+  if (a->sa_family == AF_INET6) {
+    const in6_addr& x = reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr;
+    return std::memcmp(&x, &in6addr_any, sizeof x) == 0;
+  }
+  return false;
+}
+}  // namespace
+
+extern "C" int bind(int fd, const sockaddr* address, socklen_t length) noexcept {
+  using BindFn = int (*)(int, const sockaddr*, socklen_t);
+  static const BindFn next = reinterpret_cast<BindFn>(::dlsym(RTLD_NEXT, "bind"));
+  if (!next) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (!t_storeAddress || !address || !isWildcard(address)) return next(fd, address, length);
+  if (address->sa_family != t_storeAddress->ss_family) {
+    errno = EADDRNOTAVAIL;
+    return -1;
+  }
+  sockaddr_storage target{};
+  std::memcpy(&target, t_storeAddress, t_storeAddressLength);
+  if (address->sa_family == AF_INET)
+    reinterpret_cast<sockaddr_in*>(&target)->sin_port =
+        reinterpret_cast<const sockaddr_in*>(address)->sin_port;
+  else
+    reinterpret_cast<sockaddr_in6*>(&target)->sin6_port =
+        reinterpret_cast<const sockaddr_in6*>(address)->sin6_port;
+  const int rc = next(fd, reinterpret_cast<const sockaddr*>(&target), t_storeAddressLength);
+  if (rc != 0) t_storeBindErrno = errno;
+  return rc;
+}
+
 namespace pretext::core {
 namespace {
+
+// Redirects the wildcard binds of this thread to `host` (its first IPv4 address, else its
+// first address) while alive. ok() is false with `error` set when `host` does not resolve.
+class StoreBindScope {
+ public:
+  explicit StoreBindScope(const std::string& host) {
+    const char* mode = std::getenv("PRETEXT_STORE_BIND");
+    if (mode && std::string(mode) == "any") return;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* list = nullptr;
+    if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list); rc != 0) {
+      error = "MASTER_ADDR " + host + " does not resolve: " + ::gai_strerror(rc);
+      return;
+    }
+    const addrinfo* pick = list;
+    for (const addrinfo* a = list; a; a = a->ai_next)
+      if (a->ai_family == AF_INET) {
+        pick = a;
+        break;
+      }
+    std::memcpy(&m_address, pick->ai_addr, pick->ai_addrlen);
+    t_storeAddressLength = pick->ai_addrlen;
+    ::freeaddrinfo(list);
+    t_storeAddress = &m_address;
+    t_storeBindErrno = 0;
+  }
+  ~StoreBindScope() { t_storeAddress = nullptr; }
+  StoreBindScope(const StoreBindScope&) = delete;
+  StoreBindScope& operator=(const StoreBindScope&) = delete;
+  std::string error;
+  // Why the redirected bind failed, for the rendezvous error ("" when it did not).
+  static std::string bindFailure(const std::string& host) {
+    if (t_storeBindErrno == 0) return {};
+    return " (rank 0 could not listen on MASTER_ADDR " + host + ": " +
+           std::strerror(t_storeBindErrno) +
+           "; it must be an address of rank 0's machine, or set PRETEXT_STORE_BIND=any to "
+           "listen on every interface)";
+  }
+
+ private:
+  sockaddr_storage m_address{};
+};
 
 using namespace std::chrono_literals;
 constexpr auto kHeartbeatPeriod = 500ms;
@@ -111,8 +211,21 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedEnv& env, s
   impl->env = env;
   const std::string where = env.masterAddr + ":" + std::to_string(env.masterPort);
   try {
-    impl->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr,
-                                                      storeOptions(env, true, impl->timeout()));
+    {
+      std::optional<StoreBindScope> scope;
+      if (env.rank == 0) {
+        scope.emplace(env.masterAddr);
+        if (!scope->error.empty()) throw std::runtime_error(scope->error);
+      }
+      try {
+        impl->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr,
+                                                          storeOptions(env, true, impl->timeout()));
+      } catch (const std::exception& e) {
+        std::string what = e.what();
+        what = what.substr(0, what.find("\nException raised from"));
+        throw std::runtime_error(what + StoreBindScope::bindFailure(env.masterAddr));
+      }
+    }
     auto options = c10d::ProcessGroupGloo::Options::create(impl->timeout());
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));

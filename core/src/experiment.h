@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "adamw.h"
+#include "checkpoint_io.h"
 #include "pretext/core/config.h"
 #include "pretext/core/run_types.h"
 
@@ -116,12 +117,12 @@ std::vector<torch::Tensor> parametersAndBuffers(Module& m) {
 // Checkpoint files shared by the experiments: model.pt and optimizer.pt in `dir`.
 template <class Module>
 void saveModelAndOptimizer(const std::string& dir, Module& model, const AdamW& opt) {
-  torch::save(model, dir + "/model.pt");
+  saveModule(model, dir + "/model.pt");
   opt.save(dir + "/optimizer.pt");
 }
 template <class Module>
 void loadModelAndOptimizer(const std::string& dir, Module& model, AdamW& opt) {
-  torch::load(model, dir + "/model.pt");
+  loadModule(model, dir + "/model.pt");
   opt.load(dir + "/optimizer.pt");
 }
 

@@ -153,26 +153,33 @@ bool readFile(const std::string& path, std::string& content, std::string& error)
     error = path + ": " + why;
     return false;
   }
-  try {
-    content.assign(static_cast<std::size_t>(size), '\0');
-  } catch (const std::bad_alloc&) {
-    ::close(fd);
-    error = path + ": out of memory while reading " + formatBytes(size);
-    return false;
-  }
-  std::size_t got = 0;
-  while (got < content.size()) {
-    const ssize_t r = ::read(fd, content.data() + got, content.size() - got);
+  // Read to the end, not to the size stat gave: /proc files report 0, and a file may grow
+  // while it is read. The memory limit still bounds what is read.
+  content.clear();
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t r = ::read(fd, buf, sizeof buf);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       error = path + ": read failed: " + std::strerror(errno);
       ::close(fd);
       return false;
     }
-    if (r == 0) break;  // shrank while reading: keep what is there
-    got += static_cast<std::size_t>(r);
+    if (r == 0) break;
+    if (std::string why = memoryLimitProblem(content.size() + static_cast<std::size_t>(r));
+        !why.empty()) {
+      ::close(fd);
+      error = path + ": " + why;
+      return false;
+    }
+    try {
+      content.append(buf, static_cast<std::size_t>(r));
+    } catch (const std::bad_alloc&) {
+      ::close(fd);
+      error = path + ": out of memory while reading " + formatBytes(content.size());
+      return false;
+    }
   }
-  content.resize(got);
   ::close(fd);
   return true;
 }

@@ -149,12 +149,12 @@ class LidarDownstreamExperiment : public Experiment {
     head->save(h);
     ar.write("encoder", e);
     ar.write("head", h);
-    ar.save_to(dir + "/model.pt");
+    writeArchive(ar, dir + "/model.pt");
     optimizer->save(dir + "/optimizer.pt");
   }
   void load(const std::string& dir) override {
     torch::serialize::InputArchive ar, e, h;
-    ar.load_from(dir + "/model.pt");
+    readArchive(ar, dir + "/model.pt");
     ar.read("encoder", e);
     ar.read("head", h);
     encoder->load(e);

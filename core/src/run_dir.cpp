@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -138,6 +139,11 @@ RunDirWriter::~RunDirWriter() {
 }
 
 bool RunDirWriter::lock(std::string& error) {
+  struct stat st {};
+  if (::stat(m_dir.c_str(), &st) == 0) {
+    m_dirDev = static_cast<std::uint64_t>(st.st_dev);
+    m_dirIno = static_cast<std::uint64_t>(st.st_ino);
+  }
   m_lockFd = ::open((m_dir + "/.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
   if (m_lockFd < 0) {
     error = m_dir + ": cannot create .lock: " + std::strerror(errno);
@@ -231,8 +237,22 @@ std::unique_ptr<RunDirWriter> RunDirWriter::create(const std::string& runsRoot,
   return w;
 }
 
+bool RunDirWriter::stillInPlace(std::string& error) const {
+  struct stat st {};
+  if (::stat(m_dir.c_str(), &st) != 0) {
+    error = m_dir + ": the run's folder is gone (" + std::strerror(errno) +
+            "); it was deleted or moved while the run trained";
+    return false;
+  }
+  if (static_cast<std::uint64_t>(st.st_dev) != m_dirDev ||
+      static_cast<std::uint64_t>(st.st_ino) != m_dirIno) {
+    error = m_dir + ": the run's folder was replaced while the run trained";
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& runDir,
-                                                          std::int64_t resumeStep,
                                                           std::string& error) {
   if (!isRunDir(runDir)) {
     error = runDir + ": not a Pretext run directory (no run.json/config.yaml/status.json)";
@@ -247,23 +267,45 @@ std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& run
     error = err;
     return nullptr;
   }
-  if (!cutTornTail(runDir + "/metrics.csv", error) || !cutTornTail(runDir + "/events.jsonl", error))
-    return nullptr;
-  // The new segment number is one more than any segment seen in metrics or status.
+  // The new segment number is one more than any segment seen in metrics or status (a torn
+  // last line is not read).
   int segment = status->segment;
   MetricsAccumulator acc = readMetrics(runDir);
   for (const auto& [key, pts] : acc.series())
     for (const auto& p : pts) segment = std::max(segment, p.segment);
   w->m_segment = segment + 1;
-  if (!w->openAppendFiles(error)) return nullptr;
-  MetricRow marker{w->m_segment, resumeStep, 0.0, kResumeMarkerKey,
-                   static_cast<double>(resumeStep)};
-  if (!w->appendMetrics({marker}, error)) return nullptr;
   return w;
 }
 
+std::unique_ptr<RunDirWriter> RunDirWriter::openForResume(const std::string& runDir,
+                                                          std::int64_t resumeStep,
+                                                          std::string& error) {
+  auto w = openForResume(runDir, error);
+  if (!w || !w->beginSegment(resumeStep, error)) return nullptr;
+  return w;
+}
+
+bool RunDirWriter::beginSegment(std::int64_t resumeStep, std::string& error) {
+  if (!cutTornTail(m_dir + "/metrics.csv", error) || !cutTornTail(m_dir + "/events.jsonl", error) ||
+      !openAppendFiles(error))
+    return false;
+  MetricRow marker{m_segment, resumeStep, 0.0, kResumeMarkerKey, static_cast<double>(resumeStep)};
+  return appendMetrics({marker}, error);
+}
+
 bool RunDirWriter::writeStatus(const RunStatus& status, std::string& error) {
-  return writeFileAtomic(m_dir + "/status.json", statusToJson(status).dump(2) + "\n", error);
+  const std::string path = m_dir + "/status.json", text = statusToJson(status).dump(2) + "\n";
+  if (writeFileAtomic(path, text, error)) return true;
+  // A full disk has no room for the temporary copy; the old file's own blocks still hold
+  // the new status (a reader may then see a short file, which it reports, not a wrong one).
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string ignored;
+  const bool ok = writeAll(fd, text, path, ignored) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || !isTerminal(status.phase)) return false;  // a heartbeat on a full disk fails the run
+  error.clear();
+  return true;
 }
 
 bool RunDirWriter::appendMetrics(const std::vector<MetricRow>& rows, std::string& error) {
@@ -312,6 +354,23 @@ bool RunDirWriter::commitCheckpoint(std::int64_t step, int keep, std::string& er
   const fs::path tmp = root / (".tmp-" + checkpointDirName(step));
   const fs::path dst = root / checkpointDirName(step);
   std::error_code ec;
+  // The manifest: every file's size and CRC-32, so a resume can tell a damaged checkpoint.
+  json files = json::array();
+  for (const auto& e : fs::directory_iterator(tmp, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name == "manifest.json") continue;
+    std::uint32_t crc = 0;
+    std::uint64_t size = 0;
+    if (!fileCrc32(e.path().string(), crc, size, error)) return false;
+    files.push_back({{"name", name}, {"size", size}, {"crc32", crc}});
+  }
+  if (ec) {
+    error = tmp.string() + ": cannot list: " + ec.message();
+    return false;
+  }
+  json manifest{{"format_version", kRunFormatVersion}, {"step", step}, {"files", files}};
+  if (!writeFileAtomic((tmp / "manifest.json").string(), manifest.dump(1) + "\n", error))
+    return false;
   for (const auto& e : fs::directory_iterator(tmp, ec)) fsyncPath(e.path().string());
   fsyncPath(tmp.string());
   fs::remove_all(dst, ec);  // a stale copy of the same step from an abandoned segment
@@ -334,6 +393,11 @@ bool RunDirWriter::commitCheckpoint(std::int64_t step, int keep, std::string& er
   return true;
 }
 
+void RunDirWriter::abandonCheckpoint(std::int64_t step) {
+  std::error_code ec;
+  fs::remove_all(fs::path(m_dir) / "checkpoints" / (".tmp-" + checkpointDirName(step)), ec);
+}
+
 template <class Fill>
 bool RunDirWriter::commitSnapshot(std::int64_t step, Fill&& fill, std::string& error) {
   const fs::path root = fs::path(m_dir) / "snapshots";
@@ -346,7 +410,10 @@ bool RunDirWriter::commitSnapshot(std::int64_t step, Fill&& fill, std::string& e
     error = tmp.string() + ": cannot create: " + ec.message();
     return false;
   }
-  if (!fill(tmp.string())) return false;
+  if (!fill(tmp.string())) {
+    fs::remove_all(tmp, ec);  // frees what a full disk let through
+    return false;
+  }
   fs::remove_all(root / name, ec);
   fs::rename(tmp, root / name, ec);
   if (ec) {
@@ -425,20 +492,175 @@ bool isRunDir(const std::string& dir) {
          fs::is_regular_file(fs::path(dir) / "status.json", ec);
 }
 
-std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir) {
-  std::string text, err;
-  if (!readFile(runDir + "/checkpoints/latest.json", text, err)) return std::nullopt;
-  try {
-    json j = json::parse(text);
-    std::int64_t step = j.at("step").get<std::int64_t>();
-    std::string d = runDir + "/checkpoints/" + j.at("dir").get<std::string>();
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) return std::nullopt;
-    if (dir) *dir = d;
-    return step;
-  } catch (const std::exception&) {
-    return std::nullopt;
+bool isDiskFull(const std::string& error) {
+  return error.find(std::strerror(ENOSPC)) != std::string::npos ||
+         error.find(std::strerror(EDQUOT)) != std::string::npos;
+}
+
+bool fileCrc32(const std::string& path, std::uint32_t& crc, std::uint64_t& size,
+               std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    error = path + ": cannot read: " + std::strerror(errno);
+    return false;
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    error = path + ": not a regular file";
+    return false;
+  }
+  uLong c = crc32(0L, Z_NULL, 0);
+  size = 0;
+  std::vector<unsigned char> buf(1 << 16);
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = path + ": cannot read: " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    c = crc32(c, buf.data(), static_cast<uInt>(n));
+    size += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  crc = static_cast<std::uint32_t>(c);
+  return true;
+}
+
+namespace {
+
+// step_N folder names, N of exactly nine digits; nullopt for anything else.
+std::optional<std::int64_t> stepOfCheckpointName(const std::string& name) {
+  if (name.size() != 14 || name.rfind("step_", 0) != 0) return std::nullopt;
+  std::int64_t step = 0;
+  for (std::size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    step = step * 10 + (name[i] - '0');
+  }
+  return step;
+}
+
+bool isRealDirectory(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+std::string verifyCheckpoint(const std::string& dir, std::int64_t step) {
+  if (!isRealDirectory(dir)) return dir + ": not a checkpoint folder (missing, or a link)";
+  std::string text, err;
+  if (!readFile(dir + "/state.json", text, err)) return err;
+  const json state = json::parse(text, nullptr, false);
+  if (state.is_discarded() || !state.is_object()) return dir + "/state.json: not valid JSON";
+  const json stateStep = state.value("step", json());
+  if (!stateStep.is_number_integer() || stateStep.get<std::int64_t>() != step)
+    return dir + "/state.json: step " + stateStep.dump() + " where the checkpoint is step " +
+           std::to_string(step);
+  if (!state.value("manifest", false)) return {};  // written before manifests existed
+  if (!readFile(dir + "/manifest.json", text, err)) return err;
+  const json manifest = json::parse(text, nullptr, false);
+  if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("files") ||
+      !manifest["files"].is_array())
+    return dir + "/manifest.json: not a valid manifest";
+  if (manifest.value("step", json()) != json(step))
+    return dir + "/manifest.json: names step " + manifest.value("step", json()).dump() + ", not " +
+           std::to_string(step);
+  bool sawModel = false;
+  for (const auto& f : manifest["files"]) {
+    if (!f.is_object() || !f.contains("name") || !f["name"].is_string() || !f.contains("size") ||
+        !f["size"].is_number_unsigned() || !f.contains("crc32") || !f["crc32"].is_number_unsigned())
+      return dir + "/manifest.json: malformed file entry " + f.dump();
+    const std::string name = f["name"].get<std::string>();
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+      return dir + "/manifest.json: file name '" + name + "' is not a plain name";
+    std::uint32_t crc = 0;
+    std::uint64_t size = 0;
+    const std::string path = dir + "/" + name;
+    if (!fileCrc32(path, crc, size, err)) return err;
+    if (size != f["size"].get<std::uint64_t>())
+      return path + ": " + std::to_string(size) + " bytes where the manifest says " +
+             std::to_string(f["size"].get<std::uint64_t>()) + " (truncated or overwritten)";
+    if (crc != f["crc32"].get<std::uint32_t>()) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, ": checksum mismatch (CRC-32 %08x, manifest %08x)", crc,
+                    f["crc32"].get<std::uint32_t>());
+      return path + buf + ": the file is damaged";
+    }
+    sawModel = sawModel || name == "model.pt";
+  }
+  if (!sawModel) return dir + "/manifest.json: lists no model.pt";
+  return {};
+}
+
+CheckpointChoice findCheckpoint(const std::string& runDir) {
+  CheckpointChoice out;
+  const std::string root = runDir + "/checkpoints";
+  const std::string latestPath = root + "/latest.json";
+  std::string failedName;  // the folder latest.json named, when it failed
+  std::string text, err;
+  std::error_code ec;
+  const bool hasLatest = fs::exists(latestPath, ec);
+  if (!hasLatest) {
+    out.warnings.push_back(latestPath + " is missing");
+  } else if (!readFile(latestPath, text, err)) {
+    out.warnings.push_back(err);
+  } else {
+    const json j = json::parse(text, nullptr, false);
+    const json name = j.is_object() ? j.value("dir", json()) : json();
+    const json step = j.is_object() ? j.value("step", json()) : json();
+    if (!name.is_string() || !step.is_number_integer()) {
+      out.warnings.push_back(latestPath +
+                             ": not valid (expected {\"step\": N, \"dir\": \"step_N\"})");
+    } else if (stepOfCheckpointName(name.get<std::string>()) != step.get<std::int64_t>()) {
+      out.warnings.push_back(latestPath + ": \"" + name.get<std::string>() +
+                             "\" is not the checkpoint folder of step " + step.dump() +
+                             " inside checkpoints/");
+    } else {
+      failedName = name.get<std::string>();
+      const std::string problem =
+          verifyCheckpoint(root + "/" + failedName, step.get<std::int64_t>());
+      if (problem.empty()) {
+        out.step = step.get<std::int64_t>();
+        out.dir = root + "/" + failedName;
+        return out;
+      }
+      out.warnings.push_back(problem);
+    }
+  }
+  // Fall back to the newest intact step_N folder.
+  std::vector<std::pair<std::int64_t, std::string>> candidates;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const std::string name = e.path().filename().string();
+    const auto step = stepOfCheckpointName(name);
+    if (step && name != failedName && isRealDirectory(e.path().string()))
+      candidates.emplace_back(*step, name);
+  }
+  std::sort(candidates.rbegin(), candidates.rend());
+  for (const auto& [step, name] : candidates) {
+    const std::string problem = verifyCheckpoint(root + "/" + name, step);
+    if (problem.empty()) {
+      out.step = step;
+      out.dir = root + "/" + name;
+      return out;
+    }
+    out.warnings.push_back(problem);
+  }
+  if (hasLatest || !failedName.empty() || !candidates.empty()) {
+    out.error = runDir + ": no intact checkpoint to resume from:";
+    for (const auto& w : out.warnings) out.error += "\n  " + w;
+  }
+  out.warnings.clear();
+  return out;
+}
+
+std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir) {
+  const CheckpointChoice c = findCheckpoint(runDir);
+  if (c.step && dir) *dir = c.dir;
+  return c.step;
 }
 
 std::optional<RunStatus> readStatus(const std::string& runDir, std::string& error) {

@@ -84,6 +84,10 @@ struct TrainingJob::Impl {
   double wallOffset = 0;  // wall seconds of earlier segments
   bool resumed = false;
   std::string checkpointDir;
+  // Why newer checkpoints were passed over (findCheckpoint); reported once the resumed
+  // segment has begun.
+  std::vector<std::string> checkpointWarnings;
+  std::int64_t changedMaxSteps = 0;  // --max-steps given to a resume
   std::string runDir;
   std::unique_ptr<Experiment> experiment;
   // Data parallelism: null for a single process. Rank 0 (the lead) alone writes the run
@@ -124,7 +128,7 @@ struct TrainingJob::Impl {
   int world() const { return comm ? comm->world() : 1; }
   void event(const std::string& type, const std::string& payload) {
     std::string e;
-    if (lead()) writer->appendEvent(type, payload, e);
+    if (lead() && writer->writable()) writer->appendEvent(type, payload, e);
   }
   void reduceWindow(MetricWindow& window, std::int64_t step);
   void checkConsistency(std::int64_t step);
@@ -140,27 +144,43 @@ struct TrainingJob::Impl {
     return peak * 0.5 * (1.0 + std::cos(kPi * progress));
   }
 
-  void saveCheckpoint(std::int64_t step, double wall) {
+  // `window` holds the training metrics since the last logged step. A checkpoint between
+  // two logged steps (a stop, --until-step) keeps them, so the resumed run logs the same
+  // windows as a straight run.
+  void saveCheckpoint(std::int64_t step, double wall, MetricWindow& window) {
+    if (comm && !window.sums().empty()) {
+      reduceWindow(window, step);  // the global partial window, kept by rank 0
+      if (!lead()) window.sums().clear();
+    }
     if (!lead()) return;
     std::string err;
     const std::string dir = writer->beginCheckpoint(step, err);
     if (dir.empty()) throw std::runtime_error(err);
-    experiment->save(dir);
-    json state{{"step", step},
-               {"wall_s", wall},
-               {"segment", writer->segment()},
-               {"kind", config.getString("experiment.kind")},
-               {"world_size", world()},
-               {"format_version", kRunFormatVersion},
-               {"live_overrides", liveOverrides}};
-    if (!writeFileAtomic(dir + "/state.json", state.dump(2) + "\n", err) ||
-        !writer->commitCheckpoint(step, static_cast<int>(config.getInt("trainer.keep_checkpoints")),
-                                  err))
-      throw std::runtime_error(err);
+    try {
+      experiment->save(dir);
+      json partial = json::object();
+      for (const auto& [key, e] : window.sums()) partial[key] = {e.first, e.second};
+      json state{{"step", step},
+                 {"wall_s", wall},
+                 {"segment", writer->segment()},
+                 {"kind", config.getString("experiment.kind")},
+                 {"world_size", world()},
+                 {"format_version", kRunFormatVersion},
+                 {"live_overrides", liveOverrides},
+                 {"metric_window", partial},
+                 {"manifest", true}};
+      if (!writeFileAtomic(dir + "/state.json", state.dump(2) + "\n", err) ||
+          !writer->commitCheckpoint(
+              step, static_cast<int>(config.getInt("trainer.keep_checkpoints")), err))
+        throw std::runtime_error(err);
+    } catch (...) {
+      writer->abandonCheckpoint(step);  // frees the space; the previous checkpoint stays latest
+      throw;
+    }
     event("checkpoint", "\"step\":" + std::to_string(step));
   }
 
-  void loadCheckpoint() {
+  void loadCheckpoint(MetricWindow& window) {
     if (!lead() && !fs::exists(checkpointDir + "/state.json"))
       throw std::runtime_error("rank " + std::to_string(rank()) + " cannot read checkpoint " +
                                checkpointDir +
@@ -178,6 +198,17 @@ struct TrainingJob::Impl {
       if (!refused.empty())
         throw std::runtime_error(checkpointDir + "/state.json: live_overrides: " + refused);
     }
+    // The partial metric window (rank 0 holds the global one, the others start empty).
+    const json partial = state.value("metric_window", json::object());
+    if (!partial.is_object())
+      throw std::runtime_error(checkpointDir + "/state.json: metric_window: expected an object");
+    if (lead())
+      for (const auto& [key, e] : partial.items()) {
+        if (!e.is_array() || e.size() != 2 || !e[0].is_number() || !e[1].is_number_integer())
+          throw std::runtime_error(checkpointDir + "/state.json: metric_window: " + key +
+                                   ": expected [sum, count]");
+        window.sums()[key] = {e[0].get<double>(), e[1].get<int>()};
+      }
   }
 
   RunStatus run(ControlBlock& control, EventSink& sink);
@@ -238,12 +269,24 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
   st.host = hostName();
   st.step = startStep;
   std::string err;
-  auto publish = [&](RunPhase phase) {
+  // Writes status.json (rank 0, once the run's files are open). False with `e` when that
+  // failed: a full disk, or a run folder deleted under the trainer.
+  auto publish = [&](RunPhase phase, std::string* failure = nullptr) {
     st.phase = phase;
     st.updatedAt = unixNow();
     std::string e;
-    if (lead() && !writer->writeStatus(st, e)) sink.onLog(LogLevel::Warning, e);
+    bool ok = true;
+    if (lead() && writer->writable()) {
+      ok = writer->stillInPlace(e) && writer->writeStatus(st, e);
+      if (!ok && failure) *failure = e;
+      if (!ok && !failure) sink.onLog(LogLevel::Warning, e);
+    }
     sink.onStatus(st);
+    return ok;
+  };
+  auto publishOrFail = [&](RunPhase phase) {
+    std::string e;
+    if (!publish(phase, &e)) throw std::runtime_error(e);
   };
   auto log = [&](LogLevel l, const std::string& msg) {
     sink.onLog(l, msg);
@@ -295,10 +338,20 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       });
     }
     experiment->build();
-    if (resumed && !checkpointDir.empty()) {
-      loadCheckpoint();
-      log(LogLevel::Info, "resumed from checkpoint at step " + std::to_string(startStep));
+    if (resumed && !checkpointDir.empty()) loadCheckpoint(window);
+    // Only now, with the checkpoint loaded, does a resume touch the run's files.
+    if (resumed && lead()) {
+      if (!writer->beginSegment(startStep, err)) throw std::runtime_error(err);
+      for (const auto& w : checkpointWarnings) {
+        log(LogLevel::Warning, "checkpoint passed over: " + w);
+        event("checkpoint_fallback",
+              "\"step\":" + std::to_string(startStep) + ",\"reason\":" + json(w).dump());
+      }
+      if (changedMaxSteps > 0)
+        event("target_changed", "\"max_steps\":" + std::to_string(changedMaxSteps));
     }
+    if (resumed && !checkpointDir.empty())
+      log(LogLevel::Info, "resumed from checkpoint at step " + std::to_string(startStep));
     if (comm) {
       comm->broadcast(experiment->stateTensors());  // rank 0's weights everywhere
       checkConsistency(startStep);
@@ -306,7 +359,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     event(resumed ? "resume" : "start", "\"from_step\":" + std::to_string(startStep) +
                                             ",\"target_step\":" + std::to_string(targetStep) +
                                             ",\"world_size\":" + std::to_string(world()));
-    publish(RunPhase::Running);
+    publishOrFail(RunPhase::Running);
 
     // Evaluation (rank 0 only): metrics go to the run and the sink, snapshots to disk and
     // the sink.
@@ -319,12 +372,18 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
         if (!writer->appendMetrics(rows, err)) throw std::runtime_error(err);
         sink.onMetrics(rows);
       }
+      // A snapshot that cannot be written is a warning, unless the disk is full: then the
+      // next checkpoint would fail too, so the run stops now with its last one intact.
+      auto snapshotFailed = [&] {
+        if (isDiskFull(err)) throw std::runtime_error(err);
+        log(LogLevel::Warning, err);
+      };
       if (ev.points) {
-        if (!writer->writeSnapshot(*ev.points, err)) log(LogLevel::Warning, err);
+        if (!writer->writeSnapshot(*ev.points, err)) snapshotFailed();
         sink.onSnapshot(ev.points);
       }
       if (ev.attention) {
-        if (!writer->writeAttentionSnapshot(*ev.attention, err)) log(LogLevel::Warning, err);
+        if (!writer->writeAttentionSnapshot(*ev.attention, err)) snapshotFailed();
         sink.onAttention(ev.attention);
       }
     };
@@ -346,7 +405,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
         break;
       }
       if (!comm && control.paused()) {
-        publish(RunPhase::Paused);
+        publishOrFail(RunPhase::Paused);
         event("pause", "\"step\":" + std::to_string(step));
         control.waitWhilePaused();
         if (control.stopRequested()) {
@@ -354,7 +413,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
           break;
         }
         event("unpause", "\"step\":" + std::to_string(step));
-        publish(RunPhase::Running);
+        publishOrFail(RunPhase::Running);
       }
       const auto ts = Clock::now();
       const std::int64_t next = step + 1;
@@ -385,8 +444,10 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       st.stepsPerSec = rate;
       st.etaSec = rate > 0 ? static_cast<double>(targetStep - step) / rate : -1;
 
+      // Training metrics are logged at multiples of log_every and at the true end; a stop or
+      // --until-step in between keeps the open window in the checkpoint instead.
       const bool last = step == targetStep;
-      if (step % logEvery == 0 || last) {
+      if (step % logEvery == 0 || step == maxSteps) {
         window.add("perf/steps_per_sec", rate);
         window.add(perItem, rate * experiment->itemsPerStep());
         if (comm) {
@@ -401,18 +462,18 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
       }
       if (step % snapEvery == 0 || control.takeSnapshotRequest() || last) evaluate(step);
       if (step % ckptEvery == 0 || last) {
-        saveCheckpoint(step, wall());
+        saveCheckpoint(step, wall(), window);
         lastCheckpoint = step;
       }
       // Heartbeat: status.json at most twice a second, the in-memory status every step.
       if (Clock::now() - lastStatus > std::chrono::milliseconds(500)) {
         lastStatus = Clock::now();
-        publish(RunPhase::Running);
+        publishOrFail(RunPhase::Running);
       } else {
         sink.onStatus(st);
       }
     }
-    if (lastCheckpoint != step) saveCheckpoint(step, wall());
+    if (lastCheckpoint != step) saveCheckpoint(step, wall(), window);
     const bool finished = !stopped && step >= maxSteps;
     event(finished ? "finish" : "stop", "\"step\":" + std::to_string(step));
     log(LogLevel::Info,
@@ -424,6 +485,7 @@ RunStatus TrainingJob::Impl::run(ControlBlock& control, EventSink& sink) {
     st.error = e.what();
   }
   if (!st.error.empty()) {
+    if (isDiskFull(st.error)) st.error = "no space left on the run's disk: " + st.error;
     log(LogLevel::Error, "run failed at step " + std::to_string(step) + ": " + st.error);
     event("fail", "\"step\":" + std::to_string(step) + ",\"error\":" + json(st.error).dump());
     publish(RunPhase::Failed);
@@ -525,9 +587,17 @@ bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
     impl->config = *cfg;
     if (!checkShards(impl->config)) return false;
     impl->resumed = true;
-    std::string ckdir;
-    impl->startStep = latestCheckpoint(req.resumeDir, &ckdir).value_or(0);
-    impl->checkpointDir = ckdir;
+    // Only a verified checkpoint is resumed from; a damaged newest one falls back to an older
+    // intact one (reported in the run), and none intact is refused before anything is written.
+    CheckpointChoice choice = findCheckpoint(req.resumeDir);
+    if (!choice.error.empty()) {
+      error = choice.error;
+      return false;
+    }
+    impl->startStep = choice.step.value_or(0);
+    impl->checkpointDir = choice.dir;
+    impl->checkpointWarnings = choice.warnings;
+    const std::string& ckdir = choice.dir;
     if (!ckdir.empty() && !readResumedOverrides(ckdir, impl, issues, error)) return false;
     impl->maxSteps = req.maxSteps > 0 ? req.maxSteps : impl->config.getInt("trainer.max_steps");
     impl->targetStep = impl->maxSteps;
@@ -538,13 +608,9 @@ bool prepareLocal(const LaunchRequest& req, TrainingJob::Impl* impl,
               "); pass --max-steps with a larger number to train further";
       return false;
     }
-    impl->writer = RunDirWriter::openForResume(req.resumeDir, impl->startStep, error);
+    impl->writer = RunDirWriter::openForResume(req.resumeDir, error);
     if (!impl->writer) return false;
-    if (req.maxSteps > 0) {
-      std::string e;
-      impl->writer->appendEvent("target_changed", "\"max_steps\":" + std::to_string(req.maxSteps),
-                                e);
-    }
+    impl->changedMaxSteps = req.maxSteps;
   } else {
     std::string text, source;
     if (!resolveConfigSource(req.configOrPreset, text, source, error)) {

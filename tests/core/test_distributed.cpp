@@ -409,3 +409,74 @@ TEST_CASE("the Slurm batch script runs 2 local ranks under faked Slurm variables
   CHECK(readText(dir / "out.0").find(dirs[0]) != std::string::npos);
   CHECK(readText(dir / "out.1").empty());
 }
+
+TEST_CASE("rank 0's rendezvous store listens on MASTER_ADDR only; SIGTERM stops every rank",
+          "[dist][slow]") {
+  // Every listening TCP socket of the two ranks, as `ss` shows them (local address:port).
+  auto listeners = [](const std::vector<pid_t>& pids) {
+    auto r = pretext::test::runCommand("ss -ltnpH");
+    std::vector<std::string> out;
+    std::istringstream in(r.output);
+    std::string line;
+    while (std::getline(in, line))
+      for (pid_t p : pids)
+        if (line.find("pid=" + std::to_string(p) + ",") != std::string::npos) {
+          std::istringstream f(line);
+          std::string state, recvQ, sendQ, local;
+          f >> state >> recvQ >> sendQ >> local;
+          out.push_back(local);
+        }
+    return out;
+  };
+  for (const bool any : {false, true}) {
+    DYNAMIC_SECTION((any ? "PRETEXT_STORE_BIND=any" : "default")) {
+      pretext::test::TempDir dir;
+      const std::string root = dir / "runs";
+      const std::vector<std::string> args = {"quick-test", "--quiet",     "--out",
+                                             root,         "--max-steps", "100000"};
+      const int port = testPort(4 + (any ? 1 : 0));
+      if (any) setenv("PRETEXT_STORE_BIND", "any", 1);
+      std::vector<pid_t> pids;
+      for (int r = 0; r < 2; ++r)
+        pids.push_back(spawnRank(r, 2, port, args, dir / ("rank" + std::to_string(r) + ".err")));
+      unsetenv("PRETEXT_STORE_BIND");
+      std::string run;
+      const auto deadline = Clock::now() + std::chrono::seconds(120);
+      while (Clock::now() < deadline && run.empty()) {
+        auto dirs = runDirs(root);
+        std::string e;
+        if (!dirs.empty())
+          if (auto st = readStatus(dirs[0], e); st && st->step >= 2) run = dirs[0];
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      REQUIRE_FALSE(run.empty());
+      const auto local = listeners(pids);
+      std::string all;
+      for (const auto& l : local) all += l + " ";
+      INFO("listening: " << all);
+      const std::string storeEnd = ":" + std::to_string(port);
+      bool storeSeen = false, wildcard = false;
+      for (const auto& l : local) {
+        const bool loopback =
+            l.rfind("127.0.0.1:", 0) == 0 || l.rfind("[::ffff:127.0.0.1]:", 0) == 0;
+        if (l.size() > storeEnd.size() &&
+            l.compare(l.size() - storeEnd.size(), storeEnd.size(), storeEnd) == 0)
+          storeSeen = true;
+        if (!loopback) wildcard = true;
+      }
+      CHECK(storeSeen);
+      CHECK(wildcard == any);  // the check sees a wildcard listener when one is asked for
+      // SIGTERM to both ranks (as Slurm does): they agree on a step, checkpoint, exit 130.
+      for (pid_t p : pids) kill(p, SIGTERM);
+      for (int r = 0; r < 2; ++r) {
+        INFO("rank " << r << ": " << readText(dir / ("rank" + std::to_string(r) + ".err")));
+        CHECK(waitFor(pids[r], std::chrono::seconds(60)) == 130);
+      }
+      std::string e;
+      const auto st = readStatus(run, e);
+      REQUIRE(st);
+      CHECK(st->phase == RunPhase::Stopped);
+      CHECK(latestCheckpoint(run) == st->step);
+    }
+  }
+}

@@ -181,6 +181,7 @@ TEST_CASE("checkpoints commit atomically, latest points at the newest, old ones 
     std::string tmp = w->beginCheckpoint(step, err);
     REQUIRE_FALSE(tmp.empty());
     std::ofstream(tmp + "/model.pt") << "weights" << step;
+    std::ofstream(tmp + "/state.json") << "{\"step\": " << step << ", \"manifest\": true}";
     REQUIRE(w->commitCheckpoint(step, 2, err));
   }
   std::string latestDir;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "pretext/core/events.h"
@@ -33,6 +34,23 @@ struct Recorder : EventSink {
 };
 
 using pretext::test::prepareJob;
+
+// Rewrites a checkpoint's manifest for its current files, as if they had been saved so.
+void resealManifest(const std::string& checkpointDir) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const char* name : {"model.pt", "optimizer.pt", "state.json"}) {
+    std::uint32_t crc = 0;
+    std::uint64_t size = 0;
+    std::string err;
+    REQUIRE(fileCrc32(checkpointDir + "/" + name, crc, size, err));
+    files.push_back({{"name", name}, {"size", size}, {"crc32", crc}});
+  }
+  std::string state, err;
+  REQUIRE(readFile(checkpointDir + "/state.json", state, err));
+  const auto step = nlohmann::json::parse(state).at("step");
+  REQUIRE(writeFileAtomic(checkpointDir + "/manifest.json",
+                          nlohmann::json{{"step", step}, {"files", files}}.dump(), err));
+}
 
 LaunchRequest quick(const std::string& root) {
   LaunchRequest r;
@@ -242,6 +260,7 @@ TEST_CASE("a checkpoint's malformed live_overrides are refused before the run re
     REQUIRE(at != std::string::npos);
     text.replace(at, std::string("\"live_overrides\": {}").size(), "\"live_overrides\": " + live);
     REQUIRE(writeFileAtomic(path, text, err));
+    resealManifest(ckpt);  // a well-formed checkpoint whose values are bad
   };
   auto refusal = [&] {
     LaunchRequest r;
@@ -265,6 +284,7 @@ TEST_CASE("a checkpoint's malformed live_overrides are refused before the run re
   CHECK_THAT(refusal(), Catch::Contains("live_overrides: expected an object"));
   // Nothing was written by the refused attempts: the original resumes and finishes.
   REQUIRE(writeFileAtomic(path, original, err));
+  resealManifest(ckpt);
   LaunchRequest r;
   r.resumeDir = dir;
   auto job = prepareJob(r);
@@ -331,7 +351,23 @@ TEST_CASE("a failing data source marks the run failed with the file named", "[tr
   req.overrides.push_back("data.source=files");
   req.overrides.push_back("objective.flow.weight=0");
   req.overrides.push_back("data.path=" + (root / "scans"));
+  {
+    // A bad file present when the run is prepared is refused then, before any run exists.
+    std::vector<ConfigIssue> issues;
+    std::string error;
+    CHECK_FALSE(TrainingJob::prepare(req, issues, error));
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].message.find("000000.bin") != std::string::npos);
+    CHECK_FALSE(fs::exists(root / "runs"));
+  }
+  // One that goes bad after the run started fails the run, naming the file.
+  {
+    std::ofstream scan(root / "scans/000000.bin", std::ios::binary | std::ios::trunc);
+    const float pts[8] = {1, 2, 0.5f, 0.1f, -3, 4, 0.2f, 0.3f};
+    scan.write(reinterpret_cast<const char*>(pts), sizeof pts);
+  }
   auto job = prepareJob(req);
+  std::ofstream(root / "scans/000000.bin", std::ios::trunc) << "1234567";
   ControlBlock control;
   NullSink none;
   RunStatus st = job->run(control, none);

@@ -31,10 +31,21 @@ class RunDirWriter {
   // temporary name and renamed into place, so a failure never leaves half a run.
   static std::unique_ptr<RunDirWriter> create(const std::string& runsRoot, const Config& config,
                                               std::string& error);
-  // Opens an existing run to continue it as a new segment from `resumeStep`: cuts a torn
-  // last line off metrics.csv/events.jsonl and appends the segment marker.
+  // Opens an existing run to continue it as a new segment: takes the writer's lock and
+  // works out the segment number, and writes nothing. beginSegment() then cuts a torn last
+  // line off metrics.csv/events.jsonl and appends the marker "resumed from `resumeStep`";
+  // the trainer calls it once the checkpoint has loaded, so a resume that fails to load
+  // leaves the run's files as they were.
+  static std::unique_ptr<RunDirWriter> openForResume(const std::string& runDir, std::string& error);
+  bool beginSegment(std::int64_t resumeStep, std::string& error);
+  // Both at once, for callers that have nothing to load first.
   static std::unique_ptr<RunDirWriter> openForResume(const std::string& runDir,
                                                      std::int64_t resumeStep, std::string& error);
+  // False until the files are open for appending (always true for a new run).
+  bool writable() const { return m_metricsFd >= 0; }
+  // False once the run's folder was deleted or replaced while this writer held it
+  // (`error` says so): appends would go to files nobody can read.
+  bool stillInPlace(std::string& error) const;
   ~RunDirWriter();
 
   const std::string& dir() const { return m_dir; }
@@ -45,9 +56,13 @@ class RunDirWriter {
   // `fieldsJson` is the inside of a JSON object without braces, e.g. "\"step\":5".
   bool appendEvent(const std::string& type, const std::string& fieldsJson, std::string& error);
 
-  // Checkpoints: write files into beginCheckpoint()'s folder, then commitCheckpoint().
+  // Checkpoints: write files into beginCheckpoint()'s folder, then commitCheckpoint(), which
+  // adds manifest.json (size and CRC-32 of every file), renames the folder into place and
+  // only then moves latest.json. abandonCheckpoint() removes a half-written folder (a full
+  // disk): the previous checkpoint stays the latest.
   std::string beginCheckpoint(std::int64_t step, std::string& error);
   bool commitCheckpoint(std::int64_t step, int keep, std::string& error);
+  void abandonCheckpoint(std::int64_t step);
   bool writeSnapshot(const PointSnapshot& snap, std::string& error);
   // attention.npy (layers, heads, queries, keys), alpha1.npy, hidden_norm.npy, meta.json.
   bool writeAttentionSnapshot(const AttentionSnapshot& snap, std::string& error);
@@ -65,6 +80,7 @@ class RunDirWriter {
   int m_segment = 1;
   int m_metricsFd = -1;
   int m_eventsFd = -1;
+  std::uint64_t m_dirDev = 0, m_dirIno = 0;       // the folder this writer opened
   std::unique_ptr<TfEventsWriter> m_tensorboard;  // tensorboard/events.out.tfevents.*
 };
 
@@ -81,8 +97,31 @@ PointSnapshotPtr readPointSnapshot(const std::string& dir, std::string& error);
 AttentionSnapshotPtr readAttentionSnapshot(const std::string& dir, std::string& error);
 // The committed snapshot folders of a run (snapshots/step_N, any kind), oldest first.
 std::vector<std::string> snapshotDirs(const std::string& runDir);
-// The newest committed checkpoint step, or nullopt when there is none.
+// Checkpoints are trusted only once verified: checkpoints/latest.json may name only a
+// step_N folder directly inside checkpoints/ (no path, no symlink), that folder's
+// manifest.json must match the size and CRC-32 of every file it lists, and state.json's
+// step must equal the step latest.json and the folder name give.
+struct CheckpointChoice {
+  std::optional<std::int64_t> step;   // nullopt: nothing to resume from
+  std::string dir;                    // the chosen folder
+  std::vector<std::string> warnings;  // why newer checkpoints were passed over
+  std::string error;                  // checkpoints exist but none is intact
+};
+// The newest intact checkpoint: the one latest.json names, or, when that is unreadable,
+// missing or damaged, the newest intact step_N folder, with a warning for each one passed
+// over. `error` is set (naming the files) when checkpoints exist but none is intact.
+CheckpointChoice findCheckpoint(const std::string& runDir);
+// "" when the checkpoint folder is intact at `step`, else what is wrong, naming the file.
+// A folder from before manifests existed (state.json without "manifest") is accepted with
+// only its step checked.
+std::string verifyCheckpoint(const std::string& checkpointDir, std::int64_t step);
+// The newest intact checkpoint step (findCheckpoint), or nullopt when there is none.
 std::optional<std::int64_t> latestCheckpoint(const std::string& runDir, std::string* dir = nullptr);
+// True when an error message reports a full disk or an exhausted quota.
+bool isDiskFull(const std::string& error);
+// CRC-32 (zlib's polynomial) of a whole file; false with `error` naming the file.
+bool fileCrc32(const std::string& path, std::uint32_t& crc, std::uint64_t& size,
+               std::string& error);
 std::optional<RunStatus> readStatus(const std::string& runDir, std::string& error);
 bool isRunDir(const std::string& dir);
 
