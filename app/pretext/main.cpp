@@ -1,17 +1,35 @@
 // pretext: the desktop workbench.
+#include <signal.h>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QTimer>
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "pretext/core/training_job.h"
 #include "pretext/core/versions.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+// SIGTERM and SIGINT stop a training run cleanly (checkpoint, "stopped") and close the
+// window; the process then exits 130. They are blocked in every thread from .preinit_array,
+// before any library starts a thread (OpenBLAS does so in its constructor), and taken by
+// one thread with sigwait. A second signal ends the process at once.
+static void blockStopSignals(int, char**, char**) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+}
+__attribute__((section(".preinit_array"),
+               used)) static void (*blockStopSignalsEarly)(int, char**, char**) = &blockStopSignals;
 
 int main(int argc, char** argv) {
   pretext::core::registerComponentVersion("qt", qVersion());
@@ -71,6 +89,20 @@ int main(int argc, char** argv) {
   pretext::core::configureThreads(0);
 
   pretext::widgets::MainWindow window;
+  static std::atomic<bool> signalled{false};
+  std::thread([&window] {
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    int sig = 0;
+    while (sigwait(&sigs, &sig) == 0) {
+      if (signalled.exchange(true)) _exit(130);
+      std::fprintf(stderr, "\npretext: stopping the run after its current step (again to abort)\n");
+      QMetaObject::invokeMethod(
+          &window, [&window] { window.quitWithoutAsking(); }, Qt::QueuedConnection);
+    }
+  }).detach();
   if (cli.isSet(outOpt)) window.setRunsRoot(QDir(cli.value(outOpt)).absolutePath());
   window.setAutomation(cli.value(shotOpt), cli.isSet(exitOpt));
   window.resize(1400, 900);
@@ -101,5 +133,6 @@ int main(int argc, char** argv) {
   } else if (cli.isSet(openOpt)) {
     window.openRun(QDir(cli.value(openOpt)).absolutePath());
   }
-  return app.exec();
+  const int code = app.exec();
+  return signalled.load() ? 130 : code;
 }

@@ -1,6 +1,8 @@
 // Launches the real `pretext` GUI binary on a preset (the process inherits Xvfb's DISPLAY
 // from ctest), lets it train and exit, then inspects the run directory and the screenshot.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <QFile>
 #include <QImage>
@@ -8,9 +10,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "pixels.h"
 #include "pretext/core/run_dir.h"
@@ -142,4 +146,53 @@ TEST_CASE("pretext --run with an invalid config exits 2 and names the key", "[e2
   CHECK(code == 2);
   CHECK(log.find("trainer.lr: expected a number") != std::string::npos);
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("SIGTERM to the window stops its run with a checkpoint and exits 130", "[e2e]") {
+  const fs::path out = fs::path(PRETEXT_ARTIFACTS) / "e2e-sigterm";
+  fs::remove_all(out);
+  fs::create_directories(out);
+  const std::string config = std::string(PRETEXT_ARTIFACTS) + "/e2e-config";
+  const std::string runs = (out / "runs").string();
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setenv("XDG_CONFIG_HOME", config.c_str(), 1);
+    if (!freopen((out / "log.txt").c_str(), "w", stderr)) _exit(126);
+    execl(PRETEXT_GUI_EXE, PRETEXT_GUI_EXE, "--run", "quick-test", "--max-steps", "100000", "--out",
+          runs.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until the run has trained a few steps, then signal as Slurm or systemd would.
+  std::string dir;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline && dir.empty()) {
+    auto list = core::listRuns(runs);
+    if (!list.empty() && list[0].status.step >= 3) dir = list[0].dir;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE_FALSE(dir.empty());
+  kill(pid, SIGTERM);
+  int status = 0, code = -2;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (code == -2) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  std::ifstream logFile(out / "log.txt");
+  std::string log((std::istreambuf_iterator<char>(logFile)), {});
+  INFO(log);
+  CHECK(code == 130);
+  std::string err;
+  const auto st = core::readStatus(dir, err);
+  REQUIRE(st);
+  CHECK(st->phase == core::RunPhase::Stopped);
+  CHECK(core::latestCheckpoint(dir) == st->step);
 }

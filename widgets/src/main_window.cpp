@@ -935,6 +935,11 @@ void MainWindow::onFinished(const core::RunStatus& s) {
   }
 }
 
+void MainWindow::quitWithoutAsking() {
+  m_quitWithoutAsking = true;
+  close();
+}
+
 void MainWindow::setAutomation(const QString& screenshotPath, bool exitWhenDone) {
   m_screenshotPath = screenshotPath;
   m_exitWhenDone = exitWhenDone;
@@ -1025,7 +1030,7 @@ void MainWindow::previewTransform(const core::SpatialTransform& t) {
 
 void MainWindow::closeEvent(QCloseEvent* e) {
   if (m_host->active()) {
-    if (!m_exitWhenDone) {
+    if (!m_exitWhenDone && !m_quitWithoutAsking) {
       auto answer =
           QMessageBox::question(this, tr("A run is training"),
                                 tr("Stop the run and quit? It stops after the current step, "

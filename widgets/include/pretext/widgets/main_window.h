@@ -63,6 +63,9 @@ class MainWindow : public QMainWindow {
   // screenshot (PNG + a JSON side file with the 3D view and chart rectangles), then
   // optionally quit with exit code 0 (finished) or 1 (failed).
   void setAutomation(const QString& screenshotPath, bool exitWhenDone);
+  // SIGTERM/SIGINT: stop a training run after its current step (with a checkpoint), then
+  // close, without asking.
+  void quitWithoutAsking();
   bool saveScreenshot(const QString& path);
   // The two plots (their keys, runs, colours and log scales) as a publication figure in
   // `style` (single-column, double-column, slide); format from the extension (.pdf, .svg,
@@ -173,6 +176,7 @@ class MainWindow : public QMainWindow {
   QString m_screenshotPath;
   bool m_exitWhenDone = false;
   bool m_closeAfterStop = false;
+  bool m_quitWithoutAsking = false;
 };
 
 }  // namespace pretext::widgets
