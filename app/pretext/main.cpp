@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "pretext/core/stop_signals.h"
 #include "pretext/core/training_job.h"
 #include "pretext/core/versions.h"
 #include "pretext/widgets/main_window.h"
@@ -21,15 +22,10 @@
 // window; the process then exits 130. They are blocked in every thread from .preinit_array,
 // before any library starts a thread (OpenBLAS does so in its constructor), and taken by
 // one thread with sigwait. A second signal ends the process at once.
-static void blockStopSignals(int, char**, char**) {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-}
+static void blockStopSignalsEarly(int, char**, char**) { pretext::core::blockStopSignals(); }
 __attribute__((section(".preinit_array"),
-               used)) static void (*blockStopSignalsEarly)(int, char**, char**) = &blockStopSignals;
+               used)) static void (*preinitBlockStopSignals)(int, char**,
+                                                             char**) = &blockStopSignalsEarly;
 
 int main(int argc, char** argv) {
   pretext::core::registerComponentVersion("qt", qVersion());
@@ -91,10 +87,7 @@ int main(int argc, char** argv) {
   pretext::widgets::MainWindow window;
   static std::atomic<bool> signalled{false};
   std::thread([&window] {
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
+    const sigset_t sigs = pretext::core::stopSignals();
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0) {
       if (signalled.exchange(true)) _exit(130);

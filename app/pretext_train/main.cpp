@@ -22,6 +22,7 @@
 #include "pretext/core/config.h"
 #include "pretext/core/distributed.h"
 #include "pretext/core/presets.h"
+#include "pretext/core/stop_signals.h"
 #include "pretext/core/training_job.h"
 #include "pretext/core/versions.h"
 
@@ -33,15 +34,10 @@ using namespace pretext::core;
 // main() and before this program's static initialisers; a signal landing on one of them
 // killed the process. Functions in .preinit_array run before any shared library's
 // constructor, so the mask set here is inherited by every thread the process ever has.
-static void blockStopSignals(int, char**, char**) {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-}
+static void blockStopSignalsEarly(int, char**, char**) { blockStopSignals(); }
 __attribute__((section(".preinit_array"),
-               used)) static void (*blockStopSignalsEarly)(int, char**, char**) = &blockStopSignals;
+               used)) static void (*preinitBlockStopSignals)(int, char**,
+                                                             char**) = &blockStopSignalsEarly;
 
 namespace {
 
@@ -361,11 +357,8 @@ int main(int argc, char** argv) {
   // Signals are handled by one thread with sigwait, so the trainer sees a clean stop
   // request between steps. A second signal ends the process at once. (Already blocked in
   // every thread by blockStopSignals; blocking again is harmless.)
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  const sigset_t sigs = stopSignals();
+  blockStopSignals();
 
   std::string envError;
   if (!readDistributedEnv(req.distributed, envError)) {
@@ -437,7 +430,8 @@ int main(int argc, char** argv) {
   // Stopped before its target: by a signal to this process, or, on a data-parallel rank, by
   // one another rank received (the ranks agree on the step; this rank's own signal may
   // arrive after the run ended).
-  if (signalled.load() || (final.phase == RunPhase::Stopped && final.step < job->targetStep()))
+  // A signal that arrives after the last step leaves a finished run: exit 0.
+  if (final.phase == RunPhase::Stopped && (signalled.load() || final.step < job->targetStep()))
     return 130;
   return 0;
 }

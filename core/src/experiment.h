@@ -4,10 +4,12 @@
 // Used on the trainer thread only.
 #include <torch/torch.h>
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,25 @@ class Experiment {
  protected:
   void syncGradients(const std::vector<torch::Tensor>& params) {
     if (m_sync) m_sync(params);
+  }
+  // The update every experiment ends its step with: refuse a non-finite loss, zero the
+  // gradients, backpropagate, average them over the data-parallel ranks, clip to
+  // `clip` (0: no clipping), step. Returns the loss and the gradient norm before clipping.
+  struct Update {
+    double loss;
+    double gradNorm;
+  };
+  Update update(const torch::Tensor& loss, std::int64_t step, AdamW& optimizer, double clip) {
+    const double value = loss.item<double>();
+    if (!std::isfinite(value))
+      throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
+                               " (try a smaller trainer.lr)");
+    optimizer.zeroGrad();
+    loss.backward();
+    syncGradients(optimizer.params());
+    const double gradNorm = optimizer.clipGradNorm(clip > 0 ? clip : 1e30);
+    optimizer.step();
+    return {value, gradNorm};
   }
   // First example and count of this rank's shard of a global batch of `total` examples
   // (the trainer checks that the world size divides it).

@@ -107,16 +107,9 @@ class LidarDownstreamExperiment : public Experiment {
         logits, target,
         F::BinaryCrossEntropyWithLogitsFuncOptions().pos_weight(
             torch::full({1}, config.getFloat("downstream.pos_weight"))));
-    if (!std::isfinite(loss.item<double>()))
-      throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
-                               " (try a smaller trainer.lr)");
-    optimizer->zeroGrad();
-    loss.backward();
-    syncGradients(optimizer->params());
-    const double clip = config.getFloat("trainer.grad_clip");
-    window.add("train/grad_norm", optimizer->clipGradNorm(clip > 0 ? clip : 1e30));
-    optimizer->step();
-    window.add("loss/total", loss.item<double>());
+    const Update u = update(loss, step, *optimizer, config.getFloat("trainer.grad_clip"));
+    window.add("train/grad_norm", u.gradNorm);
+    window.add("loss/total", u.loss);
   }
 
   Evaluation evaluate(std::int64_t) override {

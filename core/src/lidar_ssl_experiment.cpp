@@ -324,21 +324,14 @@ void LidarSslExperiment::trainOn(const Batch& batch, std::int64_t step, double l
     total = total + weights.at("objective.flow.weight") * flow;
     window.add("loss/flow", flow.item<double>());
   }
-  if (!std::isfinite(total.item<double>()))
-    throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
-                             " (try a smaller trainer.lr)");
-  optimizer->zeroGrad();
-  total.backward();
-  syncGradients(optimizer->params());
-  const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
-  optimizer->step();
+  const Update u = update(total, step, *optimizer, clip);
   const double m = essl::emaMomentum(config.getFloat("objective.ema.momentum"),
                                      config.getBool("objective.ema.cosine"), step,
                                      config.getInt("trainer.max_steps"));
   nets->updateTarget(m);
 
-  window.add("loss/total", total.item<double>());
-  window.add("train/grad_norm", gradNorm);
+  window.add("loss/total", u.loss);
+  window.add("train/grad_norm", u.gradNorm);
   window.add("train/ema_momentum", m);
 }
 

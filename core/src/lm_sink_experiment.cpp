@@ -108,19 +108,10 @@ class LmSinkExperiment : public Experiment {
     optimizer->setLearningRate(lr);
     auto losses = tokenLosses(tokens);
     auto loss = losses.mean();
-    const double value = loss.item<double>();
-    if (!std::isfinite(value))
-      throw std::runtime_error("loss became non-finite at step " + std::to_string(step) +
-                               " (try a smaller trainer.lr)");
-    optimizer->zeroGrad();
-    loss.backward();
-    syncGradients(optimizer->params());
-    const double clip = config.getFloat("trainer.grad_clip");
-    const double gradNorm = optimizer->clipGradNorm(clip > 0 ? clip : 1e30);
-    optimizer->step();
-    window.add("loss/train", value);
-    window.add("loss/total", value);
-    window.add("train/grad_norm", gradNorm);
+    const Update u = update(loss, step, *optimizer, config.getFloat("trainer.grad_clip"));
+    window.add("loss/train", u.loss);
+    window.add("loss/total", u.loss);
+    window.add("train/grad_norm", u.gradNorm);
     // Function-token split (methods.md §4): share of the loss by (input -> target) class.
     torch::NoGradGuard ng;
     auto prevF = isFunction.index({tokens.narrow(1, 0, T)});
