@@ -73,16 +73,26 @@ def wait_for_step(root, step, proc, limit=120):
     return first_run(root)
 
 
-def newest_checkpoint(run):
+def checkpoints(run):
     ck = os.path.join(run, "checkpoints")
-    steps = sorted(n for n in os.listdir(ck) if n.startswith("step_"))
-    return os.path.join(ck, steps[-1]) if steps else None
+    return [os.path.join(ck, n) for n in sorted(os.listdir(ck)) if n.startswith("step_")]
+
+
+def first_resume(run):
+    """The step the first resume started from (its marker row), or None."""
+    with open(os.path.join(run, "metrics.csv")) as f:
+        for line in f:
+            parts = line.rstrip("\n").split(",")
+            if len(parts) == 5 and parts[3] == "run/resumed_from":
+                return int(parts[1])
+    return None
 
 
 class Trial:
     def __init__(self, exe, root, rng):
         self.exe, self.root, self.rng = exe, root, rng
         self.notes = []
+        self.expected_resume = None  # the checkpoint a resume must pick after damage
 
     def start(self, extra=()):
         return subprocess.Popen([self.exe, *COMMON, "--out", self.root, *extra],
@@ -142,7 +152,14 @@ class Trial:
                            "--set", "trainer.checkpoint_every=3"])
         self.expect(proc, {130, 0}, "run to --until-step")
         run = first_run(self.root)
-        ck = newest_checkpoint(run)
+        kept = checkpoints(run)
+        ck = kept[-1]
+        # Damage to the newest checkpoint falls back to the one before it; damage to
+        # latest.json alone to the newest. Restarting from step 0 would reproduce the curve
+        # too, so the resume point is checked as well.
+        step_of = lambda path: int(os.path.basename(path)[5:])
+        self.expected_resume = (step_of(kept[-2]) if len(kept) > 1 else 0) \
+            if how in ("corrupt-model", "truncate-model") else step_of(ck)
         latest = os.path.join(run, "checkpoints", "latest.json")
         if how == "corrupt-model":
             path = os.path.join(ck, "model.pt")
@@ -219,6 +236,9 @@ def main():
             if run is None:
                 raise AssertionError("no run directory was created")
             trial.finish(run)
+            if trial.expected_resume is not None and first_resume(run) != trial.expected_resume:
+                raise AssertionError(f"resumed from step {first_resume(run)}, expected the intact "
+                                     f"checkpoint at {trial.expected_resume}")
             curve = loss_curve(run)
             lost = sum(1 for s, v in reference.items()
                        if s not in curve or abs(curve[s] - v) > 1e-5 * max(1.0, abs(v)))

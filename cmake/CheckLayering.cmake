@@ -1,0 +1,27 @@
+# The layering rules, checked on the sources (ctest core.layering):
+#   - nothing under widgets/ (the GUI and its session layer) includes LibTorch headers
+#     (torch/, ATen/, c10/): the GUI builds without them and stays fast to compile;
+#   - nothing under core/ includes Qt or VTK: core is what pretext-train links on a cluster.
+# Usage: cmake -DSOURCE_DIR=<checkout> -P CheckLayering.cmake
+set(violations "")
+function(check_tree folder forbidden_regex what)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/${folder}/*.h" "${SOURCE_DIR}/${folder}/*.cpp")
+  foreach(f ${files})
+    file(STRINGS "${f}" lines REGEX "^[ \t]*#[ \t]*include")
+    foreach(line ${lines})
+      if(line MATCHES "${forbidden_regex}")
+        file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+        string(STRIP "${line}" line)
+        set(violations "${violations}\n  ${rel}: ${line} (${what})")
+      endif()
+    endforeach()
+  endforeach()
+  set(violations "${violations}" PARENT_SCOPE)
+endfunction()
+
+check_tree(widgets "[<\"](torch|ATen|c10)/" "LibTorch in the GUI")
+check_tree(core "[<\"](Q[A-Za-z]+|qt[A-Za-z0-9]*/|vtk[A-Za-z0-9_]*)" "Qt or VTK in core")
+if(violations)
+  message(FATAL_ERROR "layering violated:${violations}")
+endif()
+message(STATUS "layering: widgets/ includes no LibTorch, core/ includes no Qt or VTK")
