@@ -12,7 +12,7 @@ using pretext::test::burnThreadCpu;
 using pretext::test::BusyProbe;
 
 TEST_CASE("the busy probe sees a 300 ms stall of the GUI thread, and none when it idles",
-          "[gui][probe]") {
+          "[gui][probe][busy]") {
   QTimer ticks;  // the event loop iterates every 10 ms, as in the tests that use the probe
   ticks.start(10);
 

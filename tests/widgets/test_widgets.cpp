@@ -18,6 +18,7 @@
 #include <QtCharts/QChartView>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -452,15 +453,19 @@ TEST_CASE("the config panel validates inline and yields overrides", "[gui][confi
   CHECK_FALSE(panel.hasErrors());
 }
 
-TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "[gui][e2e]") {
+TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "[gui][e2e][busy]") {
   pretext::test::TempDir root;
   widgets::MainWindow w;
   showWindow(w, root.str());
   const double setUpMs = warmUp3dView(w);
 
-  // Configure through the panel, as a user would, then start.
+  // Configure through the panel, as a user would, then start. gui.loaded trains fewer steps
+  // (PRETEXT_TEST_TRAIN_STEPS): its busy loops leave the niced trainer a tenth of a core.
+  const char* stepsEnv = std::getenv("PRETEXT_TEST_TRAIN_STEPS");
+  const int steps = stepsEnv ? std::atoi(stepsEnv) : 40;
+  REQUIRE(steps >= 10);
   w.configPanel()->setSource("default");
-  REQUIRE(w.configPanel()->setValue("trainer.max_steps", "40"));
+  REQUIRE(w.configPanel()->setValue("trainer.max_steps", QString::number(steps)));
   REQUIRE(w.configPanel()->setValue("trainer.log_every", "2"));
   QSignalSpy done(&w, &widgets::MainWindow::runFinished);
   REQUIRE(w.startFromPanel());
@@ -470,7 +475,7 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   // wall-clock gaps when the check fails.
   pretext::test::TickGaps ticks;
   pretext::test::BusyProbe busy;
-  REQUIRE(done.wait(240000));
+  REQUIRE(done.wait(600000));
   busy.stop();
   ticks.stop();
   INFO(busy.summary());
@@ -483,7 +488,7 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   auto st = done.takeFirst().at(0).value<core::RunStatus>();
   CHECK(st.phase == core::RunPhase::Finished);
   w.lossChart()->redrawNow();
-  CHECK(w.lossChart()->rawPointCount(w.currentRunDir()) == 20);
+  CHECK(w.lossChart()->rawPointCount(w.currentRunDir()) == static_cast<std::size_t>(steps / 2));
   CHECK(w.pointView()->pointCount() == 4096);  // the default preset's data.points_per_scan
   settle(300);
   QDir().mkpath(QString(PRETEXT_ARTIFACTS) + "/gui");
@@ -568,7 +573,7 @@ TEST_CASE("the runs browser lists runs with their status", "[gui][runs]") {
 }
 
 TEST_CASE("opening a run with 10^6 metric rows: read in pieces with progress, cancellable",
-          "[gui][watch]") {
+          "[gui][watch][busy]") {
   pretext::test::TempDir root;
   std::string err;
   auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
