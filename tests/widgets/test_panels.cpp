@@ -15,6 +15,7 @@
 #include <QTreeWidget>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "../core/test_util.h"
@@ -26,6 +27,7 @@
 #include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/main_window.h"
+#include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/panels.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "trainer_host.h"
@@ -303,4 +305,41 @@ TEST_CASE("e2e: a run configured through the panels, changed while training, scr
   CHECK(w.lastStatus().phase == core::RunPhase::Finished);
   settle(400);
   saveShot(w.attentionView(), "sink_heatmap.png");
+}
+
+TEST_CASE("resuming a killed run in the window charts each step once", "[gui][panels]") {
+  pretext::test::TempDir root;
+  // A run checkpointed at step 4 whose process then logged steps 5-7 and was killed: those
+  // rows belong to a branch the resume abandons.
+  core::LaunchRequest first;
+  first.configOrPreset = "quick-test";
+  first.runsRoot = root.str();
+  first.overrides = {"trainer.max_steps=10", "trainer.log_every=1", "trainer.checkpoint_every=4"};
+  first.untilStep = 4;
+  std::vector<core::ConfigIssue> issues;
+  std::string error, run;
+  {
+    auto job = core::TrainingJob::prepare(first, issues, error);
+    REQUIRE(job);
+    core::ControlBlock control;
+    core::NullSink none;
+    REQUIRE(job->run(control, none).phase == core::RunPhase::Stopped);
+    run = job->runDir();
+  }
+  {
+    std::ofstream metrics(run + "/metrics.csv", std::ios::app);
+    for (int step = 5; step <= 7; ++step) metrics << "1," << step << ",9.0,loss/total,123.0\n";
+  }
+  widgets::MainWindow w;
+  w.setRunsRoot(QString::fromStdString(root.str()));
+  REQUIRE(pretext::test::showExposed(w, 1280, 800));
+  core::LaunchRequest resume;
+  resume.resumeDir = run;
+  QSignalSpy done(&w, &widgets::MainWindow::runFinished);
+  REQUIRE(w.startRun(resume, true));
+  REQUIRE(done.wait(120000));
+  CHECK(w.lastStatus().phase == core::RunPhase::Finished);
+  w.lossChart()->redrawNow();
+  // Steps 1-10 once each: the abandoned rows are not shown, nor doubled by the live ones.
+  CHECK(w.lossChart()->rawPointCount(QString::fromStdString(run)) == 10);
 }

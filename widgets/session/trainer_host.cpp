@@ -28,6 +28,7 @@ bool TrainerHost::start(const core::LaunchRequest& request, std::vector<core::Co
   m_runDir = QString::fromStdString(m_job->runDir());
   m_kind = QString::fromStdString(m_job->config().getString("experiment.kind"));
   m_resumedOverrides = m_job->resumedOverrides();
+  m_startStep = m_job->startStep();
   m_done = false;
   m_status = core::RunStatus{};
   m_thread = std::thread([this] {

@@ -32,6 +32,8 @@ class TrainerHost : public QObject {
   // on top of config.yaml; empty for a new run.
   const std::vector<std::string>& resumedOverrides() const { return m_resumedOverrides; }
   core::RunStatus lastStatus() const { return m_status; }
+  // The step the run starts from (a resumed run's checkpoint; 0 for a new run).
+  std::int64_t startStep() const { return m_startStep; }
   // "Apply at next step": the trainer applies (or refuses, in the log) the new value before
   // its next step and records it in events.jsonl. False when no run is active.
   bool requestChange(const QString& key, const QString& value);
@@ -66,6 +68,7 @@ class TrainerHost : public QObject {
   QString m_runDir;
   QString m_kind;
   std::vector<std::string> m_resumedOverrides;
+  std::int64_t m_startStep = 0;
 };
 
 }  // namespace pretext::session

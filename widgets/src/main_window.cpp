@@ -32,6 +32,7 @@
 #include <QVBoxLayout>
 #include <QtCharts/QChartView>
 #include <QtConcurrent/QtConcurrent>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -648,8 +649,15 @@ bool MainWindow::startRun(const core::LaunchRequest& request, bool quiet) {
   setChartSamples(m_host->runDir());
   chooseChartKeys(m_host->experimentKind());
   if (!req.resumeDir.empty()) {
-    // Show the history that led to the checkpoint, then live rows on top of it.
-    onMetrics(metricRowsOf(req.resumeDir));
+    // Show the history that led to the checkpoint, then live rows on top of it. The trainer
+    // appends its resume marker only once the checkpoint has loaded, so the cut at the
+    // checkpoint is made here (rows past it belong to an abandoned branch or arrive live).
+    auto history = metricRowsOf(req.resumeDir);
+    const std::int64_t from = m_host->startStep();
+    history.erase(std::remove_if(history.begin(), history.end(),
+                                 [from](const core::MetricRow& r) { return r.step > from; }),
+                  history.end());
+    onMetrics(history);
     // The panels show what the run trains with: its config.yaml and the values changed
     // mid-run before the checkpoint. Not remembered as the next session's experiment.
     m_config->setSource(QString::fromStdString(req.resumeDir + "/config.yaml"));
