@@ -42,9 +42,11 @@ WeightExport exportWeights(const std::string& runDir, const std::string& outFile
     result.step = *step;
     result.checkpointDir = (fs::path(runDir) / "checkpoints" / checkpointDirName(*step)).string();
   } else {
-    auto latest = latestCheckpoint(runDir, &result.checkpointDir);
-    if (!latest) throw std::runtime_error(runDir + ": the run has no checkpoint yet");
-    result.step = *latest;
+    const CheckpointChoice latest = findCheckpoint(runDir);  // verified, like a resume
+    if (!latest.error.empty()) throw std::runtime_error(latest.error);
+    if (!latest.step) throw std::runtime_error(runDir + ": the run has no checkpoint yet");
+    result.step = *latest.step;
+    result.checkpointDir = latest.dir;
   }
   const std::string modelFile = (fs::path(result.checkpointDir) / "model.pt").string();
   if (!fs::exists(modelFile)) throw std::runtime_error(modelFile + ": no such checkpoint file");

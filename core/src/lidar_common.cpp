@@ -140,12 +140,13 @@ void loadEncoderWeights(essl::PillarEncoder& encoder, const std::string& file) {
 std::string initCheckpoint(const std::string& path) {
   namespace fs = std::filesystem;
   if (fs::exists(fs::path(path) / "model.pt")) return (fs::path(path) / "model.pt").string();
-  std::string dir;
-  if (!latestCheckpoint(path, &dir))
+  const CheckpointChoice latest = findCheckpoint(path);  // verified, like a resume
+  if (!latest.error.empty()) throw std::runtime_error("downstream.init: " + latest.error);
+  if (!latest.step)
     throw std::runtime_error("downstream.init: " + path +
                              " is neither a run directory with a checkpoint nor a checkpoint "
                              "folder (no model.pt)");
-  return (fs::path(dir) / "model.pt").string();
+  return (fs::path(latest.dir) / "model.pt").string();
 }
 
 // Cells of an H x H grid over [-R, R)^2 whose centre lies in a box footprint: [H*H] floats.

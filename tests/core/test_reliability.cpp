@@ -203,6 +203,13 @@ TEST_CASE("no intact checkpoint: resume is refused naming the files, and writes 
   CHECK(slurp(dir + "/metrics.csv") == metricsBefore);
   CHECK(slurp(dir + "/events.jsonl") == eventsBefore);
   CHECK(slurp(dir + "/status.json") == statusBefore);
+  // pretext-export resolves checkpoints the same way: it refuses the damaged weights.
+  const auto exported = pretext::test::runCommand(std::string(PRETEXT_EXPORT_EXE) + " " + dir +
+                                                  " --weights " + (root / "w.pt"));
+  INFO(exported.output);
+  CHECK(exported.code != 0);
+  CHECK(exported.output.find("no intact checkpoint") != std::string::npos);
+  CHECK_FALSE(fs::exists(root / "w.pt"));
 }
 
 TEST_CASE("a checkpoint that verifies but does not load leaves the run's files untouched",
