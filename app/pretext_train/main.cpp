@@ -58,7 +58,7 @@ const char* kUsage =
     "                       (trainer.batch_size is the global batch, split over the ranks)\n"
     "  --list-presets       list the built-in presets\n"
     "  --help-config        list every config key with its type, default and meaning\n"
-    "  --quiet              no progress output\n"
+    "  --quiet              no progress output (warnings are still printed)\n"
     "  --version            print the versions of Pretext and LibTorch (the headless trainer\n"
     "                       links neither Qt nor VTK)\n"
     "  -h, --help           this help\n"
@@ -147,14 +147,16 @@ bool parseCount(const char* opt, const char* text, std::int64_t& out) {
 }
 
 // What a rank other than 0 prints: its warnings and errors, prefixed with the rank (rank 0
-// prints the progress of the run).
+// prints the progress of the run). With --quiet, rank 0 prints its warnings alone (a
+// checkpoint passed over, a change not applied); main() reports a failure itself.
 class RankSink : public NullSink {
  public:
   explicit RankSink(int rank) : m_rank(rank) {}
   void onLog(LogLevel level, const std::string& msg) override {
-    if (level != LogLevel::Info)
-      std::fprintf(stderr, "rank %d: %s%s\n", m_rank,
-                   level == LogLevel::Error ? "error: " : "warning: ", msg.c_str());
+    if (level == LogLevel::Info || (m_rank == 0 && level == LogLevel::Error)) return;
+    const std::string who = m_rank == 0 ? "pretext-train" : "rank " + std::to_string(m_rank);
+    std::fprintf(stderr, "%s: %s%s\n", who.c_str(),
+                 level == LogLevel::Error ? "error: " : "warning: ", msg.c_str());
   }
 
  private:
@@ -412,11 +414,8 @@ int main(int argc, char** argv) {
                      ? (", " + std::to_string(job->worldSize()) + " data-parallel ranks").c_str()
                      : "");
   ProgressPrinter printer(isatty(STDERR_FILENO), job->targetStep());
-  NullSink nothing;
   RankSink follower(rank);
-  EventSink& sink = rank > 0 ? static_cast<EventSink&>(follower)
-                    : quiet  ? static_cast<EventSink&>(nothing)
-                             : printer;
+  EventSink& sink = rank > 0 || quiet ? static_cast<EventSink&>(follower) : printer;
   RunStatus final = job->run(control, sink);
   if (!quiet && rank == 0) printer.finish();
   if (rank == 0) std::printf("%s\n", job->runDir().c_str());

@@ -229,3 +229,24 @@ TEST_CASE("pretext-train: a disk that fills up fails the run cleanly, the last c
   INFO(resumed.output);
   CHECK(resumed.code == 0);
 }
+
+TEST_CASE("pretext-train --quiet still warns when a damaged checkpoint is passed over", "[cli]") {
+  pretext::test::TempDir dir;
+  const std::string root = dir / "runs";
+  auto first = pretext::test::runCommand(
+      std::string(PRETEXT_TRAIN_EXE) + " quick-test --quiet --out " + root +
+      " --max-steps 6 --until-step 4 --set trainer.checkpoint_every=2");
+  REQUIRE(first.code == 0);
+  const std::string run = firstRun(root);
+  const std::string model = run + "/checkpoints/" + checkpointDirName(4) + "/model.pt";
+  std::string bytes = readText(model);
+  REQUIRE(bytes.size() > 100);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x10);
+  std::ofstream(model, std::ios::binary | std::ios::trunc) << bytes;
+  auto r = pretext::test::runCommand(std::string(PRETEXT_TRAIN_EXE) + " --quiet --resume " + run);
+  INFO(r.output);
+  CHECK(r.code == 0);
+  CHECK(r.output.find("pretext-train: warning: checkpoint passed over: " + model +
+                      ": checksum mismatch") != std::string::npos);
+  CHECK(readText(run + "/metrics.csv").find("run/resumed_from,2\n") != std::string::npos);
+}
