@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -71,11 +72,27 @@ extern "C" int bind(int fd, const sockaddr* address, socklen_t length) noexcept 
 namespace pretext::core {
 namespace {
 
+bool isLoopback(const std::string& host) {
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+bool isLoopbackAddress(const sockaddr* a) {
+  if (a->sa_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(a)->sin_addr.s_addr) >> 24) == 127;
+  if (a->sa_family == AF_INET6)
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr, &in6addr_loopback,
+                       sizeof(in6_addr)) == 0;
+  return false;
+}
+
 // Redirects the wildcard binds of this thread to `host` (its first IPv4 address, else its
-// first address) while alive. ok() is false with `error` set when `host` does not resolve.
+// first address) while alive; `error` is set when `host` does not resolve. One exception:
+// ranks on other hosts (`multiHost`) and a host name that resolves to loopback on rank 0's
+// machine (Debian's /etc/hosts maps the machine's own name to 127.0.1.1): listening there
+// would shut the other hosts out, so the wildcard is kept and `note` says why.
 class StoreBindScope {
  public:
-  explicit StoreBindScope(const std::string& host) {
+  StoreBindScope(const std::string& host, bool multiHost) {
     const char* mode = std::getenv("PRETEXT_STORE_BIND");
     if (mode && std::string(mode) == "any") return;
     addrinfo hints{};
@@ -91,6 +108,14 @@ class StoreBindScope {
         pick = a;
         break;
       }
+    if (multiHost && isLoopbackAddress(pick->ai_addr) && !isLoopback(host)) {
+      ::freeaddrinfo(list);
+      note = "MASTER_ADDR " + host +
+             " resolves to a loopback address on rank 0's machine while ranks run on other "
+             "hosts; the rendezvous store listens on every interface so that they can reach "
+             "it (give MASTER_ADDR as rank 0's cluster address to keep it on one)";
+      return;
+    }
     std::memcpy(&m_address, pick->ai_addr, pick->ai_addrlen);
     t_storeAddressLength = pick->ai_addrlen;
     ::freeaddrinfo(list);
@@ -100,7 +125,7 @@ class StoreBindScope {
   ~StoreBindScope() { t_storeAddress = nullptr; }
   StoreBindScope(const StoreBindScope&) = delete;
   StoreBindScope& operator=(const StoreBindScope&) = delete;
-  std::string error;
+  std::string error, note;
   // Why the redirected bind failed, for the rendezvous error ("" when it did not).
   static std::string bindFailure(const std::string& host) {
     if (t_storeBindErrno == 0) return {};
@@ -119,10 +144,6 @@ constexpr auto kHeartbeatPeriod = 500ms;
 constexpr auto kHeartbeatWindow = 2500ms;  // a rank silent this long is reported lost
 
 std::string heartbeatKey(int rank) { return "pretext/heartbeat/" + std::to_string(rank); }
-
-bool isLoopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
 
 // The rank's main store handle (`member`: counts towards the world rank 0 waits for; rank
 // 0 hosts the server) or an extra client of the heartbeat and the diagnosis.
@@ -214,8 +235,9 @@ std::unique_ptr<Communicator> Communicator::connect(const DistributedEnv& env, s
     {
       std::optional<StoreBindScope> scope;
       if (env.rank == 0) {
-        scope.emplace(env.masterAddr);
+        scope.emplace(env.masterAddr, env.world > env.localWorld);
         if (!scope->error.empty()) throw std::runtime_error(scope->error);
+        if (!scope->note.empty()) std::fprintf(stderr, "pretext-train: %s\n", scope->note.c_str());
       }
       try {
         impl->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr,
