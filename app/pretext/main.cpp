@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -85,15 +86,32 @@ int main(int argc, char** argv) {
   pretext::core::configureThreads(0);
 
   pretext::widgets::MainWindow window;
+  // The signal thread outlives main(): what it touches is static, and the window only while
+  // main() has not returned.
   static std::atomic<bool> signalled{false};
-  std::thread([&window] {
+  static std::mutex signalMutex;
+  static pretext::widgets::MainWindow* live = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(signalMutex);
+    live = &window;
+  }
+  struct Unhook {
+    ~Unhook() {
+      std::lock_guard<std::mutex> lock(signalMutex);
+      live = nullptr;
+    }
+  } unhook;
+  std::thread([] {
     const sigset_t sigs = pretext::core::stopSignals();
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0) {
       if (signalled.exchange(true)) _exit(130);
+      std::lock_guard<std::mutex> lock(signalMutex);
+      if (!live) continue;
       std::fprintf(stderr, "\npretext: stopping the run after its current step (again to abort)\n");
+      pretext::widgets::MainWindow* w = live;
       QMetaObject::invokeMethod(
-          &window, [&window] { window.quitWithoutAsking(); }, Qt::QueuedConnection);
+          w, [w] { w->quitWithoutAsking(); }, Qt::QueuedConnection);
     }
   }).detach();
   if (cli.isSet(outOpt)) window.setRunsRoot(QDir(cli.value(outOpt)).absolutePath());
