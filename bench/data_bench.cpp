@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/readers.h"
-#include "pretext/core/street_sim.h"
-#include "pretext/core/voxelize.h"
+#include "pretext/data/augment.h"
+#include "pretext/data/readers.h"
+#include "pretext/data/street_sim.h"
+#include "pretext/data/voxelize.h"
 
 using namespace pretext::core;
 

@@ -10,10 +10,10 @@
 #include <string>
 
 #include "essl_batch.h"
-#include "pretext/core/npy.h"
-#include "pretext/core/presets.h"
-#include "pretext/core/tensor_allocator.h"
-#include "pretext/core/training_job.h"
+#include "pretext/data/readers.h"
+#include "pretext/runs/presets.h"
+#include "pretext/train/tensor_allocator.h"
+#include "pretext/train/training_job.h"
 
 using namespace pretext::core;
 
@@ -23,9 +23,10 @@ void save(const torch::Tensor& t, const std::string& path) {
   std::vector<float> data(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   std::vector<std::size_t> shape;
   for (auto d : c.sizes()) shape.push_back(static_cast<std::size_t>(d));
-  std::string error;
-  if (!writeNpyFloat32(path, data, shape, error)) {
-    std::fprintf(stderr, "essl_train_bench: %s\n", error.c_str());
+  try {
+    writeNpy(path, data, shape);
+  } catch (const DataError& e) {
+    std::fprintf(stderr, "essl_train_bench: %s\n", e.what());
     std::exit(1);
   }
 }

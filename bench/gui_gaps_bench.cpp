@@ -24,12 +24,14 @@
 #include <string>
 
 #include "busy_probe.h"
-#include "pretext/core/config.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/run_dir.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 

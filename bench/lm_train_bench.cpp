@@ -10,8 +10,8 @@
 
 #include "adamw.h"
 #include "lm_model.h"
-#include "pretext/core/tensor_allocator.h"
-#include "pretext/core/training_job.h"
+#include "pretext/train/tensor_allocator.h"
+#include "pretext/train/training_job.h"
 
 int main(int argc, char** argv) {
   const int steps = argc > 1 ? std::atoi(argv[1]) : 60, warmup = 10;

@@ -24,6 +24,8 @@
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 
+using namespace pretext::render;
+
 using namespace pretext;
 
 namespace {

@@ -1,5 +1,5 @@
 # The layering rules, checked on the sources (ctest core.layering):
-#   - nothing under widgets/ (the GUI and its session layer) includes LibTorch headers
+#   - nothing under session/, render/ or widgets/ (the GUI side) includes LibTorch headers
 #     (torch/, ATen/, c10/): the GUI builds without them and stays fast to compile;
 #   - nothing under core/ includes Qt or VTK: core is what pretext-train links on a cluster.
 # Usage: cmake -DSOURCE_DIR=<checkout> -P CheckLayering.cmake
@@ -19,9 +19,11 @@ function(check_tree folder forbidden_regex what)
   set(violations "${violations}" PARENT_SCOPE)
 endfunction()
 
-check_tree(widgets "[<\"](torch|ATen|c10)/" "LibTorch in the GUI")
+foreach(gui session render widgets)
+  check_tree(${gui} "[<\"](torch|ATen|c10)/" "LibTorch in the GUI")
+endforeach()
 check_tree(core "[<\"](Q[A-Za-z]+|qt[A-Za-z0-9]*/|vtk[A-Za-z0-9_]*)" "Qt or VTK in core")
 if(violations)
   message(FATAL_ERROR "layering violated:${violations}")
 endif()
-message(STATUS "layering: widgets/ includes no LibTorch, core/ includes no Qt or VTK")
+message(STATUS "layering: session/, render/, widgets/ include no LibTorch; core/ no Qt or VTK")

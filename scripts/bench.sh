@@ -17,7 +17,7 @@ STEPS=${2:-60}
 THREADS=${3:-1}
 SHARED=${PRETEXT_SHARED_DATA:-../shared/data}
 
-# The trainers keep freed tensor memory for reuse (core/src/tensor_allocator.cpp). Three
+# The trainers keep freed tensor memory for reuse (core/train/src/tensor_allocator.cpp). Three
 # passes per training benchmark:
 #   as shipped      C++ with its tensor cache; Python as a PyTorch user runs it
 #   Python tuned    C++ as shipped; Python with glibc's malloc tuned by environment (mmap

@@ -5,45 +5,40 @@
 #include <QCommandLineParser>
 #include <QDir>
 #include <QTimer>
-#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
-#include "pretext/core/stop_signals.h"
-#include "pretext/core/training_job.h"
-#include "pretext/core/versions.h"
+#include "pretext/cli/args.h"
+#include "pretext/data/stop_signals.h"
+#include "pretext/runs/versions.h"
+#include "pretext/train/training_job.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
+
+namespace {
+// The form --set takes, in its error message.
+const char* kSetForm = "KEY=VALUE (e.g. trainer.lr=3e-4)";
+}  // namespace
 
 // SIGTERM and SIGINT stop a training run cleanly (checkpoint, "stopped") and close the
 // window; the process then exits 130. They are blocked in every thread from .preinit_array,
 // before any library starts a thread (OpenBLAS does so in its constructor), and taken by
-// one thread with sigwait. A second signal ends the process at once.
-static void blockStopSignalsEarly(int, char**, char**) { pretext::core::blockStopSignals(); }
-__attribute__((section(".preinit_array"),
-               used)) static void (*preinitBlockStopSignals)(int, char**,
-                                                             char**) = &blockStopSignalsEarly;
+// one thread with sigwait (a StopSignalWatch). A second signal ends the process at once.
+PRETEXT_BLOCK_STOP_SIGNALS_BEFORE_MAIN();
 
 int main(int argc, char** argv) {
   pretext::core::registerComponentVersion("qt", qVersion());
   pretext::core::registerComponentVersion("vtk", PRETEXT_VTK_VERSION);
   // --version and --help need no display: answer them before any window system starts.
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--version") {
-      std::fputs(pretext::core::versionReport().c_str(), stdout);
-      return 0;
-    }
+  if (pretext::cli::contains(argc, argv, {"--version"})) {
+    std::fputs(pretext::core::versionReport().c_str(), stdout);
+    return 0;
   }
-  bool helpOnly = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help" || a == "--help-all") helpOnly = true;
-  }
+  const bool helpOnly = pretext::cli::contains(argc, argv, {"-h", "--help", "--help-all"});
   std::unique_ptr<QCoreApplication> appPtr;
   if (helpOnly) {
     appPtr = std::make_unique<QCoreApplication>(argc, argv);
@@ -76,61 +71,37 @@ int main(int argc, char** argv) {
   cli.addOptions(
       {versionOpt, runOpt, resumeOpt, openOpt, stepsOpt, setOpt, outOpt, shotOpt, exitOpt});
   cli.process(app);
-  for (const auto& s : cli.values(setOpt))
-    if (!s.contains('=') || s.startsWith("--")) {
-      std::fprintf(stderr, "pretext: --set expects KEY=VALUE (e.g. trainer.lr=3e-4), got '%s'\n",
-                   s.toUtf8().constData());
-      return 2;
-    }
+  pretext::core::LaunchRequest req;
+  try {
+    for (const auto& s : cli.values(setOpt))
+      req.overrides.push_back(
+          pretext::cli::parseKeyValue("--set", s.toStdString(), kSetForm).text());
+  } catch (const pretext::cli::UsageError& e) {
+    return pretext::cli::reportUsageError("pretext", e, nullptr);
+  }
 
   pretext::core::configureThreads(0);
 
   pretext::widgets::MainWindow window;
-  // The signal thread outlives main(): what it touches is static, and the window only while
-  // main() has not returned.
-  static std::atomic<bool> signalled{false};
-  static std::mutex signalMutex;
-  static pretext::widgets::MainWindow* live = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(signalMutex);
-    live = &window;
-  }
-  struct Unhook {
-    ~Unhook() {
-      std::lock_guard<std::mutex> lock(signalMutex);
-      live = nullptr;
-    }
-  } unhook;
-  std::thread([] {
-    const sigset_t sigs = pretext::core::stopSignals();
-    int sig = 0;
-    while (sigwait(&sigs, &sig) == 0) {
-      if (signalled.exchange(true)) _exit(130);
-      std::lock_guard<std::mutex> lock(signalMutex);
-      if (!live) continue;
-      std::fprintf(stderr, "\npretext: stopping the run after its current step (again to abort)\n");
-      pretext::widgets::MainWindow* w = live;
-      QMetaObject::invokeMethod(
-          w, [w] { w->quitWithoutAsking(); }, Qt::QueuedConnection);
-    }
-  }).detach();
+  // The signal thread outlives main(): the watch, destroyed before the window, unhooks it.
+  const pretext::core::StopSignalWatch stopWatch(
+      "pretext: stopping the run after its current step (again to abort)", [w = &window] {
+        QMetaObject::invokeMethod(
+            w, [w] { w->quitWithoutAsking(); }, Qt::QueuedConnection);
+      });
   if (cli.isSet(outOpt)) window.setRunsRoot(QDir(cli.value(outOpt)).absolutePath());
   window.setAutomation(cli.value(shotOpt), cli.isSet(exitOpt));
   window.resize(1400, 900);
   window.show();
 
   if (cli.isSet(runOpt) || cli.isSet(resumeOpt)) {
-    pretext::core::LaunchRequest req;
     req.configOrPreset = cli.value(runOpt).toStdString();
     req.resumeDir = cli.value(resumeOpt).toStdString();
-    for (const auto& s : cli.values(setOpt)) req.overrides.push_back(s.toStdString());
     if (cli.isSet(stepsOpt)) {
-      bool ok = false;
-      req.maxSteps = cli.value(stepsOpt).toLongLong(&ok);
-      if (!ok || req.maxSteps <= 0) {
-        std::fprintf(stderr, "pretext: --max-steps expects a positive integer, got '%s'\n",
-                     cli.value(stepsOpt).toUtf8().constData());
-        return 2;
+      try {
+        req.maxSteps = pretext::cli::parseInt("--max-steps", cli.value(stepsOpt).toStdString(), 1);
+      } catch (const pretext::cli::UsageError& e) {
+        return pretext::cli::reportUsageError("pretext", e, nullptr);
       }
     }
     const bool headlessAutomation = cli.isSet(exitOpt);
@@ -145,5 +116,5 @@ int main(int argc, char** argv) {
     window.openRun(QDir(cli.value(openOpt)).absolutePath());
   }
   const int code = app.exec();
-  return signalled.load() ? 130 : code;
+  return pretext::core::StopSignalWatch::signalled() ? 130 : code;
 }

@@ -8,20 +8,22 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/datasets.h"
-#include "pretext/core/fs_util.h"
-#include "pretext/core/readers.h"
-#include "pretext/core/street_sim.h"
+#include "pretext/cli/args.h"
+#include "pretext/data/augment.h"
+#include "pretext/data/datasets.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/data/readers.h"
+#include "pretext/data/street_sim.h"
 
 using namespace pretext::core;
+namespace cli = pretext::cli;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -56,64 +58,16 @@ const char* kUsage =
     "\n"
     "exit codes: 0 success, 1 bad or unreadable data (one-line message), 2 bad arguments\n";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using cli::UsageError;
 
-double number(const std::string& what, const std::string& s) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
-    throw UsageError(what + ": '" + s + "' is not a number");
-  return v;
-}
-
-long integer(const std::string& what, const std::string& s, long lo, long hi) {
-  const double v = number(what, s);
-  if (v != std::floor(v) || v < lo || v > hi)
-    throw UsageError(what + ": expected a whole number in [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "], got '" + s + "'");
-  return static_cast<long>(v);
-}
-
-// Simple option scanner: positional arguments and --name [value] options.
-struct Args {
-  std::vector<std::string> positional;
-  std::multimap<std::string, std::string> options;
-  Args(int argc, char** argv, int first, const std::vector<std::string>& valued,
-       const std::vector<std::string>& flags) {
-    for (int i = first; i < argc; ++i) {
-      const std::string a = argv[i];
-      if (a.rfind("--", 0) != 0) {
-        positional.push_back(a);
-        continue;
-      }
-      if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-        options.emplace(a, "");
-      } else if (std::find(valued.begin(), valued.end(), a) != valued.end()) {
-        if (i + 1 >= argc) throw UsageError(a + " needs a value");
-        options.emplace(a, argv[++i]);
-      } else {
-        throw UsageError("unknown option " + a);
-      }
-    }
-  }
-  bool has(const std::string& k) const { return options.count(k) > 0; }
-  std::string get(const std::string& k, const std::string& def) const {
-    auto it = options.find(k);
-    return it == options.end() ? def : it->second;
-  }
-};
+// Options of the commands start with "--"; anything else (also "-") is a positional.
+bool isOption(const cli::ArgReader& a) { return a.arg().rfind("--", 0) == 0; }
 
 // --max-abs-coord M (default: ReadOptions, 1000 m like data.max_abs_coord).
-ReadOptions readOptions(const Args& a) {
-  ReadOptions o;
-  if (a.has("--max-abs-coord")) {
-    o.maxAbsCoord = number("--max-abs-coord", a.get("--max-abs-coord", ""));
-    if (!(o.maxAbsCoord > 0))
-      throw UsageError("--max-abs-coord: expected a positive number of metres");
-  }
-  return o;
+double maxAbsCoord(cli::ArgReader& a) {
+  const double m = a.numberValue();
+  if (!(m > 0)) throw UsageError("--max-abs-coord expects a positive number of metres");
+  return m;
 }
 
 json cloudInfo(const std::string& path, const PointCloud& c) {
@@ -206,39 +160,63 @@ void printInfo(const json& j) {
                 j["flow_pair"]["flow_max_m"].get<double>());
 }
 
-int cmdInfo(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--max-abs-coord"}, {"--json"});
-  if (a.positional.size() != 1) throw UsageError("info takes one FILE");
-  const std::string& path = a.positional[0];
+int cmdInfo(cli::ArgReader& a) {
+  std::vector<std::string> files;
+  bool asJson = false;
+  ReadOptions ro;
+  while (a.next()) {
+    if (a.is("--json"))
+      asJson = true;
+    else if (a.is("--max-abs-coord"))
+      ro.maxAbsCoord = maxAbsCoord(a);
+    else if (isOption(a))
+      throw a.unknownOption();
+    else
+      files.push_back(a.arg());
+  }
+  if (files.size() != 1) throw UsageError("info takes one FILE");
+  const std::string& path = files[0];
   const bool isNpz = path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0;
-  const json j = isNpz ? npzInfo(path) : cloudInfo(path, readPointCloud(path, readOptions(a)));
-  if (a.has("--json"))
+  const json j = isNpz ? npzInfo(path) : cloudInfo(path, readPointCloud(path, ro));
+  if (asJson)
     std::cout << j.dump(2) << "\n";
   else
     printInfo(j);
   return 0;
 }
 
-int cmdConvert(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--pcd-encoding", "--max-abs-coord"}, {"--ply-ascii"});
-  if (a.positional.size() != 2) throw UsageError("convert takes IN and OUT");
-  const std::string &in = a.positional[0], &out = a.positional[1];
+int cmdConvert(cli::ArgReader& a) {
+  std::vector<std::string> files;
+  const std::vector<std::string> encodings = {"ascii", "binary", "binary_compressed"};
+  std::size_t enc = 1;
+  bool plyAscii = false;
+  ReadOptions ro;
+  while (a.next()) {
+    if (a.is("--pcd-encoding"))
+      enc = a.choiceValue(encodings);
+    else if (a.is("--ply-ascii"))
+      plyAscii = true;
+    else if (a.is("--max-abs-coord"))
+      ro.maxAbsCoord = maxAbsCoord(a);
+    else if (isOption(a))
+      throw a.unknownOption();
+    else
+      files.push_back(a.arg());
+  }
+  if (files.size() != 2) throw UsageError("convert takes IN and OUT");
+  const std::string &in = files[0], &out = files[1];
   const CloudFormat outFormat = formatFromPath(out);
   if (outFormat != CloudFormat::KittiBin && outFormat != CloudFormat::Pcd &&
       outFormat != CloudFormat::Ply)
     throw UsageError(out + ": cannot write this format (expected .bin, .pcd or .ply)");
-  const std::string enc = a.get("--pcd-encoding", "binary");
-  if (enc != "ascii" && enc != "binary" && enc != "binary_compressed")
-    throw UsageError("--pcd-encoding: expected ascii, binary or binary_compressed, got '" + enc +
-                     "'");
-  const PointCloud c = readPointCloud(in, readOptions(a));
+  const PointCloud c = readPointCloud(in, ro);
   if (outFormat == CloudFormat::Pcd)
     writePcd(out, c,
-             enc == "ascii"    ? PcdEncoding::Ascii
-             : enc == "binary" ? PcdEncoding::Binary
-                               : PcdEncoding::BinaryCompressed);
+             enc == 0   ? PcdEncoding::Ascii
+             : enc == 1 ? PcdEncoding::Binary
+                        : PcdEncoding::BinaryCompressed);
   else if (outFormat == CloudFormat::Ply)
-    writePly(out, c, !a.has("--ply-ascii"));
+    writePly(out, c, !plyAscii);
   else
     writeKittiBin(out, c);
   std::fprintf(
@@ -256,25 +234,43 @@ std::string poseLine(const Mat4& m) {
   return s.str() + "\n";
 }
 
-int cmdSimulate(int argc, char** argv) {
-  Args a(argc, argv, 2,
-         {"--out", "--frames", "--seed", "--beams", "--azimuth-steps", "--objects", "--format"},
-         {"--force"});
-  if (!a.positional.empty()) throw UsageError("simulate takes no positional arguments");
-  if (!a.has("--out")) throw UsageError("simulate needs --out DIR");
-  const fs::path dir = a.get("--out", "");
-  const long frames = integer("--frames", a.get("--frames", "10"), 1, 100000);
-  const long seed = integer("--seed", a.get("--seed", "0"), 0, std::numeric_limits<long>::max());
+int cmdSimulate(cli::ArgReader& a) {
+  fs::path dir;
+  bool hasOut = false, force = false;
+  long frames = 10, seed = 0;
   StreetSimOptions o;
-  o.beams = static_cast<int>(integer("--beams", a.get("--beams", "64"), 1, 256));
-  o.azimuthSteps =
-      static_cast<int>(integer("--azimuth-steps", a.get("--azimuth-steps", "2048"), 8, 16384));
-  o.objects = static_cast<int>(integer("--objects", a.get("--objects", "40"), 0, 1000));
-  const std::string format = a.get("--format", "bin");
-  if (format != "bin" && format != "pcd" && format != "ply")
-    throw UsageError("--format: expected bin, pcd or ply, got '" + format + "'");
+  o.beams = 64;
+  o.azimuthSteps = 2048;
+  o.objects = 40;
+  const std::vector<std::string> formats = {"bin", "pcd", "ply"};
+  std::string format = "bin";
+  while (a.next()) {
+    if (a.is("--out")) {
+      dir = a.value();
+      hasOut = true;
+    } else if (a.is("--frames")) {
+      frames = static_cast<long>(a.intValue(1, 100000));
+    } else if (a.is("--seed")) {
+      seed = static_cast<long>(a.intValue(0, std::numeric_limits<long>::max()));
+    } else if (a.is("--beams")) {
+      o.beams = static_cast<int>(a.intValue(1, 256));
+    } else if (a.is("--azimuth-steps")) {
+      o.azimuthSteps = static_cast<int>(a.intValue(8, 16384));
+    } else if (a.is("--objects")) {
+      o.objects = static_cast<int>(a.intValue(0, 1000));
+    } else if (a.is("--format")) {
+      format = formats[a.choiceValue(formats)];
+    } else if (a.is("--force")) {
+      force = true;
+    } else if (isOption(a)) {
+      throw a.unknownOption();
+    } else {
+      throw UsageError("simulate takes no positional arguments");
+    }
+  }
+  if (!hasOut) throw UsageError("simulate needs --out DIR");
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !a.has("--force"))
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !force)
     throw UsageError(dir.string() + " exists and is not empty (use --force to add to it)");
   for (const char* sub : {"velodyne", "boxes", "flow"}) fs::create_directories(dir / sub, ec);
   if (ec) throw DataError(dir.string() + ": cannot create: " + ec.message());
@@ -321,52 +317,64 @@ int cmdSimulate(int argc, char** argv) {
   return 0;
 }
 
-int cmdAugment(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--out", "--set", "--seed"}, {});
-  if (a.positional.size() != 1) throw UsageError("augment takes one FILE");
-  if (!a.has("--out")) throw UsageError("augment needs --out FILE");
-  const std::string out = a.get("--out", "");
+int cmdAugment(cli::ArgReader& a) {
+  std::vector<std::string> files;
+  std::string out;
+  std::optional<std::int64_t> seed;
+  std::vector<cli::KeyValue> sets;
+  while (a.next()) {
+    if (a.is("--out"))
+      out = a.value();
+    else if (a.is("--seed"))
+      seed = a.intValue(0, std::numeric_limits<long>::max());
+    else if (a.is("--set"))
+      sets.push_back(a.keyValue());
+    else if (isOption(a))
+      throw a.unknownOption();
+    else
+      files.push_back(a.arg());
+  }
+  if (files.size() != 1) throw UsageError("augment takes one FILE");
+  if (out.empty()) throw UsageError("augment needs --out FILE");
   if (formatFromPath(out) == CloudFormat::Unknown || formatFromPath(out) == CloudFormat::Npy ||
       formatFromPath(out) == CloudFormat::NuscenesBin)
     throw UsageError(out + ": cannot write this format (expected .bin, .pcd or .ply)");
   AugmentOptions opts;
   SpatialTransform t;
-  if (a.has("--seed")) {
-    if (a.has("--set")) throw UsageError("use either --seed or --set, not both");
-    std::mt19937_64 rng(static_cast<std::uint64_t>(
-        integer("--seed", a.get("--seed", "0"), 0, std::numeric_limits<long>::max())));
+  if (seed) {
+    if (!sets.empty()) throw UsageError("use either --seed or --set, not both");
+    std::mt19937_64 rng(static_cast<std::uint64_t>(*seed));
     t = sampleTransform(opts, rng);
   }
   auto flag = [](const std::string& k, const std::string& v) {
     if (v == "1" || v == "true" || v == "yes") return true;
     if (v == "0" || v == "false" || v == "no") return false;
-    throw UsageError("--set " + k + ": expected true or false, got '" + v + "'");
+    throw UsageError("--set " + k + " expects true or false, got '" + v + "'");
   };
-  for (auto [it, end] = a.options.equal_range("--set"); it != end; ++it) {
-    const std::string& kv = it->second;
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos) throw UsageError("--set: expected KEY=VALUE, got '" + kv + "'");
-    const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+  auto number = [](const std::string& k, const std::string& v) {
+    return cli::parseNumber("--set " + k, v);
+  };
+  for (const auto& [k, v] : sets) {
     if (k == "angle_deg")
-      t.angle = number("--set angle_deg", v) * M_PI / 180.0;
+      t.angle = number(k, v) * M_PI / 180.0;
     else if (k == "scale") {
-      t.scale = number("--set scale", v);
+      t.scale = number(k, v);
       if (!(t.scale > 0)) throw UsageError("--set scale: must be positive");
     } else if (k == "flip_x")
       t.flipX = flag(k, v);
     else if (k == "flip_y")
       t.flipY = flag(k, v);
     else if (k == "tx")
-      t.t[0] = number("--set tx", v);
+      t.t[0] = number(k, v);
     else if (k == "ty")
-      t.t[1] = number("--set ty", v);
+      t.t[1] = number(k, v);
     else if (k == "tz")
-      t.t[2] = number("--set tz", v);
+      t.t[2] = number(k, v);
     else
       throw UsageError("--set: unknown key '" + k +
                        "' (angle_deg, scale, flip_x, flip_y, tx, ty, tz)");
   }
-  PointCloud c = readPointCloud(a.positional[0]);
+  PointCloud c = readPointCloud(files[0]);
   t.apply(c.xyz.data(), c.xyz.data(), c.size());
   writePointCloud(out, c);
   json j = {{"angle_deg", t.angle * 180.0 / M_PI},
@@ -390,21 +398,22 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  const std::string cmd = argv[1];
   try {
-    if (cmd == "-h" || cmd == "--help") {
+    cli::ArgReader a(argc, argv);
+    a.next();
+    if (a.is("-h") || a.is("--help")) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (cmd == "--version") {
+    if (a.is("--version")) {
       std::printf("pretext-data %s\n", PRETEXT_VERSION);
       return 0;
     }
-    if (cmd == "info") return cmdInfo(argc, argv);
-    if (cmd == "convert") return cmdConvert(argc, argv);
-    if (cmd == "simulate") return cmdSimulate(argc, argv);
-    if (cmd == "augment") return cmdAugment(argc, argv);
-    throw UsageError("unknown command '" + cmd + "'");
+    if (a.is("info")) return cmdInfo(a);
+    if (a.is("convert")) return cmdConvert(a);
+    if (a.is("simulate")) return cmdSimulate(a);
+    if (a.is("augment")) return cmdAugment(a);
+    throw UsageError("unknown command '" + a.arg() + "'");
   } catch (const UsageError& e) {
     std::fprintf(stderr, "pretext-data: %s\n(see pretext-data --help)\n", e.what());
     return 2;

@@ -1,28 +1,30 @@
 // pretext-export: writes files other tools read from a run directory, headless.
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
-#include <sstream>
 #include <string>
 
-#include "pretext/core/export.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/cli/args.h"
+#include "pretext/runs/export_data.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/export_weights.h"
 #ifdef PRETEXT_HAVE_FIGURES
 #include <QGuiApplication>
 #include <filesystem>
-#include <sstream>
 
-#include "pretext/widgets/figure.h"
+#include "pretext/render/figure.h"
 #endif
 #ifdef PRETEXT_HAVE_SCENE
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 
-#include "pretext/widgets/scene.h"
+#include "pretext/render/scene.h"
+
+using namespace pretext::render;
 #endif
 
 using namespace pretext::core;
+namespace cli = pretext::cli;
 
 namespace {
 const char* kUsage =
@@ -89,12 +91,14 @@ const char* kUsage =
     "Several exports may be given at once. Exit codes: 0 written, 1 the run, checkpoint or\n"
     "snapshot could not be read or a file not written, 2 invalid command line.\n";
 
-bool parseStep(const std::string& v, std::int64_t& out) {
-  char* end = nullptr;
-  const long long n = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < 0) return false;
-  out = n;
-  return true;
+// STEP (or 'latest', nullopt) of --ply and --attention STEP|latest FILE.
+std::optional<std::int64_t> stepOrLatest(cli::ArgReader& a) {
+  const std::string v = a.value();
+  if (v == "latest") return std::nullopt;
+  const auto n = cli::toInt(v);
+  if (!n || *n < 0)
+    throw cli::UsageError(a.arg() + " expects STEP (or 'latest') and FILE, got '" + v + "'");
+  return n;
 }
 }  // namespace
 
@@ -112,7 +116,7 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
   const std::string& keys = req.keys;
   const std::string& out = req.out;
   const std::string& styleName = req.style;
-  using namespace pretext::widgets;
+  using namespace pretext::render;
   FigureStyle style;
   try {
     style = figureStyle(styleName);
@@ -128,17 +132,15 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
   }
   std::vector<FigurePanel> panels;
   std::vector<std::string> panelKeys;
-  std::stringstream ss(keys);
-  for (std::string key; std::getline(ss, key, ',');)
-    if (!key.empty()) {
-      FigurePanel panel;
-      panel.yLabel =
-          panels.size() < req.yLabels.size() ? req.yLabels[panels.size()] : metricAxisLabel(key);
-      panel.xLabel = req.xLabel;
-      panel.logY = req.logY;
-      panels.push_back(panel);
-      panelKeys.push_back(key);
-    }
+  for (const std::string& key : cli::splitList(keys)) {
+    FigurePanel panel;
+    panel.yLabel =
+        panels.size() < req.yLabels.size() ? req.yLabels[panels.size()] : metricAxisLabel(key);
+    panel.xLabel = req.xLabel;
+    panel.logY = req.logY;
+    panels.push_back(panel);
+    panelKeys.push_back(key);
+  }
   if (panels.empty()) {
     std::fprintf(stderr, "pretext-export: --figure needs at least one metric key\n");
     return 2;
@@ -189,7 +191,7 @@ int writeFigure(int argc, char** argv, const std::vector<std::string>& runs,
 #ifdef PRETEXT_HAVE_SCENE
 struct RenderOptions {
   std::string which, out, field, format = "png";
-  pretext::widgets::CameraPreset camera = pretext::widgets::CameraPreset::Orbit;
+  pretext::render::CameraPreset camera = pretext::render::CameraPreset::Orbit;
   int width = 1280, height = 960;
   double scale = 1, pointSize = 2;
   bool transparent = false, fixedRange = false;
@@ -200,7 +202,7 @@ struct RenderOptions {
 // Renders the chosen point snapshots of `run` with one camera and one colour range.
 int renderSnapshots(const std::string& run, const RenderOptions& o) {
   namespace fs = std::filesystem;
-  using namespace pretext::widgets;
+  using namespace pretext::render;
   std::vector<PointSnapshotPtr> snaps;
   for (const auto& dir : snapshotDirs(run)) {
     if (o.which != "all" && o.which != "latest" &&
@@ -268,6 +270,41 @@ int renderSnapshots(const std::string& run, const RenderOptions& o) {
   }
   return 0;
 }
+
+// One of the --render options, the reader at its name: its value into `o`.
+void readRenderOption(cli::ArgReader& a, RenderOptions& o) {
+  if (a.is("--field")) {
+    o.field = a.value();
+  } else if (a.is("--camera")) {
+    const std::string v = a.value();
+    if (!pretext::render::parseCameraPreset(v, o.camera))
+      throw cli::UsageError("--camera expects orbit, birdseye or driver, got '" + v + "'");
+  } else if (a.is("--size")) {
+    const std::string v = a.value();
+    if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 16 ||
+        o.height < 16 || o.width > 8192 || o.height > 8192)
+      throw cli::UsageError("--size expects WxH in pixels (16..8192), got '" + v + "'");
+  } else if (a.is("--scale")) {
+    o.scale = a.numberValue(0.25, 8);
+  } else if (a.is("--point-size")) {
+    o.pointSize = a.numberValue(1, 20);
+  } else if (a.is("--range")) {
+    const std::string v = a.value();
+    char sep = 0;
+    if (std::sscanf(v.c_str(), "%lf%c%lf", &o.range[0], &sep, &o.range[1]) != 3 || sep != ':' ||
+        !(o.range[1] > o.range[0]))
+      throw cli::UsageError("--range expects LO:HI with LO < HI, got '" + v + "'");
+    o.fixedRange = true;
+  } else if (a.is("--background")) {
+    static const double colours[3][3] = {
+        {1, 1, 1}, {0, 0, 0}, {38 / 255.0, 41 / 255.0, 46 / 255.0}};
+    const double* c = colours[a.choiceValue({"white", "black", "dark"})];
+    std::copy(c, c + 3, o.background);
+  } else if (a.is("--format")) {
+    const std::vector<std::string> formats = {"png", "pdf", "eps"};
+    o.format = formats[a.choiceValue(formats)];
+  }
+}
 #endif
 
 int main(int argc, char** argv) {
@@ -286,151 +323,89 @@ int main(int argc, char** argv) {
 #endif
   std::vector<std::string> renderOnly;  // options that need --render
   auto usageError = [](const std::string& msg) {
-    std::fprintf(stderr, "pretext-export: %s\n", msg.c_str());
-    return 2;
+    return cli::reportUsageError("pretext-export", cli::UsageError(msg), kUsage);
   };
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto need = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pretext-export: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::printf("pretext-export %s\n", PRETEXT_VERSION);
-      return 0;
-    } else if (a == "--weights") {
-      weights = need();
-    } else if (a == "--csv") {
-      csv = need();
-    } else if (a == "--figure") {
-      figure = need();
-    } else if (a == "--out") {
-      out = need();
-    } else if (a == "--style") {
-      fig.style = need();
-      figureOnly.push_back(a);
-    } else if (a == "--legend") {
-      fig.legend = need();
-      figureOnly.push_back(a);
-    } else if (a == "--ylabel") {
-      fig.yLabels.push_back(need());
-      figureOnly.push_back(a);
-    } else if (a == "--xlabel") {
-      fig.xLabel = need();
-      figureOnly.push_back(a);
-    } else if (a == "--dpi") {
-      const std::string v = need();
-      char* end = nullptr;
-      fig.dpi = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(fig.dpi >= 30 && fig.dpi <= 2400))
-        return usageError("--dpi expects a number from 30 to 2400, got '" + v + "'");
-      figureOnly.push_back(a);
-    } else if (a == "--log-y") {
-      fig.logY = true;
-      figureOnly.push_back(a);
-    } else if (a == "--all-points") {
-      fig.allPoints = true;
-      figureOnly.push_back(a);
-    } else if (a == "--tfevents") {
-      tfevents = need();
-    } else if (a == "--wide") {
-      wide = true;
-    } else if (a == "--step") {
-      const std::string v = need();
-      std::int64_t n = 0;
-      if (!parseStep(v, n))
-        return usageError("--step expects a non-negative integer, got '" + v + "'");
-      step = n;
-    } else if (a == "--ply") {
-      const std::string v = need();
-      if (v != "latest") {
-        std::int64_t n = 0;
-        if (!parseStep(v, n))
-          return usageError("--ply expects STEP (or 'latest') and FILE, got '" + v + "'");
-        plyStep = n;
-      }
-      ply = need();
-    } else if (a == "--keys") {
-      std::stringstream list(need());
-      for (std::string k; std::getline(list, k, ',');)
-        if (!k.empty()) keys.push_back(k);
-      if (keys.empty()) return usageError("--keys needs at least one key or prefix");
-    } else if (a == "--attention") {
-      const std::string v = need();
-      if (v != "latest") {
-        std::int64_t n = 0;
-        if (!parseStep(v, n))
-          return usageError("--attention expects STEP (or 'latest') and FILE, got '" + v + "'");
-        attentionStep = n;
-      }
-      attention = need();
-    } else if (a == "--render") {
-      render = need();
-      std::int64_t n = 0;
-      if (render != "all" && render != "latest" && !parseStep(render, n))
-        return usageError("--render expects STEP, 'latest' or 'all', got '" + render + "'");
-    } else if (a == "--field" || a == "--camera" || a == "--size" || a == "--scale" ||
-               a == "--range" || a == "--point-size" || a == "--format" || a == "--background") {
-      const std::string v = need();
-      renderOnly.push_back(a);
+  try {
+    cli::ArgReader a(argc, argv);
+    while (a.next()) {
+      if (a.is("-h") || a.is("--help")) {
+        std::fputs(kUsage, stdout);
+        return 0;
+      } else if (a.is("--version")) {
+        std::printf("pretext-export %s\n", PRETEXT_VERSION);
+        return 0;
+      } else if (a.is("--weights")) {
+        weights = a.value();
+      } else if (a.is("--csv")) {
+        csv = a.value();
+      } else if (a.is("--figure")) {
+        figure = a.value();
+      } else if (a.is("--out")) {
+        out = a.value();
+      } else if (a.is("--style")) {
+        fig.style = a.value();
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--legend")) {
+        fig.legend = a.value();
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--ylabel")) {
+        fig.yLabels.push_back(a.value());
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--xlabel")) {
+        fig.xLabel = a.value();
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--dpi")) {
+        fig.dpi = a.numberValue(30, 2400);
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--log-y")) {
+        fig.logY = true;
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--all-points")) {
+        fig.allPoints = true;
+        figureOnly.push_back(a.arg());
+      } else if (a.is("--tfevents")) {
+        tfevents = a.value();
+      } else if (a.is("--wide")) {
+        wide = true;
+      } else if (a.is("--step")) {
+        step = a.intValue(0);
+      } else if (a.is("--ply")) {
+        plyStep = stepOrLatest(a);
+        ply = a.value();
+      } else if (a.is("--keys")) {
+        for (const auto& k : cli::splitList(a.value())) keys.push_back(k);
+        if (keys.empty()) throw cli::UsageError("--keys needs at least one key or prefix");
+      } else if (a.is("--attention")) {
+        attentionStep = stepOrLatest(a);
+        attention = a.value();
+      } else if (a.is("--render")) {
+        render = a.value();
+        const auto n = cli::toInt(render);
+        if (render != "all" && render != "latest" && !(n && *n >= 0))
+          throw cli::UsageError("--render expects STEP, 'latest' or 'all', got '" + render + "'");
+      } else if (a.is("--field") || a.is("--camera") || a.is("--size") || a.is("--scale") ||
+                 a.is("--range") || a.is("--point-size") || a.is("--format") ||
+                 a.is("--background")) {
+        renderOnly.push_back(a.arg());
 #ifdef PRETEXT_HAVE_SCENE
-      char* end = nullptr;
-      if (a == "--field") {
-        ro.field = v;
-      } else if (a == "--camera") {
-        if (!pretext::widgets::parseCameraPreset(v, ro.camera))
-          return usageError("--camera expects orbit, birdseye or driver, got '" + v + "'");
-      } else if (a == "--size") {
-        if (std::sscanf(v.c_str(), "%dx%d", &ro.width, &ro.height) != 2 || ro.width < 16 ||
-            ro.height < 16 || ro.width > 8192 || ro.height > 8192)
-          return usageError("--size expects WxH in pixels (16..8192), got '" + v + "'");
-      } else if (a == "--scale") {
-        ro.scale = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || !(ro.scale >= 0.25 && ro.scale <= 8))
-          return usageError("--scale expects a number from 0.25 to 8, got '" + v + "'");
-      } else if (a == "--point-size") {
-        ro.pointSize = std::strtod(v.c_str(), &end);
-        if (v.empty() || *end != '\0' || !(ro.pointSize >= 1 && ro.pointSize <= 20))
-          return usageError("--point-size expects a number from 1 to 20, got '" + v + "'");
-      } else if (a == "--range") {
-        char sep = 0;
-        if (std::sscanf(v.c_str(), "%lf%c%lf", &ro.range[0], &sep, &ro.range[1]) != 3 ||
-            sep != ':' || !(ro.range[1] > ro.range[0]))
-          return usageError("--range expects LO:HI with LO < HI, got '" + v + "'");
-        ro.fixedRange = true;
-      } else if (a == "--background") {
-        const double white[3] = {1, 1, 1}, black[3] = {0, 0, 0};
-        const double dark[3] = {38 / 255.0, 41 / 255.0, 46 / 255.0};
-        const double* c = v == "white"   ? white
-                          : v == "black" ? black
-                          : v == "dark"  ? dark
-                                         : nullptr;
-        if (!c) return usageError("--background expects white, black or dark, got '" + v + "'");
-        std::copy(c, c + 3, ro.background);
-      } else if (a == "--format") {
-        if (v != "png" && v != "pdf" && v != "eps")
-          return usageError("--format expects png, pdf or eps, got '" + v + "'");
-        ro.format = v;
-      }
+        readRenderOption(a, ro);
+#else
+        a.value();
 #endif
-    } else if (a == "--transparent") {
-      renderOnly.push_back(a);
+      } else if (a.is("--transparent")) {
+        renderOnly.push_back(a.arg());
 #ifdef PRETEXT_HAVE_SCENE
-      ro.transparent = true;
+        ro.transparent = true;
 #endif
-    } else if (!a.empty() && a[0] != '-') {
-      runs.push_back(a);
-      if (run.empty()) run = a;
-    } else {
-      std::fprintf(stderr, "pretext-export: unexpected argument '%s'\n%s", a.c_str(), kUsage);
-      return 2;
+      } else if (!a.arg().empty() && !a.isOption()) {
+        runs.push_back(a.arg());
+        if (run.empty()) run = a.arg();
+      } else {
+        throw a.unexpected();
+      }
     }
+  } catch (const cli::UsageError& e) {
+    return cli::reportUsageError("pretext-export", e, kUsage);
   }
   if (!figure.empty()) {
     if (out.empty()) return usageError("--figure needs --out FILE (.pdf, .svg or .png)");

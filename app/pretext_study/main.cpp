@@ -1,13 +1,13 @@
 // pretext-study: runs a grid of training runs and writes one summary table and plots.
 #include <cstdio>
-#include <cstdlib>
-#include <sstream>
 #include <string>
 
-#include "pretext/core/study.h"
-#include "pretext/core/training_job.h"
+#include "pretext/cli/args.h"
+#include "pretext/train/study.h"
+#include "pretext/train/training_job.h"
 
 using namespace pretext::core;
+namespace cli = pretext::cli;
 
 namespace {
 const char* kUsage =
@@ -18,14 +18,6 @@ const char* kUsage =
     "Trains every arm (and seed) one after another, then writes DIR/summary.csv,\n"
     "DIR/summary.md (mean ± std over seeds) and DIR/<metric>.svg; the runs are kept in\n"
     "DIR/runs/. Built-in studies reproduce the attention-sink comparisons (see --list).\n";
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string part; std::getline(ss, part, sep);)
-    if (!part.empty()) out.push_back(part);
-  return out;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,48 +25,37 @@ int main(int argc, char** argv) {
   std::int64_t steps = 0;
   std::vector<std::int64_t> seeds;
   std::vector<std::pair<std::string, std::vector<std::string>>> grid;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto need = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pretext-study: %s needs a value\n", a.c_str());
-        std::exit(2);
+  try {
+    cli::ArgReader a(argc, argv);
+    while (a.next()) {
+      if (a.is("-h") || a.is("--help")) {
+        std::fputs(kUsage, stdout);
+        return 0;
+      } else if (a.is("--list")) {
+        for (const auto& s : builtinStudies())
+          std::printf("%-18s %s (%zu arms)\n", s.name.c_str(), s.description.c_str(),
+                      s.arms.size());
+        return 0;
+      } else if (a.is("--out")) {
+        out = a.value();
+      } else if (a.is("--max-steps")) {
+        steps = a.intValue(1);
+      } else if (a.is("--seeds")) {
+        for (const auto& s : cli::splitList(a.value()))
+          seeds.push_back(cli::parseInt("--seeds", s));
+      } else if (a.is("--preset")) {
+        preset = a.value();
+      } else if (a.is("--grid")) {
+        const cli::KeyValue g = a.keyValue("KEY=V1,V2,...");
+        grid.push_back({g.key, cli::splitList(g.value)});
+      } else if (!a.arg().empty() && !a.isOption() && name.empty()) {
+        name = a.arg();
+      } else {
+        throw a.unexpected();
       }
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--list") {
-      for (const auto& s : builtinStudies())
-        std::printf("%-18s %s (%zu arms)\n", s.name.c_str(), s.description.c_str(), s.arms.size());
-      return 0;
-    } else if (a == "--out") {
-      out = need();
-    } else if (a == "--max-steps") {
-      steps = std::atoll(need().c_str());
-      if (steps <= 0) {
-        std::fprintf(stderr, "pretext-study: --max-steps expects a positive integer\n");
-        return 2;
-      }
-    } else if (a == "--seeds") {
-      for (const auto& s : split(need(), ',')) seeds.push_back(std::atoll(s.c_str()));
-    } else if (a == "--preset") {
-      preset = need();
-    } else if (a == "--grid") {
-      auto g = need();
-      auto eq = g.find('=');
-      if (eq == std::string::npos) {
-        std::fprintf(stderr, "pretext-study: --grid expects KEY=V1,V2,..., got '%s'\n", g.c_str());
-        return 2;
-      }
-      grid.push_back({g.substr(0, eq), split(g.substr(eq + 1), ',')});
-    } else if (!a.empty() && a[0] != '-' && name.empty()) {
-      name = a;
-    } else {
-      std::fprintf(stderr, "pretext-study: unexpected argument '%s'\n%s", a.c_str(), kUsage);
-      return 2;
     }
+  } catch (const cli::UsageError& e) {
+    return cli::reportUsageError("pretext-study", e, kUsage);
   }
   Study study;
   if (!preset.empty()) {

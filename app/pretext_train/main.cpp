@@ -9,36 +9,33 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "pretext/core/config.h"
-#include "pretext/core/distributed.h"
-#include "pretext/core/presets.h"
-#include "pretext/core/stop_signals.h"
-#include "pretext/core/training_job.h"
-#include "pretext/core/versions.h"
+#include "pretext/cli/args.h"
+#include "pretext/data/stop_signals.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/presets.h"
+#include "pretext/runs/versions.h"
+#include "pretext/train/distributed.h"
+#include "pretext/train/training_job.h"
 
 using namespace pretext::core;
+namespace cli = pretext::cli;
 
 // SIGINT and SIGTERM mean "checkpoint, mark the run stopped, exit 130"; a thread waits for
 // them with sigwait. The kernel hands a process-directed signal to any thread that does
 // not block it, and OpenBLAS starts its worker threads in its library constructor, before
 // main() and before this program's static initialisers; a signal landing on one of them
 // killed the process. Functions in .preinit_array run before any shared library's
-// constructor, so the mask set here is inherited by every thread the process ever has.
-static void blockStopSignalsEarly(int, char**, char**) { blockStopSignals(); }
-__attribute__((section(".preinit_array"),
-               used)) static void (*preinitBlockStopSignals)(int, char**,
-                                                             char**) = &blockStopSignalsEarly;
+// constructor, so the mask set there is inherited by every thread the process ever has.
+PRETEXT_BLOCK_STOP_SIGNALS_BEFORE_MAIN();
 
 namespace {
 
@@ -136,16 +133,8 @@ class ProgressPrinter : public EventSink {
   std::chrono::steady_clock::time_point m_last{};
 };
 
-bool parseCount(const char* opt, const char* text, std::int64_t& out) {
-  char* end = nullptr;
-  long long v = std::strtoll(text, &end, 10);
-  if (*text == '\0' || *end != '\0' || v <= 0) {
-    std::fprintf(stderr, "pretext-train: %s expects a positive integer, got '%s'\n", opt, text);
-    return false;
-  }
-  out = v;
-  return true;
-}
+// The form --set takes, in its error message.
+const char* kSetForm = "KEY=VALUE (e.g. trainer.lr=3e-4)";
 
 // What a rank other than 0 prints: its warnings and errors, prefixed with the rank (rank 0
 // prints the progress of the run). With --quiet, rank 0 prints its warnings alone (a
@@ -292,74 +281,57 @@ int main(int argc, char** argv) {
   LaunchRequest req;
   bool quiet = false;
   std::int64_t nproc = 1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto need = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pretext-train: %s needs a value\n%s", name, kUsage);
-        std::exit(2);
+  try {
+    cli::ArgReader a(argc, argv);
+    while (a.next()) {
+      if (a.is("-h") || a.is("--help")) {
+        std::fputs(kUsage, stdout);
+        return 0;
+      } else if (a.is("--version")) {
+        registerComponentVersion("qt", "not linked (headless trainer)");
+        registerComponentVersion("vtk", "not linked (headless trainer)");
+        std::fputs(versionReport().c_str(), stdout);
+        return 0;
+      } else if (a.is("--list-presets")) {
+        for (const auto& p : presets())
+          std::printf("%-28s %s\n", p.name.c_str(), p.description.c_str());
+        return 0;
+      } else if (a.is("--help-config")) {
+        printConfigHelp();
+        return 0;
+      } else if (a.is("--out")) {
+        req.runsRoot = a.value();
+      } else if (a.is("--resume")) {
+        req.resumeDir = a.value();
+      } else if (a.is("--max-steps")) {
+        req.maxSteps = a.intValue(1);
+      } else if (a.is("--until-step")) {
+        req.untilStep = a.intValue(1);
+      } else if (a.is("--set")) {
+        req.overrides.push_back(a.keyValue(kSetForm).text());
+      } else if (a.is("--nproc")) {
+        nproc = a.intValue(1);
+        if (nproc > 256)
+          throw cli::UsageError("--nproc " + std::to_string(nproc) + ": at most 256 local ranks");
+      } else if (a.is("--quiet")) {
+        quiet = true;
+      } else if (a.isOption()) {
+        throw a.unknownOption();
+      } else if (req.configOrPreset.empty()) {
+        req.configOrPreset = a.arg();
+      } else {
+        throw a.unexpected(false);
       }
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      registerComponentVersion("qt", "not linked (headless trainer)");
-      registerComponentVersion("vtk", "not linked (headless trainer)");
-      std::fputs(versionReport().c_str(), stdout);
-      return 0;
-    } else if (a == "--list-presets") {
-      for (const auto& p : presets())
-        std::printf("%-28s %s\n", p.name.c_str(), p.description.c_str());
-      return 0;
-    } else if (a == "--help-config") {
-      printConfigHelp();
-      return 0;
-    } else if (a == "--out") {
-      req.runsRoot = need("--out");
-    } else if (a == "--resume") {
-      req.resumeDir = need("--resume");
-    } else if (a == "--max-steps") {
-      if (!parseCount("--max-steps", need("--max-steps"), req.maxSteps)) return 2;
-    } else if (a == "--until-step") {
-      if (!parseCount("--until-step", need("--until-step"), req.untilStep)) return 2;
-    } else if (a == "--set") {
-      const std::string kv = need("--set");
-      if (kv.find('=') == std::string::npos || kv.rfind("--", 0) == 0) {
-        std::fprintf(stderr,
-                     "pretext-train: --set expects KEY=VALUE (e.g. trainer.lr=3e-4), got '%s'\n",
-                     kv.c_str());
-        return 2;
-      }
-      req.overrides.push_back(kv);
-    } else if (a == "--nproc") {
-      if (!parseCount("--nproc", need("--nproc"), nproc)) return 2;
-      if (nproc > 256) {
-        std::fprintf(stderr, "pretext-train: --nproc %lld: at most 256 local ranks\n",
-                     static_cast<long long>(nproc));
-        return 2;
-      }
-    } else if (a == "--quiet") {
-      quiet = true;
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "pretext-train: unknown option '%s'\n%s", a.c_str(), kUsage);
-      return 2;
-    } else if (req.configOrPreset.empty()) {
-      req.configOrPreset = a;
-    } else {
-      std::fprintf(stderr, "pretext-train: unexpected argument '%s'\n", a.c_str());
-      return 2;
     }
-  }
-  if (req.configOrPreset.empty() == req.resumeDir.empty()) {
-    std::fprintf(stderr, "pretext-train: give either CONFIG or --resume RUN_DIR\n%s", kUsage);
-    return 2;
+    if (req.configOrPreset.empty() == req.resumeDir.empty())
+      throw cli::UsageError("give either CONFIG or --resume RUN_DIR", true);
+  } catch (const cli::UsageError& e) {
+    return cli::reportUsageError("pretext-train", e, kUsage);
   }
 
   // Signals are handled by one thread with sigwait, so the trainer sees a clean stop
   // request between steps. A second signal ends the process at once. (Already blocked in
-  // every thread by blockStopSignals; blocking again is harmless.)
+  // every thread from .preinit_array; blocking again is harmless.)
   const sigset_t sigs = stopSignals();
   blockStopSignals();
 
@@ -382,33 +354,12 @@ int main(int argc, char** argv) {
 
   // From here on a signal stops the run cleanly (one that arrives while the run is being
   // prepared stops it before its first step); a second one ends the process.
-  // The signal thread outlives main(): what it touches is static, and `control` only while
-  // main() has not returned (a signal landing as the run ends found a destroyed
-  // ControlBlock: SIGSEGV in 1 of ~20 fault-injection trials).
+  // The signal thread outlives main(): the watch, destroyed before `control`, unhooks it
+  // (a signal landing as the run ends found a destroyed ControlBlock: SIGSEGV in 1 of ~20
+  // fault-injection trials).
   ControlBlock control;
-  static std::atomic<bool> signalled{false};
-  static std::mutex signalMutex;
-  static ControlBlock* live = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(signalMutex);
-    live = &control;
-  }
-  struct Unhook {
-    ~Unhook() {
-      std::lock_guard<std::mutex> lock(signalMutex);
-      live = nullptr;
-    }
-  } unhook;
-  std::thread([sigs] {
-    int sig = 0;
-    while (sigwait(&sigs, &sig) == 0) {
-      if (signalled.exchange(true)) _exit(130);
-      std::lock_guard<std::mutex> lock(signalMutex);
-      if (!live) continue;  // main() is returning: the run has already ended
-      std::fprintf(stderr, "\npretext-train: stopping after the current step (again to abort)\n");
-      live->requestStop();
-    }
-  }).detach();
+  const StopSignalWatch stopWatch("pretext-train: stopping after the current step (again to abort)",
+                                  [&control] { control.requestStop(); });
 
   std::vector<ConfigIssue> issues;
   std::string error;
@@ -448,7 +399,8 @@ int main(int argc, char** argv) {
   // one another rank received (the ranks agree on the step; this rank's own signal may
   // arrive after the run ended).
   // A signal that arrives after the last step leaves a finished run: exit 0.
-  if (final.phase == RunPhase::Stopped && (signalled.load() || final.step < job->targetStep()))
+  if (final.phase == RunPhase::Stopped &&
+      (StopSignalWatch::signalled() || final.step < job->targetStep()))
     return 130;
   return 0;
 }

@@ -8,9 +8,9 @@
 #include <random>
 #include <set>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/street_sim.h"
-#include "pretext/core/voxelize.h"
+#include "pretext/data/augment.h"
+#include "pretext/data/street_sim.h"
+#include "pretext/data/voxelize.h"
 
 using namespace pretext::core;
 

@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/run_dir.h"
 #include "test_util.h"
 
 using namespace pretext::core;

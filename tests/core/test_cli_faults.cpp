@@ -12,9 +12,9 @@
 #include <random>
 #include <thread>
 
-#include "pretext/core/fs_util.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/training_job.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "pretext/core/config.h"
-#include "pretext/core/presets.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/presets.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/datasets.h"
-#include "pretext/core/readers.h"
+#include "pretext/data/augment.h"
+#include "pretext/data/datasets.h"
+#include "pretext/data/readers.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -14,9 +14,9 @@
 #include <sstream>
 #include <thread>
 
-#include "pretext/core/distributed.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/training_job.h"
+#include "pretext/train/distributed.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -5,8 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pretext/core/export.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/export_data.h"
+#include "pretext/train/export_weights.h"
+#include "pretext/runs/run_dir.h"
 #include "test_util.h"
 #include "train_util.h"
 

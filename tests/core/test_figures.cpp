@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "pretext/core/config.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/run_dir.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -5,11 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "pretext/core/events.h"
-#include "pretext/core/npy.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/study.h"
-#include "pretext/core/training_job.h"
+#include "pretext/data/readers.h"
+#include "pretext/runs/events.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/study.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 #include "train_util.h"
 
@@ -66,10 +66,10 @@ TEST_CASE("an LM run logs the sink metrics and writes attention snapshots", "[lm
     shares += acc.series().at(k).back().value;
   CHECK(shares == Approx(100.0).epsilon(1e-4));
   const fs::path snap = fs::path(job->runDir()) / "snapshots" / checkpointDirName(8);
-  std::vector<float> maps;
-  std::vector<std::size_t> shape;
+  const NpyArray npy = readNpy((snap / "attention.npy").string());
+  const std::vector<float> maps(npy.data.begin(), npy.data.end());
+  const auto& shape = npy.shape;
   std::string err;
-  REQUIRE(readNpyFloat32((snap / "attention.npy").string(), maps, shape, err));
   CHECK(shape == std::vector<std::size_t>{2, 2, 16, 17});  // layers, heads, queries, slot + keys
   // Every query row of a softmax map sums to 1 (slot included).
   for (std::size_t row = 0; row < 2 * 2 * 16; ++row) {

@@ -17,10 +17,10 @@
 #include <random>
 #include <set>
 
-#include "pretext/core/datasets.h"
-#include "pretext/core/fs_util.h"
-#include "pretext/core/readers.h"
-#include "pretext/core/voxelize.h"
+#include "pretext/data/datasets.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/data/readers.h"
+#include "pretext/data/voxelize.h"
 #include "test_util.h"
 
 using namespace pretext::core;

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <functional>
 
-#include "pretext/core/events.h"
-#include "pretext/core/fs_util.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/training_job.h"
+#include "pretext/runs/events.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 #include "train_util.h"
 

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "pretext/core/events.h"
-#include "pretext/core/fs_util.h"
-#include "pretext/core/npy.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/data/readers.h"
+#include "pretext/runs/events.h"
+#include "pretext/runs/run_dir.h"
 #include "test_util.h"
 
 using namespace pretext::core;
@@ -245,21 +245,17 @@ TEST_CASE("point snapshots carry the probe pair's flow; a damaged one is refused
 TEST_CASE("npy files round-trip and bad ones are rejected", "[npy]") {
   pretext::test::TempDir dir;
   std::vector<float> data{1, 2, 3, 4, 5, 6};
-  std::string err;
-  REQUIRE(writeNpyFloat32(dir / "a.npy", data, {2, 3}, err));
-  std::vector<float> back;
-  std::vector<std::size_t> shape;
-  REQUIRE(readNpyFloat32(dir / "a.npy", back, shape, err));
-  CHECK(back == data);
-  CHECK(shape == std::vector<std::size_t>{2, 3});
+  REQUIRE_NOTHROW(writeNpy(dir / "a.npy", data, {2, 3}));
+  const NpyArray back = readNpy(dir / "a.npy");
+  CHECK(std::vector<float>(back.data.begin(), back.data.end()) == data);
+  CHECK(back.shape == std::vector<std::size_t>{2, 3});
   CHECK((fs::file_size(dir / "a.npy") - 24) % 64 == 0);  // header padded to 64 bytes
   std::ofstream(dir / "bad.npy") << "not numpy";
-  CHECK_FALSE(readNpyFloat32(dir / "bad.npy", back, shape, err));
-  CHECK(err.find("bad magic") != std::string::npos);
+  CHECK_THROWS_WITH(readNpy(dir / "bad.npy"), Catch::Contains("bad magic"));
   fs::resize_file(dir / "a.npy", fs::file_size(dir / "a.npy") - 4);
-  CHECK_FALSE(readNpyFloat32(dir / "a.npy", back, shape, err));
-  CHECK(err.find("shape needs 24 bytes of <f4 data but 20 bytes follow the header") !=
-        std::string::npos);
+  CHECK_THROWS_WITH(
+      readNpy(dir / "a.npy"),
+      Catch::Contains("shape needs 24 bytes of <f4 data but 20 bytes follow the header"));
 }
 
 TEST_CASE("the event queue is bounded and coalesces", "[events]") {

@@ -9,9 +9,9 @@
 // Slow label: about 4-5 minutes for the three runs on 2 cores.
 #include <catch2/catch.hpp>
 
-#include "pretext/core/events.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/training_job.h"
+#include "pretext/runs/events.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 #include "train_util.h"
 

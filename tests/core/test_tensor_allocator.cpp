@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include "pretext/core/run_dir.h"
-#include "pretext/core/tensor_allocator.h"
-#include "pretext/core/training_job.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/tensor_allocator.h"
+#include "pretext/train/training_job.h"
 #include "test_util.h"
 #include "train_util.h"
 

@@ -7,9 +7,9 @@
 #include <map>
 #include <sstream>
 
-#include "pretext/core/export.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/core/tfevents.h"
+#include "pretext/runs/export_data.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/runs/tfevents.h"
 #include "test_util.h"
 #include "train_util.h"
 

@@ -2,8 +2,10 @@
 // Test helpers: scratch folders that clean up after themselves.
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -46,6 +48,18 @@ inline CommandResult runCommand(const std::string& commandLine) {
 
 inline std::string sharedData(const std::string& rel) {
   return std::string(PRETEXT_SHARED_DATA) + "/" + rel;
+}
+
+// Appends a long metrics history to a run's metrics.csv: `n` rows of loss/total at steps
+// 1..n (segment 1, 10 ms apart, value 5 / sqrt(step)), about 30 bytes each.
+inline void appendLongHistory(const std::string& runDir, int n) {
+  std::ofstream out(runDir + "/metrics.csv", std::ios::app);
+  char line[96];
+  for (int i = 1; i <= n; ++i) {
+    std::snprintf(line, sizeof line, "1,%d,%.3f,loss/total,%.6f\n", i, i * 0.01,
+                  5.0 / std::sqrt(double(i)));
+    out << line;
+  }
 }
 
 }  // namespace pretext::test

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "pretext/core/events.h"
-#include "pretext/core/training_job.h"
+#include "pretext/runs/events.h"
+#include "pretext/train/training_job.h"
 
 namespace pretext::test {
 

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "pixels.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/run_dir.h"
 
 namespace fs = std::filesystem;
 using namespace pretext;

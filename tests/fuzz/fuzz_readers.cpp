@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "pretext/core/readers.h"
+#include "pretext/data/readers.h"
 
 using namespace pretext::core;
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "pretext/core/config.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/run_dir.h"
 
 namespace pretext::test {
 

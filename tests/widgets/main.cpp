@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include "pretext/widgets/point_cloud_view.h"
 
+using namespace pretext::render;
+
 int main(int argc, char** argv) {
   pretext::widgets::setVtkSurfaceFormat();
   QApplication::setOrganizationName("PretextTests");

@@ -11,9 +11,11 @@
 #include "../core/test_util.h"
 #include "gui_util.h"
 #include "pretext/widgets/attention_view.h"
-#include "pretext/widgets/colormap.h"
+#include "pretext/render/colormap.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 
@@ -50,7 +52,7 @@ core::AttentionSnapshotPtr snapshot(std::int64_t step, float alphaScale = 1.f) {
 
 QColor expected(double v) {
   double rgb[3];
-  widgets::viridis(v, rgb);
+  render::viridis(v, rgb);
   return QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
                           static_cast<float>(rgb[2]));
 }

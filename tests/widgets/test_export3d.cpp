@@ -18,13 +18,15 @@
 #include "../core/test_util.h"
 #include "gui_util.h"
 #include "pixels.h"
-#include "pretext/core/config.h"
-#include "pretext/core/inspect.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/widgets/colormap.h"
+#include "pretext/runs/config.h"
+#include "pretext/train/encoder_probe.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/render/colormap.h"
 #include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 using pretext::test::regionStats;
@@ -282,7 +284,7 @@ TEST_CASE("picking returns the index of the point under the mouse", "[gui][pick]
   // colour bar, and how many there are.
   auto centreOf = [&](double value, long& count) {
     double rgb[3];
-    widgets::viridis(value, rgb);
+    render::viridis(value, rgb);
     const QColor want = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
                                          static_cast<float>(rgb[2]));
     double sx = 0, sy = 0;

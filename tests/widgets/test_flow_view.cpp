@@ -16,12 +16,14 @@
 #include "busy_probe.h"
 #include "gui_util.h"
 #include "pixels.h"
-#include "pretext/core/config.h"
-#include "pretext/core/run_dir.h"
-#include "pretext/widgets/colormap.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/render/colormap.h"
 #include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 using Catch::Detail::Approx;
@@ -75,7 +77,7 @@ void wait(int ms) {
 // Whether a pixel within 2 px of `at` (widget coordinates) has viridis(value)'s colour.
 bool colourNear(const QImage& img, QPointF at, double dpr, double value) {
   double rgb[3];
-  widgets::viridis(value, rgb);
+  render::viridis(value, rgb);
   const QColor want = QColor::fromRgbF(static_cast<float>(rgb[0]), static_cast<float>(rgb[1]),
                                        static_cast<float>(rgb[2]));
   const int cx = static_cast<int>(std::lround(at.x() * dpr));

@@ -20,8 +20,8 @@
 
 #include "../core/test_util.h"
 #include "gui_util.h"
-#include "pretext/core/fs_util.h"
-#include "pretext/core/run_dir.h"
+#include "pretext/data/fs_util.h"
+#include "pretext/runs/run_dir.h"
 #include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/equivariance_inspector.h"
@@ -30,7 +30,9 @@
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/panels.h"
 #include "pretext/widgets/point_cloud_view.h"
-#include "trainer_host.h"
+#include "pretext/session/trainer_host.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 
@@ -292,7 +294,7 @@ TEST_CASE("e2e: a run configured through the panels, changed while training, scr
   settle(400);
   saveShot(w.flowView(), "flow.png");
   saveShot(w.findChild<QDockWidget*>("dock.plots"), "plots.png");
-  REQUIRE(w.saveScreenshot(QString(PRETEXT_ARTIFACTS) + "/e2e-panels/main_window.png"));
+  REQUIRE(w.saveScreenshot(QString(PRETEXT_ARTIFACTS) + "/e2e-panels/main_window.png").result());
 
   // A language-model run: the sink heatmap.
   w.findChild<QDockWidget*>("dock.experiment")->raise();

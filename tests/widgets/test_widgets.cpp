@@ -19,6 +19,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <malloc.h>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -29,14 +30,17 @@
 #include "busy_probe.h"
 #include "gui_util.h"
 #include "pixels.h"
-#include "pretext/core/presets.h"
+#include "pretext/runs/presets.h"
+#include "pretext/runs/series.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/runs_browser.h"
-#include "run_watcher.h"
-#include "trainer_host.h"
+#include "pretext/session/run_watcher.h"
+#include "pretext/session/trainer_host.h"
+
+using namespace pretext::render;
 
 using namespace pretext;
 using pretext::test::regionStats;
@@ -79,7 +83,9 @@ bool waitFor(Pred pred, int ms) {
 // A folder without config.yaml cannot be diffed: the tree says why.
 bool showDiffRefused(widgets::RunsBrowser* browser, const std::string& notARun) {
   const QString dir = QString::fromStdString(notARun);
-  return !browser->showDiff(dir, dir) &&
+  QSignalSpy shown(browser, &widgets::RunsBrowser::diffShown);
+  browser->showDiff(dir, dir);  // the configs are read in a job
+  return shown.wait(5000) && !shown.at(0).at(0).toBool() &&
          browser->diffTree()->topLevelItem(0)->text(0) == "cannot compare";
 }
 
@@ -205,11 +211,11 @@ TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point seri
           "[gui][chart]") {
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0, 1);
-  std::vector<QPointF> pts;
+  std::vector<core::XYPoint> pts;
   pts.reserve(1000000);
   for (int i = 0; i < 1000000; ++i) pts.emplace_back(i, std::sin(i * 1e-4) + noise(rng) * 0.1);
   const int width = 800;
-  auto out = widgets::decimateMinMax(pts, 0, 999999, width);
+  auto out = core::decimateMinMax(pts, 0, 999999, width);
   CHECK(out.size() <= static_cast<std::size_t>(4 * width));
   CHECK(out.size() >= static_cast<std::size_t>(2 * width));
   // For every bucket, the bucket's min and max survive.
@@ -217,17 +223,17 @@ TEST_CASE("min/max decimation keeps every bucket's extremes of a 10^6-point seri
   std::vector<double> mins(width, 1e9), maxs(width, -1e9), outMins(width, 1e9),
       outMaxs(width, -1e9);
   auto bucket = [&](double x) { return std::min(width - 1, static_cast<int>(x / bw)); };
-  for (const auto& p : pts) {
-    mins[bucket(p.x())] = std::min(mins[bucket(p.x())], p.y());
-    maxs[bucket(p.x())] = std::max(maxs[bucket(p.x())], p.y());
+  for (const auto& [x, y] : pts) {
+    mins[bucket(x)] = std::min(mins[bucket(x)], y);
+    maxs[bucket(x)] = std::max(maxs[bucket(x)], y);
   }
-  for (const auto& p : out) {
-    outMins[bucket(p.x())] = std::min(outMins[bucket(p.x())], p.y());
-    outMaxs[bucket(p.x())] = std::max(outMaxs[bucket(p.x())], p.y());
+  for (const auto& [x, y] : out) {
+    outMins[bucket(x)] = std::min(outMins[bucket(x)], y);
+    outMaxs[bucket(x)] = std::max(outMaxs[bucket(x)], y);
   }
   CHECK(outMins == mins);
   CHECK(outMaxs == maxs);
-  for (std::size_t i = 1; i < out.size(); ++i) REQUIRE(out[i].x() > out[i - 1].x());
+  for (std::size_t i = 1; i < out.size(); ++i) REQUIRE(out[i].first > out[i - 1].first);
 }
 
 TEST_CASE("the chart draws decimated history and survives log axes with bad values",
@@ -266,12 +272,12 @@ TEST_CASE("smoothing: debiased EMA on full-resolution data, raw curve kept faint
   // The function: identity at 0, a constant stays that constant, the first value is kept,
   // a step is approached monotonically.
   const std::vector<double> ramp = {1, 2, 3};
-  CHECK(widgets::smoothDebiased(ramp, 0) == ramp);
-  const auto c = widgets::smoothDebiased(std::vector<double>(1000, 3.25), 0.95);
+  CHECK(core::smoothDebiased(ramp, 0) == ramp);
+  const auto c = core::smoothDebiased(std::vector<double>(1000, 3.25), 0.95);
   for (double v : c) CHECK(v == Catch::Detail::Approx(3.25).margin(1e-12));
   std::vector<double> step(200, 0.0);
   std::fill(step.begin() + 100, step.end(), 1.0);
-  const auto s = widgets::smoothDebiased(step, 0.9);
+  const auto s = core::smoothDebiased(step, 0.9);
   CHECK(s[0] == 0.0);
   for (std::size_t i = 100; i + 1 < s.size(); ++i) {
     CHECK(s[i] > 0);
@@ -493,7 +499,7 @@ TEST_CASE("the GUI thread stays responsive while a run trains; views fill up", "
   settle(300);
   QDir().mkpath(QString(PRETEXT_ARTIFACTS) + "/gui");
   const QString shot = QString(PRETEXT_ARTIFACTS) + "/gui/main_window.png";
-  REQUIRE(w.saveScreenshot(shot));
+  REQUIRE(w.saveScreenshot(shot).result());
   QImage img(shot);
   REQUIRE_FALSE(img.isNull());
   QRect chartRect(w.lossChart()->view()->viewport()->mapTo(&w, QPoint(0, 0)),
@@ -578,15 +584,7 @@ TEST_CASE("opening a run with 10^6 metric rows: read in pieces with progress, ca
   std::string err;
   auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
   REQUIRE(writer);
-  {
-    std::ofstream out(writer->dir() + "/metrics.csv", std::ios::app);
-    char line[96];
-    for (int i = 1; i <= 1000000; ++i) {
-      std::snprintf(line, sizeof line, "1,%d,%.3f,loss/total,%.6f\n", i, i * 0.01,
-                    5.0 / std::sqrt(double(i)));
-      out << line;
-    }
-  }
+  pretext::test::appendLongHistory(writer->dir(), 1000000);
   const QString dir = QString::fromStdString(writer->dir());
   widgets::MainWindow w;
   showWindow(w, root.str());
@@ -630,6 +628,64 @@ TEST_CASE("opening a run with 10^6 metric rows: read in pieces with progress, ca
   CHECK(kept < 1000000);
 }
 
+TEST_CASE("a charted run holds its metrics once: the window costs <= 1.3x the store alone",
+          "[gui][memory]") {
+  // 10^6 rows: 10 keys (as a run logs them, both charted keys among them) x 10^5 steps.
+  pretext::test::TempDir root;
+  std::string err;
+  auto writer = core::RunDirWriter::create(root.str(), core::Config::defaults(), err);
+  REQUIRE(writer);
+  const char* keys[] = {"loss/total",         "equiv/probe_err",   "loss/rot", "loss/trans",
+                        "loss/scale",         "loss/flow",         "train/lr", "train/grad_norm",
+                        "perf/steps_per_sec", "perf/scans_per_sec"};
+  {
+    std::vector<core::MetricRow> rows;
+    for (int step = 1; step <= 100000; ++step) {
+      for (const char* k : keys) rows.push_back({1, step, step * 0.01, k, 1.0 / step});
+      if (rows.size() >= 100000) {
+        REQUIRE(writer->appendMetrics(rows, err));
+        rows.clear();
+      }
+    }
+    REQUIRE(writer->appendMetrics(rows, err));
+  }
+  const QString dir = QString::fromStdString(writer->dir());
+  // Heap in use, every arena (glibc), in bytes.
+  auto heap = [] {
+    const auto m = mallinfo2();
+    return static_cast<double>(m.uordblks + m.hblkhd);
+  };
+  widgets::MainWindow w;
+  showWindow(w, root.str());
+  // The 3D view's first frame allocates Mesa's buffers (tens of MB in this process): once,
+  // before measuring, so only the run's own memory is counted.
+  warmUp3dView(w);
+  settle(300);
+  const double before = heap();
+  w.openRun(dir);
+  REQUIRE(waitFor(
+      [&] {
+        return w.lossChart()->rawPointCount(dir) == 100000u &&
+               w.equivChart()->rawPointCount(dir) == 100000u && !w.loadingMetrics();
+      },
+      120000));
+  w.lossChart()->redrawNow();
+  w.equivChart()->redrawNow();
+  settle(300);
+  const double window = heap() - before;
+  // The same rows in one store of their own, built the same way (row by row).
+  const double storeBefore = heap();
+  auto store = std::make_shared<core::MetricsAccumulator>(core::readMetrics(writer->dir()));
+  const double storeBytes = heap() - storeBefore;
+  std::size_t rows = 0;
+  for (const auto& [k, pts] : store->series()) rows += pts.size();
+  REQUIRE(rows == 1000000u);
+  INFO("window: " << window / 1e6 << " MB for the opened run; the store alone: "
+                  << storeBytes / 1e6 << " MB (" << window / storeBytes << "x)");
+  CHECK(storeBytes > 20e6);  // ~32 bytes a row: the measure sees the store
+  CHECK(window <= 1.3 * storeBytes);
+}
+
 TEST_CASE("runs browser: a tree of changed config values; compare overlays runs in the plots",
           "[gui][runs]") {
   pretext::test::TempDir root;
@@ -663,7 +719,10 @@ TEST_CASE("runs browser: a tree of changed config values; compare overlays runs 
   REQUIRE(refreshed.wait(5000));
   CHECK(browser->selectedRuns().size() == 2);
   REQUIRE(browser->diffButton()->isEnabled());
-  REQUIRE(browser->showDiff(da, db));
+  QSignalSpy diffShown(browser, &widgets::RunsBrowser::diffShown);
+  browser->showDiff(da, db);  // the configs are read in a job
+  REQUIRE(diffShown.wait(5000));
+  REQUIRE(diffShown.at(0).at(0).toBool());
   // augment > rotation > range_deg: 90.0 → 180.0, and trainer > lr: 0.001 → 0.002.
   std::map<QString, QString> leaves;
   for (QTreeWidgetItemIterator it(browser->diffTree()); *it; ++it)

@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "pretext/widgets/colormap.h"
+#include "pretext/render/colormap.h"
+
+using namespace pretext::render;
 
 namespace pretext::widgets {
 

@@ -10,7 +10,7 @@
 #include <QVBoxLayout>
 #include <map>
 
-#include "pretext/core/presets.h"
+#include "pretext/runs/presets.h"
 
 namespace pretext::widgets {
 

@@ -3,25 +3,28 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
-#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
+#include <QThread>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
-#include "pretext/core/inspect.h"
-#include "pretext/widgets/colormap.h"
+#include "pretext/render/colormap.h"
+#include "pretext/render/scene.h"
+#include "pretext/train/encoder_probe.h"
 #include "pretext/widgets/point_cloud_view.h"
-#include "pretext/widgets/scene.h"
+
+using namespace pretext::render;
 
 namespace pretext::widgets {
 
 namespace {
 constexpr double kPi = 3.14159265358979323846;
+const QString kProbeLane = QStringLiteral("encoder probe");
 
 // A camera seen through T: eye and focal point mapped as points, the up direction as a
 // vector (rotation and mirror only; normalised).
@@ -101,6 +104,15 @@ void ErrorHistogram::paintEvent(QPaintEvent*) {
 
 // ---- inspector ----------------------------------------------------------------------------
 
+// Held by the jobs while they load or run an encoder: one at a time, so that a superseded
+// job still in its forward pass never shares the cached encoder with the next one, and two
+// loads never interleave their seeding of LibTorch's global generator (EncoderProbe::open).
+struct EquivarianceInspector::ProbeCache {
+  std::mutex lock;
+  std::shared_ptr<core::EncoderProbe> probe;  // the last encoder loaded, of run `run`
+  std::string run;
+};
+
 EquivarianceInspector::EquivarianceInspector(QWidget* parent)
     : QWidget(parent),
       m_left(new PointCloudView(this)),
@@ -113,7 +125,8 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
       m_flip(new QCheckBox(tr("mirror y"), this)),
       m_caption(new QLabel(tr("no snapshot yet"), this)),
       m_encoderBox(new QComboBox(this)),
-      m_cancel(new QToolButton(this)) {
+      m_cancel(new QToolButton(this)),
+      m_probes(std::make_shared<ProbeCache>()) {
   m_encoderBox->setToolTip(
       tr("Colour by the trainer's snapshot field, or by the error |f(T x) - f(x)| of the run's "
          "untrained encoder or of a checkpoint's, for the T typed in (computed off the GUI "
@@ -125,6 +138,14 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
   connect(m_encoderBox, &QComboBox::activated, this,
           [this](int i) { setEncoder(m_encoderBox->itemData(i).toLongLong()); });
   connect(m_cancel, &QToolButton::clicked, this, &EquivarianceInspector::cancelComputation);
+  // A job that threw (no such run or checkpoint, unreadable weights): the caption says why.
+  connect(&m_jobs, &session::JobRunner::failed, this,
+          [this](const QString&, const QString& message) {
+            m_cancel->hide();
+            rebuild();
+            m_caption->setText(message);
+            Q_EMIT computed(message);
+          });
   setObjectName("equivariance_inspector");
   m_flip->setToolTip(tr("T mirrors y (a flip): the linked view then shows the mirror image"));
   m_left->setToolTip(tr("x: the probe scan. Cameras are linked through T"));
@@ -196,8 +217,7 @@ void EquivarianceInspector::setSnapshot(const core::PointSnapshotPtr& snapshot,
 void EquivarianceInspector::setRunDir(const QString& runDir) {
   if (runDir == m_runDir) return;
   cancelComputation();
-  m_runDir = runDir;
-  m_probe.reset();
+  m_runDir = runDir;  // the cached encoder is another run's: the next job loads its own
   m_encoder = kTrainerFields;
   m_computed.clear();
   refreshEncoderList();
@@ -234,76 +254,55 @@ void EquivarianceInspector::setEncoder(std::int64_t choice) {
   requestComputation();
 }
 
+bool EquivarianceInspector::computing() const { return m_jobs.busy(kProbeLane); }
+
 void EquivarianceInspector::cancelComputation() {
-  if (!m_busy) return;
-  ++m_generation;  // the running result will be ignored
-  m_busy = m_pending = false;
+  if (!computing()) return;
+  m_jobs.cancel(kProbeLane);  // the running result will be dropped
   m_cancel->hide();
   rebuild();
 }
 
 void EquivarianceInspector::requestComputation() {
   if (m_encoder == kTrainerFields || !m_snap || m_runDir.isEmpty()) return;
-  if (m_busy) {
-    m_pending = true;  // one computation at a time: the newest request runs next
-    return;
-  }
-  startComputation();
+  startComputation();  // supersedes the computation in flight, if any
 }
 
 void EquivarianceInspector::startComputation() {
-  m_busy = true;
-  m_pending = false;
   m_cancel->show();
-  const int generation = ++m_generation;
   const auto snap = m_snap;
   const auto t = transform();
   const std::int64_t step = m_encoder;
   const std::string run = m_runDir.toStdString();
-  // Reuse the loaded encoder when it is the one asked for.
-  auto probe = m_probe && m_probeRun == m_runDir && m_probe->step() == step ? m_probe : nullptr;
   m_caption->setText(step == kUntrained ? tr("computing the untrained encoder's error…")
                                         : tr("computing checkpoint %1's error…").arg(step));
-  struct Result {
-    std::shared_ptr<core::EncoderProbe> probe;
-    std::vector<float> values;
-    QString error;
-  };
-  auto* watcher = new QFutureWatcher<Result>(this);
-  connect(watcher, &QFutureWatcher<Result>::finished, this, [this, watcher, generation, step] {
-    watcher->deleteLater();
-    if (generation != m_generation) return;  // cancelled or superseded
-    Result r = watcher->result();
-    m_busy = false;
-    m_cancel->hide();
-    if (r.probe) {
-      m_probe = r.probe;
-      m_probeRun = m_runDir;
-    }
-    if (r.error.isEmpty()) {
-      m_computed = std::move(r.values);
-      m_computedField =
-          step == kUntrained ? tr("T error, untrained") : tr("T error, checkpoint %1").arg(step);
-    }
-    if (m_pending) {
-      startComputation();
-    } else {
-      rebuild();
-      if (!r.error.isEmpty()) m_caption->setText(r.error);
-    }
-    Q_EMIT computed(r.error);
-  });
-  watcher->setFuture(QtConcurrent::run([run, step, probe, snap, t]() {
-    Result r;
-    try {
-      r.probe =
-          probe ? probe : std::shared_ptr<core::EncoderProbe>(core::EncoderProbe::open(run, step));
-      r.values = r.probe->equivarianceError(snap->xyz, t);
-    } catch (const std::exception& e) {
-      r.error = QString::fromStdString(e.what());
-    }
-    return r;
-  }));
+  m_jobs.run(
+      kProbeLane,
+      [cache = m_probes, run, step, snap, t](const session::CancelToken& token) {
+        // Wait for a superseded job's forward pass; a job superseded meanwhile gives up.
+        std::unique_lock<std::mutex> hold(cache->lock, std::defer_lock);
+        while (!hold.try_lock()) {
+          if (token.cancelled()) return std::vector<float>{};
+          QThread::msleep(5);
+        }
+        if (token.cancelled()) return std::vector<float>{};
+        // Reuse the loaded encoder when it is the one asked for.
+        if (!cache->probe || cache->run != run || cache->probe->step() != step) {
+          cache->probe.reset();  // free the old one before loading
+          cache->probe = core::EncoderProbe::open(run, step);
+          cache->run = run;
+        }
+        if (token.cancelled()) return std::vector<float>{};
+        return cache->probe->equivarianceError(snap->xyz, t);
+      },
+      [this, step](std::vector<float> values) {
+        m_cancel->hide();
+        m_computed = std::move(values);
+        m_computedField =
+            step == kUntrained ? tr("T error, untrained") : tr("T error, checkpoint %1").arg(step);
+        rebuild();
+        Q_EMIT computed(QString());
+      });
 }
 
 void EquivarianceInspector::rebuild() {

@@ -3,7 +3,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
-#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
@@ -12,16 +11,19 @@
 #include <QStandardItemModel>
 #include <QToolButton>
 #include <QVBoxLayout>
-#include <QtConcurrent>
 #include <cmath>
 #include <limits>
 
-#include "pretext/core/datasets.h"
+#include "pretext/data/datasets.h"
 #include "pretext/widgets/point_cloud_view.h"
+
+using namespace pretext::render;
 
 namespace pretext::widgets {
 
 namespace {
+
+const QString kLoadLane = QStringLiteral("flow pair");
 
 // A new pair larger than this many vectors starts with a stride that keeps it below.
 constexpr std::size_t kDefaultMaxVectors = 20000;
@@ -120,18 +122,7 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   m_pairIndex->setRange(0, 1000000);
   m_pairIndex->setPrefix(tr("pair "));
   m_pairIndex->setToolTip(tr("Which pair of a sequence or folder to open"));
-  auto* open = new QToolButton(this);
-  open->setText(tr("Open"));
-  open->setToolTip(
-      tr("Show a pair from the simulator, a .npz flow file or folder, or a KITTI "
-         "odometry folder"));
-  open->setPopupMode(QToolButton::InstantPopup);
-  auto* menu = new QMenu(open);
-  menu->addAction(tr("Simulated pair"), this,
-                  [this] { openPair(QStringLiteral("simulated"), m_pairIndex->value()); });
-  menu->addAction(tr("Scene-flow .npz file…"), this, [this] { chooseFile(false); });
-  menu->addAction(tr("Folder (KITTI odometry or .npz pairs)…"), this, [this] { chooseFile(true); });
-  open->setMenu(menu);
+  QToolButton* open = buildOpenButton();
   m_caption = new QLabel(this);
   m_caption->setWordWrap(true);
 
@@ -156,6 +147,28 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
   lay->addWidget(m_view, 1);
   lay->addWidget(m_caption);
 
+  connectControls();
+  rebuild();
+}
+
+// The Open button: a simulated pair, a scene-flow .npz file, or a folder.
+QToolButton* FlowView::buildOpenButton() {
+  auto* open = new QToolButton(this);
+  open->setText(tr("Open"));
+  open->setToolTip(
+      tr("Show a pair from the simulator, a .npz flow file or folder, or a KITTI "
+         "odometry folder"));
+  open->setPopupMode(QToolButton::InstantPopup);
+  auto* menu = new QMenu(open);
+  menu->addAction(tr("Simulated pair"), this,
+                  [this] { openPair(QStringLiteral("simulated"), m_pairIndex->value()); });
+  menu->addAction(tr("Scene-flow .npz file…"), this, [this] { chooseFile(false); });
+  menu->addAction(tr("Folder (KITTI odometry or .npz pairs)…"), this, [this] { chooseFile(true); });
+  open->setMenu(menu);
+  return open;
+}
+
+void FlowView::connectControls() {
   for (QComboBox* box : {m_vectorsBox, m_colourBox})
     connect(box, &QComboBox::currentIndexChanged, this, &FlowView::rebuild);
   for (QCheckBox* box : {m_arrows, m_showFirst, m_showSecond, m_boxes})
@@ -168,7 +181,10 @@ FlowView::FlowView(QWidget* parent) : QWidget(parent) {
     m_userStride = true;  // programmatic changes block the signal
     rebuild();
   });
-  rebuild();
+  // The load job reports its errors in its result (openPair's future); this catches the
+  // rest (anything not a std::exception).
+  connect(&m_jobs, &session::JobRunner::failed, this,
+          [this](const QString&, const QString& error) { showLoadError(error); });
 }
 
 bool FlowView::followsRun() const { return m_follow->isChecked(); }
@@ -323,35 +339,35 @@ QFuture<QString> FlowView::openPair(const QString& path, int index) {
     const QSignalBlocker block(m_pairIndex);
     m_pairIndex->setValue(index);
   }
-  const int generation = ++m_loadGeneration;
   m_caption->setText(tr("Reading %1 (pair %2)…").arg(path).arg(index));
   auto loaded = std::make_shared<core::FlowSamplePtr>();
-  auto future = QtConcurrent::run([path, index, loaded]() -> QString {
-    try {
-      *loaded = std::make_shared<core::FlowSample>(
-          core::loadFlowPair(path.toStdString(), static_cast<std::size_t>(std::max(0, index))));
-      return {};
-    } catch (const std::exception& e) {
-      return QString::fromStdString(e.what());
-    }
-  });
-  auto* watcher = new QFutureWatcher<QString>(this);
-  connect(watcher, &QFutureWatcher<QString>::finished, this, [=] {
-    watcher->deleteLater();
-    if (generation != m_loadGeneration) return;  // superseded by a newer request
-    const QString error = watcher->result();
-    if (!error.isEmpty()) {
-      updateCaption();
-      m_caption->setText(tr("Could not open: %1").arg(error) + "\n" + m_caption->text());
-      Q_EMIT message(2, error);
-      return;
-    }
-    m_cameraFramed = false;
-    setSample(*loaded);
-    Q_EMIT message(0, tr("flow pair: %1").arg(caption()));
-  });
-  watcher->setFuture(future);
-  return future;
+  // The error is the job's result rather than thrown, so that the future carries it too.
+  return m_jobs.run(
+      kLoadLane,
+      [path, index, loaded](const session::CancelToken&) -> QString {
+        try {
+          *loaded = std::make_shared<core::FlowSample>(
+              core::loadFlowPair(path.toStdString(), static_cast<std::size_t>(std::max(0, index))));
+          return {};
+        } catch (const std::exception& e) {
+          return QString::fromStdString(e.what());
+        }
+      },
+      [this, loaded](const QString& error) {
+        if (!error.isEmpty()) {
+          showLoadError(error);
+          return;
+        }
+        m_cameraFramed = false;
+        setSample(*loaded);
+        Q_EMIT message(0, tr("flow pair: %1").arg(caption()));
+      });
+}
+
+void FlowView::showLoadError(const QString& error) {
+  updateCaption();
+  m_caption->setText(tr("Could not open: %1").arg(error) + "\n" + m_caption->text());
+  Q_EMIT message(2, error);
 }
 
 }  // namespace pretext::widgets

@@ -20,6 +20,8 @@
 #include <cmath>
 #include <limits>
 
+#include "pretext/runs/series.h"
+
 namespace pretext::widgets {
 
 QColor runColor(int index) {
@@ -27,47 +29,6 @@ QColor runColor(int index) {
                                   QColor(204, 121, 167), QColor(230, 159, 0), QColor(86, 180, 233),
                                   QColor(240, 228, 66),  QColor(0, 0, 0)};
   return colors[index % 8];
-}
-
-std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& pts, double x0, double x1,
-                                    int buckets) {
-  if (pts.size() <= static_cast<std::size_t>(4 * std::max(buckets, 1)) || x1 <= x0 || buckets < 1)
-    return pts;
-  std::vector<QPointF> out;
-  out.reserve(static_cast<std::size_t>(buckets) * 4);
-  const double width = (x1 - x0) / buckets;
-  std::size_t i = 0;
-  while (i < pts.size()) {
-    const long b = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L,
-                              static_cast<long>(buckets - 1));
-    std::size_t first = i, lo = i, hi = i, last = i;
-    for (++i; i < pts.size(); ++i) {
-      const long bi = std::clamp(static_cast<long>((pts[i].x() - x0) / width), 0L,
-                                 static_cast<long>(buckets - 1));
-      if (bi != b) break;
-      if (pts[i].y() < pts[lo].y()) lo = i;
-      if (pts[i].y() > pts[hi].y()) hi = i;
-      last = i;
-    }
-    std::size_t idx[4] = {first, lo, hi, last};
-    std::sort(idx, idx + 4);
-    for (int k = 0; k < 4; ++k)
-      if (k == 0 || idx[k] != idx[k - 1]) out.push_back(pts[idx[k]]);
-  }
-  return out;
-}
-
-std::vector<double> smoothDebiased(const std::vector<double>& values, double w) {
-  w = std::clamp(w, 0.0, 0.999);
-  if (w == 0) return values;
-  std::vector<double> out(values.size());
-  double m = 0, wPow = 1;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    m = w * m + (1 - w) * values[i];
-    wPow *= w;
-    out[i] = m / (1 - wPow);
-  }
-  return out;
 }
 
 MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent), m_key(key) {
@@ -82,10 +43,27 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
       tr("Drag a rectangle to zoom in, right-click to zoom out; wheel zooms about the "
          "pointer, shift + wheel pans"));
 
+  QHBoxLayout* top = buildControls();
+  auto* lay = new QVBoxLayout(this);
+  lay->setContentsMargins(2, 2, 2, 2);
+  lay->addLayout(top);
+  lay->addWidget(m_view, 1);
+  lay->addWidget(m_cross);
+  m_view->viewport()->setMouseTracking(true);
+  m_view->viewport()->installEventFilter(this);
+
+  m_redraw.setSingleShot(true);
+  m_redraw.setInterval(100);
+  connect(&m_redraw, &QTimer::timeout, this, &MetricChart::redrawNow);
+  redrawNow();
+}
+
+// The row above the plot: key, x axis, smoothing, robust y, log axes, Fit and the note.
+QHBoxLayout* MetricChart::buildControls() {
   m_keyBox = new QComboBox(this);
   m_keyBox->setEditable(false);
   m_keyBox->setMinimumContentsLength(18);
-  m_keyBox->addItem(key);
+  m_keyBox->addItem(m_key);
   m_keyBox->setToolTip(tr("Metric to plot"));
   m_logBox = new QCheckBox(tr("log y"), this);
   m_logBox->setToolTip(tr("Logarithmic y axis; non-positive values are hidden and counted"));
@@ -127,16 +105,8 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   top->addWidget(m_logXBox);
   top->addWidget(fit);
   top->addWidget(m_note);
-  auto* lay = new QVBoxLayout(this);
-  lay->setContentsMargins(2, 2, 2, 2);
-  lay->addLayout(top);
-  lay->addWidget(m_view, 1);
-  lay->addWidget(m_cross);
   connect(m_logXBox, &QCheckBox::toggled, this, &MetricChart::setLogX);
   connect(fit, &QToolButton::clicked, this, &MetricChart::resetZoom);
-  m_view->viewport()->setMouseTracking(true);
-  m_view->viewport()->installEventFilter(this);
-
   connect(m_keyBox, &QComboBox::currentTextChanged, this, [this](const QString& k) {
     if (!k.isEmpty() && k != m_key) setKey(k);
   });
@@ -146,25 +116,43 @@ MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent),
   connect(m_xBox, qOverload<int>(&QComboBox::currentIndexChanged), this,
           [this](int i) { setXAxis(static_cast<XAxis>(i)); });
   connect(m_robustBox, &QCheckBox::toggled, this, &MetricChart::setRobustY);
-  m_redraw.setSingleShot(true);
-  m_redraw.setInterval(100);
-  connect(&m_redraw, &QTimer::timeout, this, &MetricChart::redrawNow);
-  redrawNow();
+  return top;
 }
 
-void MetricChart::addRows(const QString& run, const std::vector<core::MetricRow>& rows) {
+MetricChart::RunData& MetricChart::runData(const QString& run) {
   auto it = m_runs.find(run);
   if (it == m_runs.end()) {
     RunData data;
     data.color = m_nextColor++;
+    data.own = std::make_shared<core::MetricsAccumulator>();
+    data.acc = data.own;
     it = m_runs.insert(run, std::move(data));
   }
-  bool newKey = false;
-  for (const auto& r : rows) {
-    it->acc.addRow(r);
-    if (!m_knownKeys.contains(QString::fromStdString(r.key))) newKey = true;
+  return it.value();
+}
+
+void MetricChart::addRows(const QString& run, const std::vector<core::MetricRow>& rows) {
+  RunData& data = runData(run);
+  if (!data.own) return;  // shown from the run model's store (addRun): not written here
+  for (const auto& r : rows) data.own->addRow(r);
+  runChanged(run);
+}
+
+void MetricChart::addRun(const QString& run, const session::MetricsStore& store) {
+  RunData& data = runData(run);
+  data.own.reset();
+  data.acc = store;
+  data.keyCount = 0;
+  runChanged(run);
+}
+
+void MetricChart::runChanged(const QString& run) {
+  auto it = m_runs.find(run);
+  if (it == m_runs.end()) return;
+  if (it->acc->series().size() != it->keyCount) {
+    it->keyCount = it->acc->series().size();
+    rebuildKeyList();
   }
-  if (newKey) rebuildKeyList();
   scheduleRedraw();
 }
 
@@ -209,11 +197,11 @@ std::vector<MetricChart::Curve> MetricChart::curves() const {
     Curve c;
     c.run = it.key();
     c.color = it.value().color;
-    auto s = it.value().acc.series().find(m_key.toStdString());
-    if (s != it.value().acc.series().end()) {
+    auto s = it.value().acc->series().find(m_key.toStdString());
+    if (s != it.value().acc->series().end()) {
       std::vector<double> v;
       for (const auto& p : s->second) v.push_back(p.value);
-      v = smoothDebiased(v, m_smoothing);  // what the chart draws
+      v = core::smoothDebiased(v, m_smoothing);  // what the chart draws
       for (std::size_t i = 0; i < v.size(); ++i)
         c.points.push_back({static_cast<double>(s->second[i].step), v[i]});
     }
@@ -255,13 +243,7 @@ void MetricChart::setXAxis(XAxis x) {
 }
 
 void MetricChart::setSamplesPerStep(const QString& run, double samples) {
-  auto it = m_runs.find(run);
-  if (it == m_runs.end()) {
-    RunData data;
-    data.color = m_nextColor++;
-    it = m_runs.insert(run, std::move(data));
-  }
-  it->samplesPerStep = samples;
+  runData(run).samplesPerStep = samples;
   scheduleRedraw();
 }
 
@@ -325,8 +307,8 @@ double MetricChart::xOf(const RunData& run, const core::SeriesPoint& p) const {
 
 MetricChart::XY MetricChart::pointsOf(const RunData& run, std::size_t* hidden) const {
   XY out;
-  auto s = run.acc.series().find(m_key.toStdString());
-  if (s == run.acc.series().end()) return out;
+  auto s = run.acc->series().find(m_key.toStdString());
+  if (s == run.acc->series().end()) return out;
   out.raw.reserve(s->second.size());
   for (const auto& p : s->second) {
     const double x = xOf(run, p);
@@ -344,7 +326,7 @@ MetricChart::XY MetricChart::pointsOf(const RunData& run, std::size_t* hidden) c
     out.smoothed = out.raw;
     std::vector<double> v(out.raw.size());
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = out.raw[i].y();
-    v = smoothDebiased(v, m_smoothing);
+    v = core::smoothDebiased(v, m_smoothing);
     for (std::size_t i = 0; i < v.size(); ++i) out.smoothed[i].setY(v[i]);
   }
   return out;
@@ -452,7 +434,7 @@ QStringList MetricChart::keys() const { return m_knownKeys; }
 void MetricChart::rebuildKeyList() {
   QStringList keys;
   for (const auto& r : m_runs)
-    for (const auto& [k, pts] : r.acc.series()) {
+    for (const auto& [k, pts] : r.acc->series()) {
       QString q = QString::fromStdString(k);
       if (!keys.contains(q)) keys << q;
     }
@@ -480,9 +462,18 @@ std::vector<QPointF> MetricChart::drawnPoints(const QString& run) const {
 std::size_t MetricChart::rawPointCount(const QString& run) const {
   auto it = m_runs.find(run);
   if (it == m_runs.end()) return 0;
-  auto s = it->acc.series().find(m_key.toStdString());
-  return s == it->acc.series().end() ? 0 : s->second.size();
+  auto s = it->acc->series().find(m_key.toStdString());
+  return s == it->acc->series().end() ? 0 : s->second.size();
 }
+
+// One redraw's working state: the x and y ranges, what was hidden or clipped, and the
+// decimated curve and faint raw curve of each run.
+struct MetricChart::Frame {
+  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
+  std::size_t hidden = 0, clipped = 0;
+  std::vector<double> drawnY;                                          // for the robust range
+  std::map<QString, std::pair<QList<QPointF>, QList<QPointF>>> fresh;  // curve, raw per run
+};
 
 void MetricChart::redrawNow() {
   m_dirty = false;
@@ -490,101 +481,134 @@ void MetricChart::redrawNow() {
     m_chart->removeAxis(axis);
     delete axis;
   }
-  const std::string key = m_key.toStdString();
-  double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
-  std::size_t hidden = 0;
+  Frame f;
   m_xy.clear();
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    XY xy = pointsOf(it.value(), &hidden);
+    XY xy = pointsOf(it.value(), &f.hidden);
     if (!xy.raw.empty()) {
-      x0 = std::min(x0, xy.raw.front().x());
-      x1 = std::max(x1, xy.raw.back().x());
+      f.x0 = std::min(f.x0, xy.raw.front().x());
+      f.x1 = std::max(f.x1, xy.raw.back().x());
     }
     m_xy[it.key()] = std::move(xy);
   }
   // A zoom shows its window; otherwise all data.
-  if (m_xWindow) std::tie(x0, x1) = *m_xWindow;
-  const int buckets = std::max(16, m_view->viewport()->width());
+  if (m_xWindow) std::tie(f.x0, f.x1) = *m_xWindow;
+  decimateRuns(f);
+  if (!(f.x1 > f.x0)) {
+    f.x0 = m_logX ? 1 : 0;
+    f.x1 = std::isfinite(f.x1) ? f.x1 + 1 : 10;
+  }
+  if (!(f.y1 >= f.y0)) {
+    f.y0 = m_logY ? 0.1 : 0;
+    f.y1 = 1;
+  }
+  robustYRange(f);
+  m_settingAxes = true;
+  QAbstractAxis* ax = makeXAxis(f.x0, f.x1);
+  QAbstractAxis* ay = makeYAxis(f.y0, f.y1);
   const bool smooth = m_smoothing > 0;
-  // Decimation in the axis' own scale: equal buckets in log x on a log axis.
-  auto decimate = [&](const std::vector<QPointF>& all) {
-    // The points in the window, plus one neighbour on each side so lines reach the edges.
-    auto lo = std::lower_bound(all.begin(), all.end(), x0,
-                               [](const QPointF& p, double v) { return p.x() < v; });
-    auto hi = std::upper_bound(all.begin(), all.end(), x1,
-                               [](double v, const QPointF& p) { return v < p.x(); });
-    if (lo != all.begin()) --lo;
-    if (hi != all.end()) ++hi;
-    std::vector<QPointF> in(lo, hi);
-    if (!m_logX) return decimateMinMax(in, x0, x1, buckets);
-    std::vector<QPointF> logIn = in;
-    for (auto& p : logIn) p.setX(std::log10(p.x()));
-    const auto kept = decimateMinMax(logIn, std::log10(x0), std::log10(x1), buckets);
-    // The kept points are a subsequence of logIn: return the originals (exact x).
-    std::vector<QPointF> out;
-    out.reserve(kept.size());
-    std::size_t j = 0;
-    for (const auto& k : kept) {
-      while (j < logIn.size() && (logIn[j].x() != k.x() || logIn[j].y() != k.y())) ++j;
-      if (j < logIn.size()) out.push_back(in[j++]);
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
+    for (auto* series : {it->rawSeries, it->series}) {
+      series->clear();  // the old points may not fit the new scale (log after linear)
+      series->attachAxis(ax);
+      series->attachAxis(ay);
     }
-    return out;
-  };
-  std::vector<double> drawnY;                                          // for the robust range
-  std::map<QString, std::pair<QList<QPointF>, QList<QPointF>>> fresh;  // curve, raw per run
+    const auto& [curve, raw] = f.fresh.at(it.key());
+    it->series->replace(curve);
+    it->rawSeries->replace(raw);
+    it->rawSeries->setVisible(smooth);
+  }
+  drawSegmentBoundaries(ax, ay, f.y0, f.y1);
+  m_yRange = {f.y0, f.y1};
+  if (auto* lin = qobject_cast<QValueAxis*>(ay)) m_yRange = {lin->min(), lin->max()};
+  if (auto* lg = qobject_cast<QLogValueAxis*>(ay)) m_yRange = {lg->min(), lg->max()};
+  m_settingAxes = false;
+  QStringList notes;
+  if (f.hidden) notes << tr("%1 non-positive/non-finite hidden").arg(f.hidden);
+  if (f.clipped) notes << tr("%1 drawn points outside the robust y range").arg(f.clipped);
+  m_note->setText(notes.join(" · "));
+}
+
+std::vector<QPointF> MetricChart::decimated(const std::vector<QPointF>& all, double x0,
+                                            double x1) const {
+  // Decimation in the axis' own scale: equal buckets in log x on a log axis.
+  const int buckets = std::max(16, m_view->viewport()->width());
+  // The points in the window, plus one neighbour on each side so lines reach the edges.
+  auto lo = std::lower_bound(all.begin(), all.end(), x0,
+                             [](const QPointF& p, double v) { return p.x() < v; });
+  auto hi = std::upper_bound(all.begin(), all.end(), x1,
+                             [](double v, const QPointF& p) { return v < p.x(); });
+  if (lo != all.begin()) --lo;
+  if (hi != all.end()) ++hi;
+  std::vector<QPointF> in(lo, hi);
+  std::vector<core::XYPoint> xy;
+  xy.reserve(in.size());
+  for (const auto& p : in) xy.emplace_back(m_logX ? std::log10(p.x()) : p.x(), p.y());
+  const auto kept = m_logX
+                        ? core::decimateMinMaxIndices(xy, std::log10(x0), std::log10(x1), buckets)
+                        : core::decimateMinMaxIndices(xy, x0, x1, buckets);
+  // The kept points by index: the originals (exact x also on a log axis).
+  std::vector<QPointF> out;
+  out.reserve(kept.size());
+  for (auto k : kept) out.push_back(in[k]);
+  return out;
+}
+
+void MetricChart::decimateRuns(Frame& f) {
+  const bool smooth = m_smoothing > 0;
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
     // Smoothing ran on the full-resolution values (pointsOf); both curves are decimated.
     const XY& xy = m_xy[it.key()];
-    auto pts = decimate(xy.curve());
-    auto rawPts = smooth ? decimate(xy.raw) : std::vector<QPointF>{};
+    auto pts = decimated(xy.curve(), f.x0, f.x1);
+    auto rawPts = smooth ? decimated(xy.raw, f.x0, f.x1) : std::vector<QPointF>{};
     for (const auto* list : {&pts, &rawPts})
       for (const auto& p : *list) {
-        if (p.x() < x0 || p.x() > x1) continue;  // the edge neighbours do not set the y range
-        y0 = std::min(y0, p.y());
-        y1 = std::max(y1, p.y());
-        drawnY.push_back(p.y());
+        if (p.x() < f.x0 || p.x() > f.x1) continue;  // edge neighbours do not set the y range
+        f.y0 = std::min(f.y0, p.y());
+        f.y1 = std::max(f.y1, p.y());
+        f.drawnY.push_back(p.y());
       }
-    if (!it->rawSeries) {  // added first: drawn behind the main curve
-      it->rawSeries = new QLineSeries();
-      QColor faint = runColor(it->color);
-      faint.setAlpha(70);
-      QPen pen(faint);
-      pen.setWidthF(1.0);
-      it->rawSeries->setPen(pen);
-      m_chart->addSeries(it->rawSeries);
-    }
-    if (!it->series) {
-      it->series = new QLineSeries();
-      it->series->setName(it.key());
-      QPen pen(runColor(it->color));
-      pen.setWidthF(2.0);
-      it->series->setPen(pen);
-      m_chart->addSeries(it->series);
-    }
+    ensureSeries(it.value(), it.key());
     // Handed to the series once the new axes are attached: until then a series keeps the
     // previous axes' scale, and a log scale warns about points it cannot place (linear
     // after log). The old points are cleared before attaching for the other direction.
-    fresh[it.key()] = {QList<QPointF>(pts.begin(), pts.end()),
-                       QList<QPointF>(rawPts.begin(), rawPts.end())};
+    f.fresh[it.key()] = {QList<QPointF>(pts.begin(), pts.end()),
+                         QList<QPointF>(rawPts.begin(), rawPts.end())};
   }
-  if (!(x1 > x0)) {
-    x0 = m_logX ? 1 : 0;
-    x1 = std::isfinite(x1) ? x1 + 1 : 10;
+}
+
+void MetricChart::ensureSeries(RunData& run, const QString& name) {
+  if (!run.rawSeries) {  // added first: drawn behind the main curve
+    run.rawSeries = new QLineSeries();
+    QColor faint = runColor(run.color);
+    faint.setAlpha(70);
+    QPen pen(faint);
+    pen.setWidthF(1.0);
+    run.rawSeries->setPen(pen);
+    m_chart->addSeries(run.rawSeries);
   }
-  if (!(y1 >= y0)) {
-    y0 = m_logY ? 0.1 : 0;
-    y1 = 1;
+  if (!run.series) {
+    run.series = new QLineSeries();
+    run.series->setName(name);
+    QPen pen(runColor(run.color));
+    pen.setWidthF(2.0);
+    run.series->setPen(pen);
+    m_chart->addSeries(run.series);
   }
-  std::size_t clipped = 0;
-  if (m_robustY && drawnY.size() >= 20) {
-    std::sort(drawnY.begin(), drawnY.end());
-    auto q = [&](double f) { return drawnY[static_cast<std::size_t>(f * (drawnY.size() - 1))]; };
-    const double lo = q(0.01), hi = q(0.99), pad = 0.1 * (hi - lo);
-    const double r0 = m_logY ? lo / 1.5 : lo - pad, r1 = m_logY ? hi * 1.5 : hi + pad;
-    for (double v : drawnY) clipped += v < r0 || v > r1;
-    if (r1 > r0) y0 = std::max(y0, r0), y1 = std::min(y1, r1);
-  }
-  m_settingAxes = true;
+}
+
+void MetricChart::robustYRange(Frame& f) const {
+  if (!m_robustY || f.drawnY.size() < 20) return;
+  auto& v = f.drawnY;
+  std::sort(v.begin(), v.end());
+  auto q = [&](double frac) { return v[static_cast<std::size_t>(frac * (v.size() - 1))]; };
+  const double lo = q(0.01), hi = q(0.99), pad = 0.1 * (hi - lo);
+  const double r0 = m_logY ? lo / 1.5 : lo - pad, r1 = m_logY ? hi * 1.5 : hi + pad;
+  for (double y : v) f.clipped += y < r0 || y > r1;
+  if (r1 > r0) f.y0 = std::max(f.y0, r0), f.y1 = std::min(f.y1, r1);
+}
+
+QAbstractAxis* MetricChart::makeXAxis(double x0, double x1) {
   QAbstractAxis* ax = nullptr;
   const QString xTitle = m_xMode == XAxis::WallTime  ? tr("wall time (s)")
                          : m_xMode == XAxis::Samples ? tr("samples seen")
@@ -613,6 +637,10 @@ void MetricChart::redrawNow() {
   }
   ax->setTitleText(xTitle);
   m_chart->addAxis(ax, Qt::AlignBottom);
+  return ax;
+}
+
+QAbstractAxis* MetricChart::makeYAxis(double y0, double y1) {
   QAbstractAxis* ay = nullptr;
   if (m_logY) {
     auto* log = new QLogValueAxis();
@@ -630,26 +658,21 @@ void MetricChart::redrawNow() {
   }
   ay->setTitleText(m_key);
   m_chart->addAxis(ay, Qt::AlignLeft);
-  for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    for (auto* series : {it->rawSeries, it->series}) {
-      series->clear();  // the old points may not fit the new scale (log after linear)
-      series->attachAxis(ax);
-      series->attachAxis(ay);
-    }
-    const auto& [curve, raw] = fresh.at(it.key());
-    it->series->replace(curve);
-    it->rawSeries->replace(raw);
-    it->rawSeries->setVisible(smooth);
-  }
-  // Resumed runs: a dashed line where each later segment starts.
+  return ay;
+}
+
+// Resumed runs: a dashed line where each later segment starts.
+void MetricChart::drawSegmentBoundaries(QAbstractAxis* ax, QAbstractAxis* ay, double y0,
+                                        double y1) {
   for (auto* b : m_boundaries) {
     m_chart->removeSeries(b);
     delete b;
   }
   m_boundaries.clear();
+  const std::string key = m_key.toStdString();
   for (auto it = m_runs.begin(); it != m_runs.end(); ++it) {
-    const auto s = it->acc.series().find(key);
-    if (s == it->acc.series().end()) continue;
+    const auto s = it->acc->series().find(key);
+    if (s == it->acc->series().end()) continue;
     for (std::size_t i = 1; i < s->second.size(); ++i) {
       if (s->second[i].segment == s->second[i - 1].segment) continue;
       const double x = xOf(it.value(), s->second[i]);
@@ -668,14 +691,6 @@ void MetricChart::redrawNow() {
       m_boundaries.push_back(line);
     }
   }
-  m_yRange = {y0, y1};
-  if (auto* lin = qobject_cast<QValueAxis*>(ay)) m_yRange = {lin->min(), lin->max()};
-  if (auto* lg = qobject_cast<QLogValueAxis*>(ay)) m_yRange = {lg->min(), lg->max()};
-  m_settingAxes = false;
-  QStringList notes;
-  if (hidden) notes << tr("%1 non-positive/non-finite hidden").arg(hidden);
-  if (clipped) notes << tr("%1 drawn points outside the robust y range").arg(clipped);
-  m_note->setText(notes.join(" · "));
 }
 
 }  // namespace pretext::widgets

@@ -9,8 +9,8 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
-#include "pretext/core/config.h"
-#include "pretext/core/lidar_options.h"
+#include "pretext/runs/config.h"
+#include "pretext/train/lidar_options.h"
 #include "pretext/widgets/config_panel.h"
 
 namespace pretext::widgets {

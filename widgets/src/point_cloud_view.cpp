@@ -33,7 +33,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "scene_pipeline.h"
+#include "pretext/render/scene_pipeline.h"
+
+using namespace pretext::render;
 
 namespace pretext::widgets {
 

@@ -10,12 +10,27 @@
 #include <QSplitter>
 #include <QTreeWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrent>
 #include <map>
+#include <stdexcept>
 
-#include "pretext/core/config.h"
+#include "pretext/runs/config.h"
 
 namespace pretext::widgets {
+
+namespace {
+const QString kListLane = QStringLiteral("list runs"), kDiffLane = QStringLiteral("diff configs");
+
+// Why a config cannot be compared: its first issue, else that it is unreadable.
+std::string firstIssue(const std::vector<core::ConfigIssue>& issues, const std::string& file) {
+  return issues.empty() ? file + ": cannot read the config" : issues[0].toString();
+}
+
+void addCannotCompare(QTreeWidget* tree, const QString& why) {
+  auto* it = new QTreeWidgetItem(tree, {RunsBrowser::tr("cannot compare")});
+  it->setText(1, why);
+  it->setForeground(1, QColor(176, 0, 32));
+}
+}  // namespace
 
 RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
   m_tree = new QTreeWidget(this);
@@ -67,8 +82,17 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     menu.addAction(tr("Resume training"), this, [this, dir] { Q_EMIT resumeRun(dir); });
     menu.exec(m_tree->viewport()->mapToGlobal(pos));
   });
-  connect(&m_future, &QFutureWatcher<std::vector<core::RunSummary>>::finished, this,
-          [this] { show(m_future.result()); });
+  // A job that threw: a listing says so next to the root, a diff in its tree.
+  connect(&m_jobs, &session::JobRunner::failed, this,
+          [this](const QString& lane, const QString& message) {
+            if (lane == kListLane) {
+              m_rootLabel->setText(tr("Runs in %1 — cannot list them: %2").arg(m_root, message));
+              return;
+            }
+            m_diff->clear();
+            addCannotCompare(m_diff, message);
+            Q_EMIT diffShown(false);
+          });
   m_timer.setInterval(3000);
   connect(&m_timer, &QTimer::timeout, this, &RunsBrowser::refresh);
   m_timer.start();
@@ -77,13 +101,19 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
 void RunsBrowser::setRunsRoot(const QString& root) {
   m_root = root;
   m_rootLabel->setText(tr("Runs in %1").arg(root));
+  m_jobs.cancel(kListLane);  // a listing of the previous root is not wanted
   refresh();
 }
 
 void RunsBrowser::refresh() {
-  if (m_root.isEmpty() || m_future.isRunning()) return;
+  if (m_root.isEmpty() || m_jobs.busy(kListLane)) return;
   const std::string root = m_root.toStdString();
-  m_future.setFuture(QtConcurrent::run([root] { return core::listRuns(root); }));
+  m_jobs.run(
+      kListLane, [root](const session::CancelToken&) { return core::listRuns(root); },
+      [this](const std::vector<core::RunSummary>& runs) {
+        m_rootLabel->setText(tr("Runs in %1").arg(m_root));  // clears a listing's error
+        show(runs);
+      });
 }
 
 int RunsBrowser::runCount() const { return m_tree->topLevelItemCount(); }
@@ -111,19 +141,30 @@ void RunsBrowser::updateButtons() {
   m_diffButton->setEnabled(n == 2);
 }
 
-bool RunsBrowser::showDiff(const QString& a, const QString& b) {
+void RunsBrowser::showDiff(const QString& a, const QString& b) {
   m_diff->clear();
   m_diff->show();
-  std::vector<core::ConfigIssue> issues;
-  auto ca = core::Config::load(a.toStdString() + "/config.yaml", {}, issues);
-  auto cb = core::Config::load(b.toStdString() + "/config.yaml", {}, issues);
-  if (!ca || !cb) {
-    auto* it = new QTreeWidgetItem(m_diff, {tr("cannot compare")});
-    it->setText(1, issues.empty() ? QString() : QString::fromStdString(issues[0].toString()));
-    it->setForeground(1, QColor(176, 0, 32));
-    return false;
-  }
-  const auto changes = core::diffConfigs(*ca, *cb);
+  new QTreeWidgetItem(m_diff, {tr("reading the configs…")});
+  const std::string fa = a.toStdString() + "/config.yaml", fb = b.toStdString() + "/config.yaml";
+  m_jobs.run(
+      kDiffLane,
+      [fa, fb](const session::CancelToken&) {
+        std::vector<core::ConfigIssue> issues;
+        auto ca = core::Config::load(fa, {}, issues);
+        if (!ca) throw std::runtime_error(firstIssue(issues, fa));  // to failed()
+        auto cb = core::Config::load(fb, {}, issues);
+        if (!cb) throw std::runtime_error(firstIssue(issues, fb));
+        return core::diffConfigs(*ca, *cb);
+      },
+      [this, a, b](const std::vector<core::ConfigChange>& changes) {
+        showChanges(a, b, changes);
+        Q_EMIT diffShown(true);
+      });
+}
+
+void RunsBrowser::showChanges(const QString& a, const QString& b,
+                              const std::vector<core::ConfigChange>& changes) {
+  m_diff->clear();
   m_diff->setHeaderLabels(
       {tr("%1 → %2").arg(QFileInfo(a).fileName(), QFileInfo(b).fileName()), tr("From → to")});
   if (changes.empty()) new QTreeWidgetItem(m_diff, {tr("the configs are identical")});
@@ -150,7 +191,6 @@ bool RunsBrowser::showDiff(const QString& a, const QString& b) {
     leaf->setData(0, Qt::UserRole, QString::fromStdString(c.key));
   }
   m_diff->expandAll();
-  return true;
 }
 
 void RunsBrowser::show(const std::vector<core::RunSummary>& runs) {

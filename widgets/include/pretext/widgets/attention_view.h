@@ -10,7 +10,7 @@
 #include <QWidget>
 #include <vector>
 
-#include "pretext/core/run_types.h"
+#include "pretext/runs/run_types.h"
 
 class QLabel;
 class QSlider;

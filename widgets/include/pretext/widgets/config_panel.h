@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "pretext/core/config.h"
+#include "pretext/runs/config.h"
 
 class QComboBox;
 class QTreeWidget;

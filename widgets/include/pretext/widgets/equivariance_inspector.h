@@ -8,25 +8,23 @@
 //
 // The colours come from the trainer's snapshot fields, or — with an encoder chosen (the
 // run's untrained encoder or any checkpoint's) — from the error ‖f̂(T x) − f̂(x)‖ of that
-// encoder for the T typed in, computed on a worker thread (cancellable; a new T or
-// encoder supersedes a running computation).
+// encoder for the T typed in, computed in a job (session::JobRunner, one lane: a new T or
+// encoder supersedes the computation in flight; cancellable). One computation runs at a
+// time: a superseded one still inside its forward pass finishes before the next starts.
 #include <QWidget>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/run_types.h"
+#include "pretext/data/augment.h"
+#include "pretext/runs/run_types.h"
+#include "pretext/session/job_runner.h"
 
 class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QToolButton;
-
-namespace pretext::core {
-class EncoderProbe;
-}
 
 namespace pretext::widgets {
 
@@ -65,7 +63,7 @@ class EquivarianceInspector : public QWidget {
   void setEncoder(std::int64_t choice);
   std::int64_t encoder() const { return m_encoder; }
   std::vector<std::int64_t> encoderChoices() const;  // what the list offers
-  bool computing() const { return m_busy; }
+  bool computing() const;
   void cancelComputation();
   // The per-point values the views show now.
   const std::vector<float>& shownValues() const { return m_shown; }
@@ -100,10 +98,10 @@ class EquivarianceInspector : public QWidget {
   // The encoder's error for (snapshot, T, encoder) when one is chosen.
   std::vector<float> m_computed;
   QString m_computedField;
-  bool m_busy = false, m_pending = false;
-  int m_generation = 0;
-  std::shared_ptr<core::EncoderProbe> m_probe;  // cached: the last encoder loaded
-  QString m_probeRun;
+  // The last encoder loaded, shared with the jobs; its lock lets one job at a time use it.
+  struct ProbeCache;
+  std::shared_ptr<ProbeCache> m_probes;
+  session::JobRunner m_jobs;  // last: destroyed first, so no result arrives after the rest
 };
 
 }  // namespace pretext::widgets

@@ -6,18 +6,20 @@
 //   - predicted: p -> p + predicted (a run's feature-matching flow);
 //   - residual: p + truth -> p + predicted (where the prediction misses).
 // Follows a run's point snapshots (their probe pair) or shows a pair opened from disk:
-// the simulator, a .npz flow file or folder, a KITTI odometry folder, read on a worker
-// thread. GUI thread only.
+// the simulator, a .npz flow file or folder, a KITTI odometry folder, read in a job
+// (session::JobRunner). GUI thread only.
 #include <QFuture>
 #include <QWidget>
 
-#include "pretext/core/run_types.h"
+#include "pretext/runs/run_types.h"
+#include "pretext/session/job_runner.h"
 
 class QCheckBox;
 class QComboBox;
 class QLabel;
 class QSlider;
 class QSpinBox;
+class QToolButton;
 
 namespace pretext::widgets {
 
@@ -61,7 +63,8 @@ class FlowView : public QWidget {
   // Reads pair `index` of `path` ("simulated", a .npz file, a folder of .npz pairs or a
   // KITTI odometry folder) on a worker thread and shows it; stops following the run. The
   // future's result is empty on success, else the error (also emitted as `message`); the
-  // view keeps what it showed. A newer request supersedes a pending one. Changing the pair
+  // view keeps what it showed. A newer request supersedes a pending one (whose result is
+  // then not shown; its future still finishes with its own result). Changing the pair
   // number afterwards scrubs through that sequence or folder.
   QFuture<QString> openPair(const QString& path, int index = 0);
 
@@ -69,9 +72,12 @@ class FlowView : public QWidget {
   void message(int level, const QString& text);
 
  private:
+  QToolButton* buildOpenButton();
+  void connectControls();
   void rebuild();
   void updateCaption();
   void chooseFile(bool folder);
+  void showLoadError(const QString& error);  // the caption and `message` say why
 
   PointCloudView* m_view = nullptr;
   QComboBox* m_vectorsBox = nullptr;
@@ -88,9 +94,9 @@ class FlowView : public QWidget {
   QLabel* m_caption = nullptr;
   core::FlowSamplePtr m_sample;
   std::size_t m_vectorCount = 0, m_boxCount = 0;
-  int m_loadGeneration = 0;
   bool m_cameraFramed = false;
   bool m_userStride = false;  // the stride was set by the user (or setStride), not for a pair
+  session::JobRunner m_jobs;  // last: destroyed first, so no result arrives after the rest
 };
 
 }  // namespace pretext::widgets

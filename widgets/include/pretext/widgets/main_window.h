@@ -1,43 +1,40 @@
 #pragma once
-// The Pretext main window: experiment panel, run controls, 3D view, live plots, runs
-// browser and log, as docks. Shows either the run it hosts (TrainerHost) or a run
-// directory it tails (RunWatcher). GUI thread only.
+// The Pretext main window: wiring only. The run state lives in a session::RunModel (the
+// run training here or tailed from disk, compared runs, metric stores, snapshots); the
+// central area is a RunView; the docks are a MainDocks; the menus a MainActions; exports
+// an ExportController; the status bar a RunStatusBar. This class connects them, starts
+// and opens runs, and keeps the window's settings. GUI thread only.
 #include <QFuture>
 #include <QMainWindow>
-#include <QPointer>
 #include <memory>
 
-#include "pretext/core/augment.h"
-#include "pretext/core/run_types.h"
-#include "pretext/core/training_job.h"
-#include "pretext/widgets/figure.h"
+#include "pretext/data/augment.h"
+#include "pretext/runs/run_types.h"
+#include "pretext/train/training_job.h"
 
-class QAction;
-class QCheckBox;
-class QComboBox;
-class QLabel;
-class QPlainTextEdit;
-class QProgressBar;
 class QSlider;
-class QToolButton;
-class QStackedWidget;
 
 namespace pretext::session {
+class RunModel;
 class TrainerHost;
-class RunWatcher;
 }  // namespace pretext::session
 
 namespace pretext::widgets {
 
-class PointCloudView;
 class AttentionView;
-class EquivarianceInspector;
-class FlowView;
 class AugmentationPanel;
-class ObjectivePanel;
-class MetricChart;
 class ConfigPanel;
+class EquivarianceInspector;
+class ExportController;
+class FlowView;
+class MainActions;
+class MetricChart;
+class ObjectivePanel;
+class PointCloudView;
+class RunStatusBar;
+class RunView;
 class RunsBrowser;
+struct MainDocks;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -45,62 +42,52 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Starts a run; shows problems in the log and a dialog (unless `quiet`). Returns success.
+  // Starts a run (new or resumed); false, with the problems logged, printed to stderr and
+  // (unless `quiet`) shown in a message box, when it cannot start.
   bool startRun(const core::LaunchRequest& request, bool quiet = false);
-  // Starts a run from the experiment panel's current values.
+  // Starts a run with the Experiment panel's values (F5).
   bool startFromPanel();
   void openRun(const QString& runDir);
-  // Overlays the runs' metrics in both charts (read on a worker; run i keeps colour i).
+  // Charts several runs side by side (the Runs panel's Compare).
   void compareRuns(const QStringList& runDirs);
   void setRunsRoot(const QString& root);
-  // Reading a run's long metrics history (status-bar progress); cancelLoading (the Cancel
-  // button, Esc) stops it and keeps what was read.
+  QString runsRoot() const;
+  // A long metrics history is being read (progress and Cancel in the status bar).
   bool loadingMetrics() const;
   void cancelLoading();
-  QString runsRoot() const;
-
-  // Automation for e2e tests and figure scripts: when the hosted run ends, save a
-  // screenshot (PNG + a JSON side file with the 3D view and chart rectangles), then
-  // optionally quit with exit code 0 (finished) or 1 (failed).
+  // For the command line: save a screenshot to `screenshotPath` when the run ends, and/or
+  // exit (status 1 if the run failed) once it has.
   void setAutomation(const QString& screenshotPath, bool exitWhenDone);
-  // SIGTERM/SIGINT: stop a training run after its current step (with a checkpoint), then
-  // close, without asking.
+  // Closes without asking, stopping a training run first (SIGTERM).
   void quitWithoutAsking();
-  bool saveScreenshot(const QString& path);
-  // The two plots (their keys, runs, colours and log scales) as a publication figure in
-  // `style` (single-column, double-column, slide); format from the extension (.pdf, .svg,
-  // .png at 300 dpi). False with `error` naming the problem.
+  // The window as a PNG plus a .json sidecar with where the views are; written in a job.
+  QFuture<bool> saveScreenshot(const QString& path);
+
+  // Exports (ExportController): the plots as a figure, the 3D view at N times its size.
   bool exportFigure(const QString& file, const QString& style, QString& error);
-  // The same on a worker thread (the GUI's File › Export figure): the curves are copied,
-  // the painting runs off the GUI thread with a status message and "Cancel export".
   QFuture<QString> exportFigureAsync(const QString& file, const QString& style,
                                      bool interactive = false);
-  // Cancels the running export: it completes on its worker and its file is removed.
   void cancelExport();
   bool exporting() const;
-  // The 3D view, camera-locked, at `scale` x its on-screen resolution with the colour bar
-  // (PNG, optionally transparent; PDF/EPS with vector labels), rendered off screen on a
-  // worker thread. The future's result is empty on success, else the error (logged; shown
-  // in a dialog when `interactive`).
   QFuture<QString> export3dView(const QString& file, double scale, bool transparent,
                                 bool interactive = false);
 
-  PointCloudView* pointView() const { return m_view; }
-  AttentionView* attentionView() const { return m_attention; }
-  EquivarianceInspector* inspector() const { return m_inspector; }
-  FlowView* flowView() const { return m_flow; }
-  AugmentationPanel* augmentationPanel() const { return m_augPanel; }
-  ObjectivePanel* objectivePanel() const { return m_objPanel; }
-  MetricChart* lossChart() const { return m_lossChart; }
-  MetricChart* equivChart() const { return m_equivChart; }
-  ConfigPanel* configPanel() const { return m_config; }
-  // The training-axis slider over the run's point snapshots (hidden with fewer than two).
-  QSlider* snapshotSlider() const { return m_snapSlider; }
-  core::PointSnapshotPtr currentSnapshot() const { return m_snapshot; }
-  RunsBrowser* runsBrowser() const { return m_runs; }
-  session::TrainerHost* host() const { return m_host; }
-  QString currentRunDir() const { return m_currentRun; }
-  core::RunStatus lastStatus() const { return m_status; }
+  PointCloudView* pointView() const;
+  AttentionView* attentionView() const;
+  EquivarianceInspector* inspector() const;
+  FlowView* flowView() const;
+  AugmentationPanel* augmentationPanel() const;
+  ObjectivePanel* objectivePanel() const;
+  MetricChart* lossChart() const;
+  MetricChart* equivChart() const;
+  ConfigPanel* configPanel() const;
+  QSlider* snapshotSlider() const;
+  RunsBrowser* runsBrowser() const;
+  session::RunModel* model() const { return m_model; }
+  session::TrainerHost* host() const;
+  core::PointSnapshotPtr currentSnapshot() const;
+  QString currentRunDir() const;
+  core::RunStatus lastStatus() const;
 
  Q_SIGNALS:
   void runFinished(const pretext::core::RunStatus& status);
@@ -112,67 +99,26 @@ class MainWindow : public QMainWindow {
   void closeEvent(QCloseEvent* e) override;
 
  private:
-  void buildActions();
-  void chooseRunToOpen();
-  void buildDocks();
-  void restoreSettings();
-  void onStatus(const core::RunStatus& s);
-  void onMetrics(const std::vector<core::MetricRow>& rows);
-  void onSnapshot(const core::PointSnapshotPtr& snap);
-  void showSnapshot(const core::PointSnapshotPtr& snap);
-  void listSnapshots();
-  void updateSnapSlider(bool following);
-  void scrubSnapshot(int index);
+  void connectModel();
+  void connectPanels();
+  void connectActions();
+  void onReset(const QString& runDir);
+  void onRunInfo(const QString& runDir, const QString& kind, double samplesPerStep);
   void onFinished(const core::RunStatus& s);
-  void showSnapshotField();
-  void log(int level, const QString& line);
-  void updateActions();
-  void resetViewsFor(const QString& runDir);
-  void chooseChartKeys(const QString& experimentKind);
+  void showLaunchValues(const core::LaunchRequest& req);
+  void importTfEvents(const QString& folder);
   void previewTransform(const core::SpatialTransform& t);
-  bool figureJob(const QString& style, FigureStyle& st, std::vector<FigurePanel>& panels,
-                 QString& error);
-  void trackExport(const QFuture<QString>& future, const QString& file, const QString& message,
-                   bool interactive);
-  // Reads the run's config and tells the charts its batch size (the "samples seen" x
-  // axis); the config, or nullopt when unreadable.
-  std::optional<core::Config> setChartSamples(const QString& runDir);
+  void restoreSettings();
+  void updateActions();
+  void log(int level, const QString& line);
 
-  session::TrainerHost* m_host = nullptr;
-  session::RunWatcher* m_watcher = nullptr;
-  PointCloudView* m_view = nullptr;
-  QComboBox* m_fieldBox = nullptr;
-  QLabel* m_viewCaption = nullptr;
-  QStackedWidget* m_viewStack = nullptr;
-  MetricChart* m_lossChart = nullptr;
-  MetricChart* m_equivChart = nullptr;
-  ConfigPanel* m_config = nullptr;
-  RunsBrowser* m_runs = nullptr;
-  QPlainTextEdit* m_log = nullptr;
-  QLabel* m_phaseLabel = nullptr;
-  QLabel* m_stepLabel = nullptr;
-  QLabel* m_rateLabel = nullptr;
-  QLabel* m_dirLabel = nullptr;
-  QStringList m_compared;  // the runs of the comparison being shown or read
-  QProgressBar* m_loadBar = nullptr;
-  QToolButton* m_loadCancel = nullptr;
-  QToolButton* m_exportCancel = nullptr;
-  int m_exportId = 0;                       // the newest export (the Cancel button belongs to it)
-  std::shared_ptr<bool> m_exportCancelled;  // the newest export's cancel flag
-  QAction *m_startAct = nullptr, *m_pauseAct = nullptr, *m_stopAct = nullptr, *m_snapAct = nullptr;
-  core::PointSnapshotPtr m_snapshot;
-  QSlider* m_snapSlider = nullptr;
-  QCheckBox* m_lockScale = nullptr;
-  std::vector<std::int64_t> m_snapSteps;  // the run's point snapshots, oldest first
-  core::RunStatus m_status;
-  QString m_currentRun;
-  AttentionView* m_attention = nullptr;
-  EquivarianceInspector* m_inspector = nullptr;
-  FlowView* m_flow = nullptr;
-  AugmentationPanel* m_augPanel = nullptr;
-  ObjectivePanel* m_objPanel = nullptr;
+  session::RunModel* m_model = nullptr;
+  RunView* m_runView = nullptr;
+  std::unique_ptr<MainDocks> m_docks;
+  MainActions* m_actions = nullptr;
+  RunStatusBar* m_status = nullptr;
+  ExportController* m_exports = nullptr;
   bool m_panelsLocked = false;  // the objective panel is attached to a training run
-  bool m_lmRun = false;         // the current run is a language model: show the attention views
   QString m_screenshotPath;
   bool m_exitWhenDone = false;
   bool m_closeAfterStop = false;

@@ -11,8 +11,9 @@
 #include <optional>
 #include <vector>
 
-#include "pretext/core/run_dir.h"
-#include "pretext/core/run_types.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/runs/run_types.h"
+#include "pretext/session/run_model.h"
 
 class QChartView;
 class QComboBox;
@@ -20,11 +21,13 @@ class QCheckBox;
 class QDoubleSpinBox;
 class QLabel;
 class QGraphicsLineItem;
+class QHBoxLayout;
 QT_BEGIN_NAMESPACE
 class QChart;
 class QLineSeries;
 class QValueAxis;
 class QLogValueAxis;
+class QAbstractAxis;
 QT_END_NAMESPACE
 
 namespace pretext::widgets {
@@ -32,23 +35,16 @@ namespace pretext::widgets {
 // Colour-blind-safe palette (Okabe-Ito); run i keeps colour i in every chart.
 QColor runColor(int index);
 
-// Reduces points (sorted by x) to at most ~4 per bucket: first, min, max and last of each
-// of `buckets` equal x-intervals over [x0, x1], in x order. Every local min and max at
-// that resolution survives.
-std::vector<QPointF> decimateMinMax(const std::vector<QPointF>& points, double x0, double x1,
-                                    int buckets);
-
-// Exponential smoothing with debiasing, on the full-resolution values in step order:
-// m_i = w m_{i-1} + (1 - w) v_i with m_0 = 0, shown as m_i / (1 - w^i). The first shown
-// value is v_1 and a constant series stays exactly that constant (as TensorBoard's
-// smoothing slider does). w = 0 returns the values; w is clamped to [0, 0.999].
-std::vector<double> smoothDebiased(const std::vector<double>& values, double w);
-
 class MetricChart : public QWidget {
   Q_OBJECT
  public:
   explicit MetricChart(const QString& key, QWidget* parent = nullptr);
 
+  // Shows `run` from a metrics store shared with the run model (rows are held once, in
+  // the store); call runChanged() when rows were added to it.
+  void addRun(const QString& run, const session::MetricsStore& store);
+  void runChanged(const QString& run);
+  // A chart on its own (tests, tools): adds rows to a store the chart keeps for `run`.
   void addRows(const QString& run, const std::vector<core::MetricRow>& rows);
   void clearRuns();
   void removeRun(const QString& run);
@@ -117,7 +113,9 @@ class MetricChart : public QWidget {
 
  private:
   struct RunData {
-    core::MetricsAccumulator acc;
+    session::MetricsStore acc;                      // what is drawn: shared, or `own`
+    std::shared_ptr<core::MetricsAccumulator> own;  // null once shown from a shared store
+    std::size_t keyCount = 0;                       // keys seen at the last runChanged
     QLineSeries* series = nullptr;
     QLineSeries* rawSeries = nullptr;  // faint, while smoothing is on
     int color = 0;
@@ -129,6 +127,17 @@ class MetricChart : public QWidget {
     std::vector<QPointF> raw, smoothed;
     const std::vector<QPointF>& curve() const { return smoothed.empty() ? raw : smoothed; }
   };
+  RunData& runData(const QString& run);  // created with the next colour
+  QHBoxLayout* buildControls();
+  // redrawNow's steps.
+  struct Frame;
+  std::vector<QPointF> decimated(const std::vector<QPointF>& all, double x0, double x1) const;
+  void decimateRuns(Frame& f);
+  void ensureSeries(RunData& run, const QString& name);
+  void robustYRange(Frame& f) const;
+  QAbstractAxis* makeXAxis(double x0, double x1);
+  QAbstractAxis* makeYAxis(double y0, double y1);
+  void drawSegmentBoundaries(QAbstractAxis* ax, QAbstractAxis* ay, double y0, double y1);
   XY pointsOf(const RunData& run, std::size_t* hidden = nullptr) const;
   double xOf(const RunData& run, const core::SeriesPoint& p) const;
   void showCrosshair(const QPointF& viewportPos);

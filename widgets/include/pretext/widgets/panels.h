@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "pretext/core/augment.h"
+#include "pretext/data/augment.h"
 
 class QLabel;
 class QPushButton;

@@ -11,11 +11,17 @@
 #include <optional>
 #include <vector>
 
-#include "pretext/widgets/scene.h"
+#include "pretext/render/scene.h"
 
 class vtkGenericOpenGLRenderWindow;
 
 namespace pretext::widgets {
+
+// The view shows and exports the render library's scenes.
+using render::CameraPreset;
+using render::Scene;
+using render::SceneCamera;
+using render::SceneOverlay;
 
 // Sets the default OpenGL surface format VTK 9 needs (3.2 core, depth, stencil). Call
 // before constructing the QApplication.

@@ -1,14 +1,15 @@
 #pragma once
 // Lists the runs under a runs root with their status (running / paused / finished /
-// stopped / failed / stale). Listing happens on a worker thread. Select two runs for the
-// tree of config values that differ between them ("Diff"), or several to overlay them in
-// every chart ("Compare"). The selection survives refreshes. GUI thread only.
-#include <QFutureWatcher>
+// stopped / failed / stale). Listing the runs and reading configs for a diff happen in jobs
+// (session::JobRunner): no file is read on the GUI thread. Select two runs for the tree of
+// config values that differ between them ("Diff"), or several to overlay them in every
+// chart ("Compare"). The selection survives refreshes. GUI thread only.
 #include <QTimer>
 #include <QWidget>
 #include <vector>
 
-#include "pretext/core/run_dir.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/session/job_runner.h"
 
 class QTreeWidget;
 class QLabel;
@@ -22,15 +23,17 @@ class RunsBrowser : public QWidget {
   explicit RunsBrowser(QWidget* parent = nullptr);
   void setRunsRoot(const QString& root);
   QString runsRoot() const { return m_root; }
+  // Lists the runs again (emits `refreshed`), unless a listing is still in flight.
   void refresh();
   int runCount() const;
   // Selects the runs in `dirs` (and only those).
   void selectRuns(const QStringList& dirs);
   QStringList selectedRuns() const;
-  // Fills the diff tree with the config values that differ from run `a` to run `b`
-  // (section > group > key: from → to); false with the problem shown if a config is
-  // unreadable.
-  bool showDiff(const QString& a, const QString& b);
+  // Reads both runs' config.yaml in a job, then fills the diff tree with the config values
+  // that differ from run `a` to run `b` (section > group > key: from → to) and emits
+  // diffShown(true); if a config is unreadable the tree shows the problem and
+  // diffShown(false). A newer diff supersedes one still being read.
+  void showDiff(const QString& a, const QString& b);
   QTreeWidget* diffTree() const { return m_diff; }
   QPushButton* compareButton() const { return m_compare; }
   QPushButton* diffButton() const { return m_diffButton; }
@@ -39,11 +42,15 @@ class RunsBrowser : public QWidget {
   void openRun(const QString& dir);
   void resumeRun(const QString& dir);
   void refreshed();
+  // The diff tree shows what showDiff asked for (`ok`), or why it cannot (!`ok`).
+  void diffShown(bool ok);
   // Overlay these runs in every chart, in this order (stable colours).
   void compareRuns(const QStringList& dirs);
 
  private:
   void show(const std::vector<core::RunSummary>& runs);
+  void showChanges(const QString& a, const QString& b,
+                   const std::vector<core::ConfigChange>& changes);
   QString m_root;
   void updateButtons();
   QTreeWidget* m_tree = nullptr;
@@ -52,7 +59,7 @@ class RunsBrowser : public QWidget {
   QPushButton* m_diffButton = nullptr;
   QLabel* m_rootLabel = nullptr;
   QTimer m_timer;
-  QFutureWatcher<std::vector<core::RunSummary>> m_future;
+  session::JobRunner m_jobs;  // last: destroyed first, so no result arrives after the rest
 };
 
 }  // namespace pretext::widgets
