@@ -35,7 +35,7 @@ RunModel::RunModel(QObject* parent) : QObject(parent) {
   connectSource(m_host);
   connectSource(m_watcher);
   connect(m_host, &TrainerHost::finished, this, [this](const core::RunStatus& s) {
-    onStatus(s);
+    if (m_host->runDir() == m_current) onStatus(s);
     if (s.phase == core::RunPhase::Failed)
       Q_EMIT logLine(2, tr("run failed: %1").arg(QString::fromStdString(s.error)));
     Q_EMIT finished(s);
@@ -65,9 +65,19 @@ RunModel::~RunModel() = default;
 void RunModel::connectSource(RunSource* source) {
   connect(source, &RunSource::metricsArrived, this,
           [this, source](const std::vector<core::MetricRow>& rows) { onRows(source, rows); });
-  connect(source, &RunSource::statusChanged, this, &RunModel::onStatus);
-  connect(source, &RunSource::snapshotArrived, this, &RunModel::onSnapshot);
-  connect(source, &RunSource::attentionArrived, this, &RunModel::attentionArrived);
+  // Only the current run's: a run can train here while another one is shown.
+  auto current = [this, source] { return !m_current.isEmpty() && source->runDir() == m_current; };
+  connect(source, &RunSource::statusChanged, this, [this, current](const core::RunStatus& s) {
+    if (current()) onStatus(s);
+  });
+  connect(source, &RunSource::snapshotArrived, this,
+          [this, current](const core::PointSnapshotPtr& s) {
+            if (current()) onSnapshot(s);
+          });
+  connect(source, &RunSource::attentionArrived, this,
+          [this, current](const core::AttentionSnapshotPtr& a) {
+            if (current()) Q_EMIT attentionArrived(a);
+          });
   connect(source, &RunSource::logLine, this, &RunModel::logLine);
   connect(source, &RunSource::loadProgress, this, &RunModel::loadProgress);
 }
@@ -213,7 +223,7 @@ void RunModel::setKind(const QString& runDir, const QString& kind, double sample
 }
 
 void RunModel::onRows(const RunSource* source, const std::vector<core::MetricRow>& rows) {
-  if (source->runDir() != m_current || m_current.isEmpty()) return;
+  if (source->runDir() != m_current || m_current.isEmpty()) return;  // not the run shown
   if (!m_history->runDir().isEmpty()) {  // a resumed run's history is still being read
     m_liveWhileHistory.insert(m_liveWhileHistory.end(), rows.begin(), rows.end());
     return;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "pretext/data/fs_util.h"
 #include "pretext/runs/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -17,6 +18,7 @@ struct RunWatcher::State {
   std::string lastSnapshot;
   std::set<std::string> attentionSeen;  // snapshot folders delivered or not attention maps
   double lastStatusTime = -1;
+  bool lastStale = false;
   explicit State(std::string d) : dir(d), metrics(d + "/metrics.csv") {}
 };
 
@@ -122,8 +124,11 @@ void RunWatcher::deliver(const std::shared_ptr<PollResult>& r) {
 void RunWatcher::pollRunFiles(State& state, PollResult& r) {
   std::string err;
   if (auto st = core::readStatus(state.dir, err)) {
-    if (st->updatedAt != state.lastStatusTime) {
+    // A crashed writer leaves "running" behind and never updates it: re-judged every poll.
+    st->stale = core::writerGone(*st, core::unixNow());
+    if (st->updatedAt != state.lastStatusTime || st->stale != state.lastStale) {
       state.lastStatusTime = st->updatedAt;
+      state.lastStale = st->stale;
       r.hasStatus = true;
       r.status = *st;
     }

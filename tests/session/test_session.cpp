@@ -1,6 +1,7 @@
 // The session layer without a display: the job runner, the run model with its stores, the
 // run watcher and the trainer host, under a QCoreApplication. Waits process events until a
 // condition holds (QSignalSpy-style), never for a fixed time.
+#include <unistd.h>
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -12,6 +13,7 @@
 #include <functional>
 
 #include "busy_probe.h"
+#include "pretext/data/fs_util.h"
 #include "pretext/runs/config.h"
 #include "pretext/runs/run_dir.h"
 #include "pretext/session/job_runner.h"
@@ -254,6 +256,8 @@ TEST_CASE("run watcher: tails status, rows and snapshots; bad files become warni
   st.step = 2;
   st.maxSteps = 10;
   st.updatedAt = 123;
+  st.pid = static_cast<int>(::getpid());  // alive: this process
+  st.host = core::hostName();
   REQUIRE(writer->writeStatus(st, err));
   REQUIRE(waitFor(
       [&] {
@@ -263,6 +267,7 @@ TEST_CASE("run watcher: tails status, rows and snapshots; bad files become warni
       30000));
   CHECK(rows[1].value == 1.5);
   CHECK(status.last().at(0).value<core::RunStatus>().phase == core::RunPhase::Running);
+  CHECK_FALSE(status.last().at(0).value<core::RunStatus>().stale);
   core::PointSnapshot snap;
   snap.step = 2;
   snap.xyz = {0, 0, 0, 1, 1, 1};
@@ -278,6 +283,13 @@ TEST_CASE("run watcher: tails status, rows and snapshots; bad files become warni
   REQUIRE(waitFor([&] { return !warnings.isEmpty(); }, 30000));
   CHECK(warnings.last().at(1).toString().contains("points.npy"));
   CHECK(snaps.size() == 1);
+  // The writer dies (a status that says running, from a process that is gone): the next
+  // polls say stale, although status.json never changes again.
+  st.pid = 999999999;  // no such process
+  st.updatedAt = 124;
+  REQUIRE(writer->writeStatus(st, err));
+  REQUIRE(waitFor([&] { return status.last().at(0).value<core::RunStatus>().stale; }, 30000));
+  CHECK(status.last().at(0).value<core::RunStatus>().phase == core::RunPhase::Running);
   watcher.stopWatching();
   CHECK(watcher.runDir().isEmpty());
 }

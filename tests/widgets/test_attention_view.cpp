@@ -2,6 +2,9 @@
 // with the sink slot, hidden-state norm bars, hover values, scrubbing through snapshots,
 // and the main window following an lm_sink run directory.
 #include <QApplication>
+#include <QAction>
+#include <QDockWidget>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QStackedWidget>
 #include <QTest>
@@ -150,4 +153,15 @@ TEST_CASE("the main window shows an lm_sink run's attention snapshots", "[gui][a
   REQUIRE(w.attentionView()->current());
   CHECK(w.attentionView()->current()->step == 4);
   CHECK(w.attentionView()->current()->hasSinkSlot);
+  // The language-model layout: no LiDAR docks, no 3D controls, no 3D export.
+  for (const char* name : {"dock.augment", "dock.inspector", "dock.flow"}) {
+    INFO(name);
+    auto* dock = w.findChild<QDockWidget*>(name);
+    REQUIRE(dock);
+    CHECK_FALSE(dock->isVisible());
+    CHECK_FALSE(dock->toggleViewAction()->isEnabled());
+  }
+  CHECK_FALSE(w.findChild<QComboBox*>("field_box")->isVisible());
+  for (QAction* a : w.findChildren<QAction*>())
+    if (a->text().startsWith("Export 3D view")) CHECK_FALSE(a->isEnabled());
 }

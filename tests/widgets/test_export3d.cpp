@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QFutureWatcher>
 #include <QImage>
+#include <QScreen>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -23,6 +24,7 @@
 #include "pretext/runs/run_dir.h"
 #include "pretext/render/colormap.h"
 #include "pretext/widgets/equivariance_inspector.h"
+#include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
 
@@ -400,6 +402,105 @@ TEST_CASE("the main window's inspector dock follows the run's point snapshot", "
   CHECK(w.inspector()->left()->pointCount() == xyz.size() / 3);
   CHECK(w.inspector()->right()->pointCount() == xyz.size() / 3);
   CHECK(w.inspector()->field() == "equiv_error");
+}
+
+TEST_CASE("3D docks survive floating and re-docking: every move renders the cloud again",
+          "[gui][inspector][dock]") {
+  // Floating a dock moves its QOpenGLWidgets to another top-level window, and Qt gives them
+  // a new GL context; VTK's objects of the old one must not be drawn with (it crashed in
+  // vtkOpenGLPolyDataMapper::RenderPieceDraw, issue #17).
+  pretext::test::TempDir root;
+  core::PointSnapshot s;
+  s.step = 5;
+  std::vector<float> xyz, values;
+  disk(xyz, values);
+  s.xyz = xyz;
+  s.fields["equiv_error"] = values;
+  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
+  widgets::MainWindow w;
+  REQUIRE(pretext::test::showExposed(w, 1400, 900));
+  auto* inspector = w.findChild<QDockWidget*>("dock.inspector");
+  auto* flow = w.findChild<QDockWidget*>("dock.flow");
+  REQUIRE(inspector);
+  REQUIRE(flow);
+  inspector->show();
+  w.openRun(QString::fromStdString(run));
+  QElapsedTimer t;
+  t.start();
+  while (w.inspector()->left()->pointCount() == 0 && t.elapsed() < 10000)
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  REQUIRE(w.inspector()->left()->pointCount() == xyz.size() / 3);
+  // The cloud drawn: a good share of the view is not background.
+  auto drawn = [](widgets::PointCloudView* v) {
+    const QImage img = v->grabFramebuffer().convertToFormat(QImage::Format_RGB32);
+    return regionStats(img, img.rect(), v->background()).fractionNotBackground;
+  };
+  const double before = drawn(w.inspector()->left());
+  INFO("docked, before any move: " << before);
+  REQUIRE(before > 0.02);
+  for (QDockWidget* dock : {inspector, flow, inspector}) {
+    dock->show();
+    dock->raise();
+    for (bool floating : {true, false, true, false}) {
+      dock->setFloating(floating);
+      wait(300);
+      if (dock == flow) {
+        w.flowView()->view()->update();
+        wait(100);
+        continue;  // no pair loaded: it must only survive the move and draw
+      }
+      for (auto* v : {w.inspector()->left(), w.inspector()->right()}) {
+        v->update();
+        wait(100);
+        const double now = drawn(v);
+        INFO((floating ? "floating" : "docked") << ": " << now);
+        CHECK(now > 0.5 * before);
+      }
+    }
+  }
+  // Hidden and shown again, and the window still closes cleanly.
+  inspector->hide();
+  wait(100);
+  inspector->show();
+  wait(300);
+  CHECK(drawn(w.inspector()->left()) > 0.5 * before);
+}
+
+TEST_CASE("no action widens the window: a picked point's fields, the inspector, a long path",
+          "[gui][layout]") {
+  pretext::test::TempDir root;
+  core::PointSnapshot s;
+  s.step = 5;
+  std::vector<float> xyz, values;
+  disk(xyz, values);
+  s.xyz = xyz;
+  s.fields["equiv_error"] = values;
+  // Many long field names: the picked point's caption runs to ~1 500 characters.
+  for (int k = 0; k < 40; ++k)
+    s.fields["a_rather_long_per_point_field_name_" + std::to_string(k)] = values;
+  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
+  widgets::MainWindow w;
+  REQUIRE(pretext::test::showExposed(w, 1400, 900));
+  const int screenWidth = w.screen()->availableGeometry().width();
+  const int before = w.width();
+  w.openRun(QString::fromStdString(run));
+  QElapsedTimer t;
+  t.start();
+  while (w.pointView()->pointCount() == 0 && t.elapsed() < 10000)
+    QApplication::processEvents(QEventLoop::AllEvents, 20);
+  REQUIRE(w.pointView()->pointCount() == xyz.size() / 3);
+  Q_EMIT w.pointView()->pointPicked(7);  // what a click on point 7 does
+  wait(200);
+  CHECK(w.width() == before);
+  CHECK(w.frameGeometry().width() <= screenWidth);
+  // The inspector (Ctrl+I) with its caption and checkpoint list.
+  auto* dock = w.findChild<QDockWidget*>("dock.inspector");
+  REQUIRE(dock);
+  dock->toggleViewAction()->trigger();
+  wait(300);
+  REQUIRE(dock->isVisible());
+  CHECK(w.frameGeometry().width() <= screenWidth);
+  CHECK(w.width() <= before + 1);
 }
 
 TEST_CASE("inspector: the error of the untrained or a checkpoint's encoder for a typed-in T",

@@ -3,7 +3,9 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QLabel>
 #include <QListWidget>
+#include <QMainWindow>
 #include <QProcess>
 #include <QPushButton>
 #include <QSettings>
@@ -36,6 +38,7 @@
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
+#include "pretext/widgets/run_status_bar.h"
 #include "pretext/widgets/runs_browser.h"
 #include "pretext/session/run_watcher.h"
 #include "pretext/session/trainer_host.h"
@@ -684,6 +687,38 @@ TEST_CASE("a charted run holds its metrics once: the window costs <= 1.3x the st
                   << storeBytes / 1e6 << " MB (" << window / storeBytes << "x)");
   CHECK(storeBytes > 20e6);  // ~32 bytes a row: the measure sees the store
   CHECK(window <= 1.3 * storeBytes);
+}
+
+TEST_CASE("status bar: a rate and ETA only while running; a stale run says so",
+          "[gui][status]") {
+  QMainWindow win;
+  auto* bar = new widgets::RunStatusBar(win.statusBar());
+  auto shown = [&] {
+    QStringList all;
+    for (auto* l : win.statusBar()->findChildren<QLabel*>()) all << l->text();
+    return all.join(" | ");
+  };
+  core::RunStatus s;
+  s.phase = core::RunPhase::Running;
+  s.step = 10;
+  s.maxSteps = 100;
+  s.stepsPerSec = 2;
+  s.etaSec = 45;
+  bar->setStatus(s);
+  CHECK(shown().contains("ETA 0:45"));
+  for (auto phase : {core::RunPhase::Paused, core::RunPhase::Stopped, core::RunPhase::Finished,
+                     core::RunPhase::Failed}) {
+    s.phase = phase;
+    bar->setStatus(s);
+    INFO(shown().toStdString());
+    CHECK_FALSE(shown().contains("ETA"));
+    CHECK(shown().contains(QString::fromStdString(core::toString(phase))));
+  }
+  s.phase = core::RunPhase::Running;
+  s.stale = true;  // says running, its process is gone
+  bar->setStatus(s);
+  CHECK(shown().contains("stale"));
+  CHECK_FALSE(shown().contains("ETA"));
 }
 
 TEST_CASE("runs browser: a tree of changed config values; compare overlays runs in the plots",

@@ -1,5 +1,7 @@
 #include "pretext/widgets/equivariance_inspector.h"
 
+#include "pretext/widgets/elided_label.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -123,7 +125,7 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
       m_ty(spin(this, -50, 50, 0.5, 0, tr("ty "), tr("Translation of T along y (m)"))),
       m_scale(spin(this, 0.1, 10, 0.05, 1, tr("scale "), tr("Uniform scale of T"))),
       m_flip(new QCheckBox(tr("mirror y"), this)),
-      m_caption(new QLabel(tr("no snapshot yet"), this)),
+      m_caption(new ElidedLabel(tr("no snapshot yet"), this)),
       m_encoderBox(new QComboBox(this)),
       m_cancel(new QToolButton(this)),
       m_probes(std::make_shared<ProbeCache>()) {
@@ -131,6 +133,9 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
       tr("Colour by the trainer's snapshot field, or by the error |f(T x) - f(x)| of the run's "
          "untrained encoder or of a checkpoint's, for the T typed in (computed off the GUI "
          "thread)"));
+  // The checkpoint list grows with the run: the box does not grow with it.
+  m_encoderBox->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_encoderBox->setMinimumContentsLength(14);
   m_cancel->setText(tr("Cancel"));
   m_cancel->setToolTip(tr("Stop waiting for the encoder's error"));
   m_cancel->hide();

@@ -46,6 +46,7 @@ void MainActions::buildFileMenu() {
   figureAct->setToolTip(tr("Write the two plots as a PDF/SVG/PNG figure for a paper (Ctrl+E)"));
   auto* view3dAct = file->addAction(tr("Export 3D view…"), this, &MainActions::askView3d);
   view3dAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  m_pointActions.push_back(view3dAct);
   view3dAct->setToolTip(
       tr("Write the 3D view, same camera and colour bar, at N times its resolution "
          "(Ctrl+Shift+E)"));
@@ -115,16 +116,18 @@ void MainActions::buildRunMenu() {
 
 void MainActions::buildViewMenu() {
   m_viewMenu = m_window->menuBar()->addMenu(tr("&View"));
-  m_viewMenu->addAction(tr("Reset camera"), QKeySequence(Qt::CTRL | Qt::Key_R), m_view,
-                        &PointCloudView::resetCamera);
+  m_pointActions.push_back(m_viewMenu->addAction(tr("Reset camera"),
+                                                 QKeySequence(Qt::CTRL | Qt::Key_R), m_view,
+                                                 &PointCloudView::resetCamera));
   const std::pair<QString, CameraPreset> presets[] = {
       {tr("Orbit camera"), CameraPreset::Orbit},
       {tr("Bird's-eye camera"), CameraPreset::BirdsEye},
       {tr("Driver camera"), CameraPreset::Driver}};
   int key = Qt::Key_1;
   for (const auto& [name, preset] : presets)
-    m_viewMenu->addAction(name, QKeySequence(Qt::CTRL | key++), this,
-                          [this, preset = preset] { m_view->setCameraPreset(preset); });
+    m_pointActions.push_back(
+        m_viewMenu->addAction(name, QKeySequence(Qt::CTRL | key++), this,
+                              [this, preset = preset] { m_view->setCameraPreset(preset); }));
   auto* lightAct = m_viewMenu->addAction(tr("Light 3D background"));
   lightAct->setCheckable(true);
   lightAct->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
@@ -151,6 +154,10 @@ void MainActions::addDockToggles() {
     if (dock->objectName() == "dock.flow")
       dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
   }
+}
+
+void MainActions::setPointViewActions(bool enabled) {
+  for (QAction* a : m_pointActions) a->setEnabled(enabled);
 }
 
 void MainActions::update(bool training, bool paused) {

@@ -5,6 +5,7 @@
 #include <QMainWindow>
 #include <QPlainTextEdit>
 #include <algorithm>
+#include <string>
 
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/equivariance_inspector.h"
@@ -75,6 +76,19 @@ void MainDocks::raise(const char* objectName) const {
     dock->show();
     dock->raise();
   }
+}
+
+void MainDocks::showKind(bool languageModel) {
+  for (const char* name : {"dock.augment", "dock.inspector", "dock.flow"}) {
+    auto* dock = window->findChild<QDockWidget*>(name);
+    if (!dock) continue;
+    if (languageModel)
+      dock->hide();
+    else if (std::string(name) == "dock.augment")
+      dock->show();
+    dock->toggleViewAction()->setEnabled(!languageModel);
+  }
+  if (!languageModel) window->findChild<QDockWidget*>("dock.experiment")->raise();
 }
 
 bool MainDocks::inspectorVisible() const { return inspector->isVisible(); }

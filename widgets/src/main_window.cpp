@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMessageBox>
+#include <QScreen>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTimer>
@@ -286,10 +287,12 @@ void MainWindow::onRunInfo(const QString& runDir, const QString& kind, double sa
   m_docks->equivChart->setKey(lm ? "sink/sink1" : "equiv/probe_err");
   m_runView->setCaption(lm ? tr("language-model run: attention-sink views") : QString());
   if (!m_model->currentRun().isEmpty()) m_runView->showRunViews(lm);
+  m_docks->showKind(lm);
+  m_actions->setPointViewActions(!lm);
 }
 
 void MainWindow::onFinished(const core::RunStatus& s) {
-  m_status->setStatus(s);
+  if (host()->runDir() == m_model->currentRun()) m_status->setStatus(s);
   updateActions();
   m_docks->runs->refresh();
   Q_EMIT runFinished(s);
@@ -429,9 +432,24 @@ void MainWindow::restoreSettings() {
   QSettings s;
   restoreGeometry(s.value("window/geometry").toByteArray());
   restoreState(s.value("window/state").toByteArray());
+  fitToScreen();
   if (s.contains("experiment/source"))
     m_docks->config->setSource(s.value("experiment/source").toString());
   setRunsRoot(s.value("runs/root", QDir::current().absoluteFilePath("runs")).toString());
+}
+
+void MainWindow::fitToScreen() {
+  // Geometry saved on a larger screen (or another monitor) comes back on this one.
+  const QScreen* screen = this->screen();
+  if (!screen) return;
+  const QRect avail = screen->availableGeometry();
+  const QSize frame = frameGeometry().size() - geometry().size();
+  resize(std::min(width(), avail.width() - frame.width()),
+         std::min(height(), avail.height() - frame.height()));
+  QRect g = frameGeometry();
+  g.moveLeft(std::clamp(g.left(), avail.left(), std::max(avail.left(), avail.right() - g.width())));
+  g.moveTop(std::clamp(g.top(), avail.top(), std::max(avail.top(), avail.bottom() - g.height())));
+  move(g.topLeft());
 }
 
 void MainWindow::setRunsRoot(const QString& root) {

@@ -133,6 +133,8 @@ PointCloudView::PointCloudView(QWidget* parent)
 }
 
 PointCloudView::~PointCloudView() {
+  // The base class destroys the context after this body: nothing may reach `d` then.
+  if (context()) disconnect(context(), nullptr, this, nullptr);
   makeCurrent();
   for (auto id : d->observers) d->window->RemoveObserver(id);
   d->window->Finalize();  // release GL resources while Qt's context is current
@@ -142,12 +144,22 @@ PointCloudView::~PointCloudView() {
 vtkGenericOpenGLRenderWindow* PointCloudView::renderWindow() const { return d->window; }
 
 void PointCloudView::initializeGL() {
+  connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, &PointCloudView::releaseGraphics,
+          Qt::UniqueConnection);
   d->window->SetOwnContext(false);
   d->window->SetReadyForRendering(true);
   d->window->OpenGLInitContext();
   d->window->GetState()->Reset();
   d->interactor->Initialize();
   resizeGL(width(), height());
+}
+
+void PointCloudView::releaseGraphics() {
+  makeCurrent();
+  d->window->ReleaseGraphicsResources(d->window);
+  d->window->SetReadyForRendering(false);  // until initializeGL in the new context
+  d->warmed = false;                       // the new context compiles its shaders again
+  doneCurrent();
 }
 
 void PointCloudView::resizeGL(int, int) {

@@ -1,5 +1,7 @@
 #include "pretext/widgets/run_status_bar.h"
 
+#include "pretext/widgets/elided_label.h"
+
 #include <QLabel>
 #include <QProgressBar>
 #include <QStatusBar>
@@ -21,7 +23,8 @@ RunStatusBar::RunStatusBar(QStatusBar* bar) : QObject(bar) {
   m_phase = new QLabel(tr("idle"));
   m_step = new QLabel();
   m_rate = new QLabel();
-  m_dir = new QLabel();
+  m_dir = new ElidedLabel(QString(), nullptr, Qt::ElideMiddle);  // a long path never widens
+  m_dir->setMinimumWidth(120);
   bar->addWidget(m_phase);
   bar->addWidget(m_step);
   bar->addWidget(m_rate);
@@ -43,13 +46,19 @@ RunStatusBar::RunStatusBar(QStatusBar* bar) : QObject(bar) {
 }
 
 void RunStatusBar::setStatus(const core::RunStatus& s) {
-  m_phase->setText(QString::fromStdString(core::toString(s.phase)));
+  // Honest about a run that stopped answering, and a rate and ETA only while it runs.
+  m_phase->setText(s.stale ? tr("stale") : QString::fromStdString(core::toString(s.phase)));
   m_step->setText(tr("step %1 / %2").arg(s.step).arg(s.maxSteps));
+  const bool running = s.phase == core::RunPhase::Running && !s.stale;
   m_rate->setText(
-      s.stepsPerSec > 0
+      running && s.stepsPerSec > 0
           ? tr("%1 steps/s · ETA %2").arg(s.stepsPerSec, 0, 'f', 2).arg(formatEta(s.etaSec))
           : QString());
-  if (!s.error.empty()) m_phase->setToolTip(QString::fromStdString(s.error));
+  m_phase->setToolTip(
+      s.stale ? tr("The run says %1, but the process writing it is gone (a crash or a kill). "
+                   "Resume it from its last checkpoint in the Runs panel.")
+                    .arg(QString::fromStdString(core::toString(s.phase)))
+              : QString::fromStdString(s.error));
 }
 
 void RunStatusBar::setRunDir(const QString& dir) { m_dir->setText(dir); }

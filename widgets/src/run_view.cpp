@@ -12,6 +12,7 @@
 #include "pretext/session/point_fields.h"
 #include "pretext/session/run_model.h"
 #include "pretext/widgets/attention_view.h"
+#include "pretext/widgets/elided_label.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/welcome_page.h"
 
@@ -21,7 +22,7 @@ RunView::RunView(session::RunModel* model, QWidget* parent) : QWidget(parent), m
   m_fieldBox = new QComboBox(this);
   m_fieldBox->setObjectName("field_box");
   m_fieldBox->setToolTip(tr("Per-point field that colours the cloud"));
-  m_caption = new QLabel(tr("No run yet"), this);
+  m_caption = new ElidedLabel(tr("No run yet"), this);
   auto* resetCam = new QPushButton(tr("Reset camera"), this);
   resetCam->setToolTip(tr("Reset the 3D camera (R in the view)"));
   // Training axis: every point snapshot of the run; follows the newest unless moved back.
@@ -38,7 +39,8 @@ RunView::RunView(session::RunModel* model, QWidget* parent) : QWidget(parent), m
       tr("Keep the colour bar's range while snapshots change, so colours compare across "
          "training (one absolute scale)"));
   auto* bar = new QHBoxLayout();
-  bar->addWidget(new QLabel(tr("Colour by:"), this));
+  auto* colourBy = new QLabel(tr("Colour by:"), this);
+  bar->addWidget(colourBy);
   bar->addWidget(m_fieldBox);
   bar->addWidget(m_slider);
   bar->addWidget(m_lockScale);
@@ -56,6 +58,7 @@ RunView::RunView(session::RunModel* model, QWidget* parent) : QWidget(parent), m
   layout->addLayout(bar);
   layout->addWidget(m_stack, 1);
 
+  m_pointControls = {colourBy, m_fieldBox, m_lockScale, resetCam};
   connect(resetCam, &QPushButton::clicked, m_view, &PointCloudView::resetCamera);
   connect(m_lockScale, &QCheckBox::toggled, this, [this](bool on) {
     if (on) {
@@ -92,6 +95,9 @@ RunView::RunView(session::RunModel* model, QWidget* parent) : QWidget(parent), m
 
 void RunView::showRunViews(bool languageModel) {
   m_stack->setCurrentWidget(languageModel ? static_cast<QWidget*>(m_attention) : m_view);
+  // The 3D view's controls only where there is a 3D view.
+  for (QWidget* w : m_pointControls) w->setVisible(!languageModel);
+  if (!languageModel) updateSlider();
 }
 
 void RunView::setCaption(const QString& text) { m_caption->setText(text); }
@@ -107,7 +113,8 @@ void RunView::updateSlider() {
   m_slider->setRange(0, std::max(0, n - 1));
   const int shown = m_model->shownIndex();
   m_slider->setValue(m_model->followingNewest() || shown < 0 ? n - 1 : shown);
-  m_slider->setVisible(n > 1);
+  m_slider->setVisible(n > 1 && m_stack->currentWidget() != m_attention);
+  updateCaption();  // "(snapshot k of n)" follows the index
 }
 
 void RunView::showSnapshot(const core::PointSnapshotPtr& snap) {
@@ -131,6 +138,12 @@ void RunView::showField() {
     m_view->setPointCloudRgb(snap->xyz, colouring.values, name);
   else
     m_view->setPointCloud(snap->xyz, colouring.values, name);
+  updateCaption();
+}
+
+void RunView::updateCaption() {
+  const auto snap = m_model->snapshot();
+  if (!snap) return;
   const auto steps = m_model->snapshotSteps().size();
   m_caption->setText(tr("probe scan · %1 points · step %2%3")
                          .arg(snap->size())

@@ -781,13 +781,20 @@ MetricsAccumulator readMetrics(const std::string& runDir) {
   return acc;
 }
 
+bool writerGone(const RunStatus& s, double now) {
+  if (s.phase != RunPhase::Running && s.phase != RunPhase::Paused && s.phase != RunPhase::Created)
+    return false;
+  // On this host the pid tells; elsewhere a heartbeat older than 2 minutes does.
+  static const std::string me = hostName();
+  return s.host == me ? !processAlive(s.pid) : now - s.updatedAt > 120.0;
+}
+
 std::string RunSummary::displayPhase() const { return stale ? "stale" : toString(status.phase); }
 
 std::vector<RunSummary> listRuns(const std::string& runsRoot) {
   std::vector<RunSummary> runs;
   std::error_code ec;
   const double now = unixNow();
-  const std::string me = hostName();
   for (const auto& e : fs::directory_iterator(runsRoot, ec)) {
     const std::string name = e.path().filename().string();
     if (!e.is_directory() || name.empty() || name[0] == '.') continue;
@@ -810,14 +817,7 @@ std::vector<RunSummary> listRuns(const std::string& runsRoot) {
     } else {
       r.status = *st;
     }
-    if (r.status.phase == RunPhase::Running || r.status.phase == RunPhase::Paused ||
-        r.status.phase == RunPhase::Created) {
-      // On this host the pid tells; elsewhere a heartbeat older than 2 minutes does.
-      if (r.status.host == me)
-        r.stale = !processAlive(r.status.pid);
-      else
-        r.stale = now - r.status.updatedAt > 120.0;
-    }
+    r.stale = r.status.stale = writerGone(r.status, now);
     runs.push_back(std::move(r));
   }
   std::sort(runs.begin(), runs.end(),

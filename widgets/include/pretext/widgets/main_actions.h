@@ -5,6 +5,7 @@
 #include <QObject>
 #include <QString>
 #include <functional>
+#include <vector>
 
 class QAction;
 class QMainWindow;
@@ -25,6 +26,9 @@ class MainActions : public QObject {
   // Enables what makes sense: Start while idle; Pause/Resume, Stop, Snapshot while a run
   // trains here.
   void update(bool training, bool paused);
+  // Enables the actions on the 3D view (export, cameras): off for a language model, which
+  // has none.
+  void setPointViewActions(bool enabled);
 
  Q_SIGNALS:
   void openRunRequested(const QString& runDir);
@@ -48,6 +52,7 @@ class MainActions : public QObject {
   PointCloudView* m_view = nullptr;
   std::function<QString()> m_runsRoot;
   QMenu* m_viewMenu = nullptr;
+  std::vector<QAction*> m_pointActions;
   QAction *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr, *m_snap = nullptr;
 };
 

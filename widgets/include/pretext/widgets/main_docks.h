@@ -24,6 +24,10 @@ struct MainDocks {
   // Brings a hidden dock (e.g. "dock.inspector") to the front.
   void raise(const char* objectName) const;
   bool inspectorVisible() const;
+  // Only the docks that apply to the run's kind: a language model has no augmentations,
+  // equivariance inspector or scene flow. Back on a LiDAR run the Augmentations tab
+  // returns (the inspector and flow view stay as the user leaves them).
+  void showKind(bool languageModel);
   void log(int level, const QString& line) const;
 
   QMainWindow* window;

@@ -109,6 +109,7 @@ class MainWindow : public QMainWindow {
   void importTfEvents(const QString& folder);
   void previewTransform(const core::SpatialTransform& t);
   void restoreSettings();
+  void fitToScreen();  // the window inside the screen's available area
   void updateActions();
   void log(int level, const QString& line);
 

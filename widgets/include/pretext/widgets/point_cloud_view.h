@@ -101,6 +101,10 @@ class PointCloudView : public QOpenGLWidget {
   void keyPressEvent(QKeyEvent* e) override;
 
  private:
+  // Frees VTK's GL objects (buffers, shaders, framebuffers) of the context Qt is about to
+  // destroy: a QOpenGLWidget gets a new context when it moves to another top-level window
+  // (a dock floated or re-docked), and initializeGL then builds them again in the new one.
+  void releaseGraphics();
   struct Impl;
   std::unique_ptr<Impl> d;
 };

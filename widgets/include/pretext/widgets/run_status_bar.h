@@ -13,6 +13,8 @@ class QToolButton;
 
 namespace pretext::widgets {
 
+class ElidedLabel;
+
 // "m:ss" or "h:mm:ss"; "?" when unknown (negative).
 QString formatEta(double seconds);
 
@@ -36,7 +38,7 @@ class RunStatusBar : public QObject {
   QLabel* m_phase = nullptr;
   QLabel* m_step = nullptr;
   QLabel* m_rate = nullptr;
-  QLabel* m_dir = nullptr;
+  ElidedLabel* m_dir = nullptr;
   QProgressBar* m_loadBar = nullptr;
   QToolButton* m_loadCancel = nullptr;
 };

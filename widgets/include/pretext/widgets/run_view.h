@@ -4,6 +4,7 @@
 // snapshots (training progress) and a colour-scale lock; for a language model, the
 // attention-sink views. Shows what the RunModel holds. GUI thread only.
 #include <QWidget>
+#include <vector>
 
 #include "pretext/runs/run_types.h"
 
@@ -20,6 +21,7 @@ class RunModel;
 namespace pretext::widgets {
 
 class AttentionView;
+class ElidedLabel;
 class PointCloudView;
 class WelcomePage;
 
@@ -44,15 +46,17 @@ class RunView : public QWidget {
   void updateSlider();
   void showSnapshot(const core::PointSnapshotPtr& snapshot);
   void showField();
+  void updateCaption();
   session::RunModel* m_model = nullptr;
   PointCloudView* m_view = nullptr;
   AttentionView* m_attention = nullptr;
   WelcomePage* m_welcome = nullptr;
   QStackedWidget* m_stack = nullptr;
   QComboBox* m_fieldBox = nullptr;
-  QLabel* m_caption = nullptr;
+  ElidedLabel* m_caption = nullptr;  // never widens the window
   QSlider* m_slider = nullptr;
   QCheckBox* m_lockScale = nullptr;
+  std::vector<QWidget*> m_pointControls;  // hidden for a language model
 };
 
 }  // namespace pretext::widgets

@@ -180,6 +180,10 @@ class MetricsAccumulator {
 std::optional<MetricRow> parseMetricLine(const std::string& line);
 MetricsAccumulator readMetrics(const std::string& runDir);
 
+// A status that says running, paused or created whose writer is gone: on this host its
+// pid is not alive; elsewhere its heartbeat is older than 2 minutes.
+bool writerGone(const RunStatus& status, double now);
+
 struct RunSummary {
   std::string dir;
   std::string id;

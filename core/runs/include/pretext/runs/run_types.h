@@ -29,6 +29,9 @@ struct RunStatus {
   std::string error;       // set when phase == Failed
   int pid = 0;
   std::string host;
+  // Set by readers, never stored: status.json says running (or paused, created) but its
+  // writer is gone, a crash or a kill (writerGone in run_dir.h).
+  bool stale = false;
 };
 
 // One metrics.csv row: segment,step,wall_s,key,value.
