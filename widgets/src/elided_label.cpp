@@ -9,7 +9,8 @@ namespace pretext::widgets {
 
 ElidedLabel::ElidedLabel(const QString& text, QWidget* parent, Qt::TextElideMode mode)
     : QLabel(text, parent), m_mode(mode) {
-  setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  // Preferred: it asks for its text (at most ~60 characters) and shrinks to a few.
+  setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Preferred);
   setTextFormat(Qt::PlainText);
 }
 

@@ -161,15 +161,19 @@ EquivarianceInspector::EquivarianceInspector(QWidget* parent)
        {static_cast<QWidget*>(m_angle), static_cast<QWidget*>(m_tx), static_cast<QWidget*>(m_ty),
         static_cast<QWidget*>(m_scale), static_cast<QWidget*>(m_flip)})
     controls->addWidget(w);
-  controls->addWidget(m_encoderBox);
-  controls->addWidget(m_cancel);
-  controls->addWidget(m_caption, 1);
+  controls->addStretch(1);
+  // A second row: what colours the views, and the caption (long, changes every step).
+  auto* source = new QHBoxLayout();
+  source->addWidget(m_encoderBox);
+  source->addWidget(m_cancel);
+  source->addWidget(m_caption, 1);
   auto* views = new QHBoxLayout();
   views->addWidget(m_left, 1);
   views->addWidget(m_right, 1);
   auto* lay = new QVBoxLayout(this);
   lay->setContentsMargins(2, 2, 2, 2);
   lay->addLayout(controls);
+  lay->addLayout(source);
   lay->addLayout(views, 1);
   lay->addWidget(m_hist);
   for (auto* s : {m_angle, m_tx, m_ty, m_scale})

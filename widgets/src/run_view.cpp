@@ -22,6 +22,8 @@ RunView::RunView(session::RunModel* model, QWidget* parent) : QWidget(parent), m
   m_fieldBox = new QComboBox(this);
   m_fieldBox->setObjectName("field_box");
   m_fieldBox->setToolTip(tr("Per-point field that colours the cloud"));
+  m_fieldBox->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_fieldBox->setMinimumContentsLength(10);  // "equiv_error", "features PCA (RGB)" elided
   m_caption = new ElidedLabel(tr("No run yet"), this);
   auto* resetCam = new QPushButton(tr("Reset camera"), this);
   resetCam->setToolTip(tr("Reset the 3D camera (R in the view)"));
