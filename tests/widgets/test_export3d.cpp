@@ -19,10 +19,10 @@
 #include "../core/test_util.h"
 #include "gui_util.h"
 #include "pixels.h"
-#include "pretext/runs/config.h"
-#include "pretext/train/encoder_probe.h"
-#include "pretext/runs/run_dir.h"
 #include "pretext/render/colormap.h"
+#include "pretext/runs/config.h"
+#include "pretext/runs/run_dir.h"
+#include "pretext/train/encoder_probe.h"
 #include "pretext/widgets/equivariance_inspector.h"
 #include "pretext/widgets/flow_view.h"
 #include "pretext/widgets/main_window.h"
@@ -51,6 +51,26 @@ void disk(std::vector<float>& xyz, std::vector<float>& scalars) {
       xyz.insert(xyz.end(), {x, y, 0.f});
       scalars.push_back((x + 10) / 20);
     }
+}
+
+// A point snapshot of the disk at step 5 with its equivariance error (and `extraFields`
+// more copies of it under long names), written as a run under `root`.
+std::size_t diskPoints() {
+  std::vector<float> xyz, values;
+  disk(xyz, values);
+  return xyz.size() / 3;
+}
+
+std::string diskRun(const std::string& root, int extraFields = 0) {
+  core::PointSnapshot s;
+  s.step = 5;
+  std::vector<float> xyz, values;
+  disk(xyz, values);
+  s.xyz = xyz;
+  s.fields["equiv_error"] = values;
+  for (int k = 0; k < extraFields; ++k)
+    s.fields["a_rather_long_per_point_field_name_" + std::to_string(k)] = values;
+  return pretext::test::runWithSnapshot(root, s);
 }
 
 bool yellow(QRgb p) { return qRed(p) > 200 && qGreen(p) > 190 && qBlue(p) < 110; }
@@ -410,13 +430,8 @@ TEST_CASE("3D docks survive floating and re-docking: every move renders the clou
   // a new GL context; VTK's objects of the old one must not be drawn with (it crashed in
   // vtkOpenGLPolyDataMapper::RenderPieceDraw, issue #17).
   pretext::test::TempDir root;
-  core::PointSnapshot s;
-  s.step = 5;
-  std::vector<float> xyz, values;
-  disk(xyz, values);
-  s.xyz = xyz;
-  s.fields["equiv_error"] = values;
-  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
+  const std::string run = diskRun(root.str());
+  const std::size_t points = diskPoints();
   widgets::MainWindow w;
   REQUIRE(pretext::test::showExposed(w, 1400, 900));
   auto* inspector = w.findChild<QDockWidget*>("dock.inspector");
@@ -429,7 +444,7 @@ TEST_CASE("3D docks survive floating and re-docking: every move renders the clou
   t.start();
   while (w.inspector()->left()->pointCount() == 0 && t.elapsed() < 10000)
     QApplication::processEvents(QEventLoop::AllEvents, 20);
-  REQUIRE(w.inspector()->left()->pointCount() == xyz.size() / 3);
+  REQUIRE(w.inspector()->left()->pointCount() == points);
   // The cloud drawn: a good share of the view is not background.
   auto drawn = [](widgets::PointCloudView* v) {
     const QImage img = v->grabFramebuffer().convertToFormat(QImage::Format_RGB32);
@@ -469,16 +484,9 @@ TEST_CASE("3D docks survive floating and re-docking: every move renders the clou
 TEST_CASE("no action widens the window: a picked point's fields, the inspector, a long path",
           "[gui][layout]") {
   pretext::test::TempDir root;
-  core::PointSnapshot s;
-  s.step = 5;
-  std::vector<float> xyz, values;
-  disk(xyz, values);
-  s.xyz = xyz;
-  s.fields["equiv_error"] = values;
   // Many long field names: the picked point's caption runs to ~1 500 characters.
-  for (int k = 0; k < 40; ++k)
-    s.fields["a_rather_long_per_point_field_name_" + std::to_string(k)] = values;
-  const std::string run = pretext::test::runWithSnapshot(root.str(), s);
+  const std::string run = diskRun(root.str(), 40);
+  const std::size_t points = diskPoints();
   widgets::MainWindow w;
   REQUIRE(pretext::test::showExposed(w, 1400, 900));
   const int screenWidth = w.screen()->availableGeometry().width();
@@ -488,7 +496,7 @@ TEST_CASE("no action widens the window: a picked point's fields, the inspector, 
   t.start();
   while (w.pointView()->pointCount() == 0 && t.elapsed() < 10000)
     QApplication::processEvents(QEventLoop::AllEvents, 20);
-  REQUIRE(w.pointView()->pointCount() == xyz.size() / 3);
+  REQUIRE(w.pointView()->pointCount() == points);
   Q_EMIT w.pointView()->pointPicked(7);  // what a click on point 7 does
   wait(200);
   CHECK(w.width() == before);

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
@@ -18,10 +19,11 @@
 #include <QToolButton>
 #include <QTreeWidget>
 #include <QtCharts/QChartView>
+#include <QtCharts/QLegend>
+#include <QtCharts/QLegendMarker>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
-#include <malloc.h>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -34,14 +36,14 @@
 #include "pixels.h"
 #include "pretext/runs/presets.h"
 #include "pretext/runs/series.h"
+#include "pretext/session/run_watcher.h"
+#include "pretext/session/trainer_host.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/point_cloud_view.h"
 #include "pretext/widgets/run_status_bar.h"
 #include "pretext/widgets/runs_browser.h"
-#include "pretext/session/run_watcher.h"
-#include "pretext/session/trainer_host.h"
 
 using namespace pretext::render;
 
@@ -683,14 +685,46 @@ TEST_CASE("a charted run holds its metrics once: the window costs <= 1.3x the st
   std::size_t rows = 0;
   for (const auto& [k, pts] : store->series()) rows += pts.size();
   REQUIRE(rows == 1000000u);
-  INFO("window: " << window / 1e6 << " MB for the opened run; the store alone: "
-                  << storeBytes / 1e6 << " MB (" << window / storeBytes << "x)");
+  INFO("window: " << window / 1e6 << " MB for the opened run; the store alone: " << storeBytes / 1e6
+                  << " MB (" << window / storeBytes << "x)");
   CHECK(storeBytes > 20e6);  // ~32 bytes a row: the measure sees the store
   CHECK(window <= 1.3 * storeBytes);
 }
 
-TEST_CASE("status bar: a rate and ETA only while running; a stale run says so",
-          "[gui][status]") {
+TEST_CASE("chart legend: one entry per run, named by its folder, for two or more runs",
+          "[gui][chart][legend]") {
+  widgets::MetricChart chart("loss/total");
+  chart.resize(700, 300);
+  chart.show();
+  REQUIRE(QTest::qWaitForWindowExposed(&chart));
+  std::vector<core::MetricRow> rows;
+  for (int s = 1; s <= 50; ++s) rows.push_back({1, s, s * 0.1, "loss/total", 1.0 / s});
+  const QString a = "/runs/20261207-101010-default-aaaa", b = "/runs/20261207-111111-default-bbbb";
+  chart.addRows(a, rows);
+  chart.redrawNow();
+  CHECK_FALSE(chart.legendVisible());                // one run: nothing to tell apart
+  rows.push_back({2, 60, 6.0, "loss/total", 0.01});  // a resumed segment: a dashed line
+  chart.addRows(b, rows);
+  chart.setSmoothing(0.5);  // faint raw curves too
+  chart.redrawNow();
+  settle(100);
+  REQUIRE(chart.legendVisible());
+  QStringList names, all;
+  for (QLegendMarker* m : chart.findChild<QChartView*>()->chart()->legend()->markers()) {
+    all << m->label() + (m->isVisible() ? "+" : "-");
+    if (m->isVisible()) names << m->label();
+  }
+  INFO(all.join(", ").toStdString());
+  CHECK(names == QStringList{"default-aaaa", "default-bbbb"});
+  QDir().mkpath(PRETEXT_ARTIFACTS);
+  QTest::qWait(300);  // also runs deferred deletes (Qt Charts frees old axes' items so)
+  CHECK(chart.findChild<QChartView*>()->chart()->axes().size() == 2);  // one x, one y
+  chart.grab().save(QString(PRETEXT_ARTIFACTS) + "/chart_legend.png");  // to look at
+  chart.setLegendShown(false);
+  CHECK_FALSE(chart.legendVisible());
+}
+
+TEST_CASE("status bar: a rate and ETA only while running; a stale run says so", "[gui][status]") {
   QMainWindow win;
   auto* bar = new widgets::RunStatusBar(win.statusBar());
   auto shown = [&] {

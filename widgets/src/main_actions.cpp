@@ -139,6 +139,15 @@ void MainActions::buildViewMenu() {
     QSettings().setValue("view/light_background", light);
   });
   lightAct->setChecked(QSettings().value("view/light_background", false).toBool());
+  m_legends = m_viewMenu->addAction(tr("Plot legends"));
+  m_legends->setCheckable(true);
+  m_legends->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  m_legends->setToolTip(tr("Name each run in the plots when two or more are drawn (Ctrl+L)"));
+  m_legends->setChecked(QSettings().value("view/plot_legends", true).toBool());
+  connect(m_legends, &QAction::toggled, this, [this](bool on) {
+    QSettings().setValue("view/plot_legends", on);
+    Q_EMIT legendsToggled(on);
+  });
   m_viewMenu->addSeparator();
 }
 
@@ -155,6 +164,8 @@ void MainActions::addDockToggles() {
       dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
   }
 }
+
+bool MainActions::legendsShown() const { return m_legends->isChecked(); }
 
 void MainActions::setPointViewActions(bool enabled) {
   for (QAction* a : m_pointActions) a->setEnabled(enabled);

@@ -150,6 +150,11 @@ void MainWindow::connectActions() {
   });
   connect(m_actions, &MainActions::stopRequested, this, [this] { host()->stop(); });
   connect(m_actions, &MainActions::snapshotRequested, this, [this] { host()->snapshotNow(); });
+  auto legends = [this](bool on) {
+    for (MetricChart* c : {lossChart(), equivChart()}) c->setLegendShown(on);
+  };
+  connect(m_actions, &MainActions::legendsToggled, this, legends);
+  legends(m_actions->legendsShown());
 }
 
 PointCloudView* MainWindow::pointView() const { return m_runView->pointView(); }

@@ -13,6 +13,8 @@
 #include <QWheelEvent>
 #include <QtCharts/QChart>
 #include <QtCharts/QChartView>
+#include <QtCharts/QLegend>
+#include <QtCharts/QLegendMarker>
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QLogValueAxis>
 #include <QtCharts/QValueAxis>
@@ -20,6 +22,8 @@
 #include <cmath>
 #include <limits>
 
+#include "pretext/render/figure.h"
+#include "pretext/runs/plot.h"
 #include "pretext/runs/series.h"
 
 namespace pretext::widgets {
@@ -33,7 +37,8 @@ QColor runColor(int index) {
 
 MetricChart::MetricChart(const QString& key, QWidget* parent) : QWidget(parent), m_key(key) {
   m_chart = new QChart();
-  m_chart->legend()->setVisible(false);
+  m_chart->legend()->setVisible(false);  // shown for two or more runs (updateLegend)
+  m_chart->legend()->setAlignment(Qt::AlignTop);
   m_chart->setMargins(QMargins(4, 4, 4, 4));
   m_view = new QChartView(m_chart, this);
   m_view->setRenderHint(QPainter::Antialiasing);
@@ -360,6 +365,23 @@ QString MetricChart::valuesAt(double x) const {
 
 QString MetricChart::crosshairText() const { return m_cross->text(); }
 
+void MetricChart::setLegendShown(bool on) {
+  m_legendShown = on;
+  redrawNow();
+}
+
+bool MetricChart::legendVisible() const { return m_chart->legend()->isVisible(); }
+
+void MetricChart::updateLegend() {
+  // One entry per run: the faint raw curves and the resume lines are not listed.
+  QLegend* legend = m_chart->legend();
+  for (auto it = m_runs.begin(); it != m_runs.end(); ++it)
+    if (it->rawSeries)
+      for (QLegendMarker* m : legend->markers(it->rawSeries)) m->setVisible(false);
+  for (QLineSeries* b : m_boundaries)
+    for (QLegendMarker* m : legend->markers(b)) m->setVisible(false);
+}
+
 bool MetricChart::eventFilter(QObject* watched, QEvent* event) {
   if (watched == m_view->viewport() && event->type() == QEvent::MouseMove)
     showCrosshair(static_cast<QMouseEvent*>(event)->position());
@@ -477,6 +499,8 @@ struct MetricChart::Frame {
 
 void MetricChart::redrawNow() {
   m_dirty = false;
+  // The legend first: showing it while the axes are replaced left the old axes drawn.
+  m_chart->legend()->setVisible(m_legendShown && m_runs.size() > 1);
   for (auto* axis : m_chart->axes()) {
     m_chart->removeAxis(axis);
     delete axis;
@@ -523,6 +547,7 @@ void MetricChart::redrawNow() {
   if (auto* lin = qobject_cast<QValueAxis*>(ay)) m_yRange = {lin->min(), lin->max()};
   if (auto* lg = qobject_cast<QLogValueAxis*>(ay)) m_yRange = {lg->min(), lg->max()};
   m_settingAxes = false;
+  updateLegend();
   QStringList notes;
   if (f.hidden) notes << tr("%1 non-positive/non-finite hidden").arg(f.hidden);
   if (f.clipped) notes << tr("%1 drawn points outside the robust y range").arg(f.clipped);
@@ -589,7 +614,8 @@ void MetricChart::ensureSeries(RunData& run, const QString& name) {
   }
   if (!run.series) {
     run.series = new QLineSeries();
-    run.series->setName(name);
+    // The legend names the run by its folder, without the timestamp it starts with.
+    run.series->setName(QString::fromStdString(render::figureRunLabel(name.toStdString())));
     QPen pen(runColor(run.color));
     pen.setWidthF(2.0);
     run.series->setPen(pen);
@@ -651,9 +677,16 @@ QAbstractAxis* MetricChart::makeYAxis(double y0, double y1) {
   } else {
     auto* lin = new QValueAxis();
     const double pad = y1 > y0 ? 0.05 * (y1 - y0) : std::max(1e-6, 0.05 * std::fabs(y0));
-    lin->setRange(y0 - pad, y1 + pad);
+    double lo = y0 - pad, hi = y1 + pad;
+    // As many round ticks as fit with a label's height and as much again between them: Qt
+    // Charts cuts a label taller than its tick spacing down to "…".
+    const double plot = m_chart->plotArea().height() > 0 ? m_chart->plotArea().height()
+                                                         : m_view->viewport()->height() - 60.0;
+    const int target = std::clamp(static_cast<int>(plot / (2.0 * fontMetrics().height())), 1, 6);
+    const auto ticks = core::niceTicks(lo, hi, target);
+    lin->setRange(lo, hi);
+    lin->setTickCount(static_cast<int>(ticks.size()));
     lin->setLabelFormat("%.4g");
-    lin->applyNiceNumbers();
     ay = lin;
   }
   ay->setTitleText(m_key);

@@ -29,6 +29,7 @@ class MainActions : public QObject {
   // Enables the actions on the 3D view (export, cameras): off for a language model, which
   // has none.
   void setPointViewActions(bool enabled);
+  bool legendsShown() const;  // View › Plot legends (Ctrl+L), remembered between sessions
 
  Q_SIGNALS:
   void openRunRequested(const QString& runDir);
@@ -41,6 +42,7 @@ class MainActions : public QObject {
   void pauseToggled();
   void stopRequested();
   void snapshotRequested();
+  void legendsToggled(bool on);
 
  private:
   void buildFileMenu();
@@ -53,6 +55,7 @@ class MainActions : public QObject {
   std::function<QString()> m_runsRoot;
   QMenu* m_viewMenu = nullptr;
   std::vector<QAction*> m_pointActions;
+  QAction* m_legends = nullptr;
   QAction *m_start = nullptr, *m_pause = nullptr, *m_stop = nullptr, *m_snap = nullptr;
 };
 

@@ -87,6 +87,10 @@ class MetricChart : public QWidget {
   QString crosshairText() const;
   // Outlier-robust y range: the 1st to 99th percentile of what is drawn (plus 10 %); points
   // outside are clipped and counted in the note next to the key.
+  // A legend naming each run (its folder without the timestamp) when two or more runs are
+  // drawn; off hides it (View › Plot legends).
+  void setLegendShown(bool on);
+  bool legendVisible() const;
   void setRobustY(bool on);
   bool robustY() const { return m_robustY; }
   std::pair<double, double> yRange() const;  // the y axis range as drawn
@@ -128,6 +132,7 @@ class MetricChart : public QWidget {
     const std::vector<QPointF>& curve() const { return smoothed.empty() ? raw : smoothed; }
   };
   RunData& runData(const QString& run);  // created with the next colour
+  void updateLegend();
   QHBoxLayout* buildControls();
   // redrawNow's steps.
   struct Frame;
@@ -145,7 +150,7 @@ class MetricChart : public QWidget {
   void scheduleRedraw();
   void rebuildKeyList();
   QString m_key;
-  bool m_logY = false, m_logX = false, m_robustY = false;
+  bool m_logY = false, m_logX = false, m_robustY = false, m_legendShown = true;
   XAxis m_xMode = XAxis::Step;
   std::optional<std::pair<double, double>> m_xWindow;
   std::pair<double, double> m_xRange{0, 1};
