@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   ModelOptions o;  // vocab 66, d 128, 2 layers, 4 heads, FFN 512, context 64
   torch::manual_seed(0);
   TransformerLM model(o);
-  // The trainer's optimizer (core/src/adamw.h): LibTorch's AdamW update, op for op.
+  // The trainer's optimizer (core/train/src/adamw.h): LibTorch's AdamW update, op for op.
   pretext::core::AdamW opt(model->parameters(), 1e-3, 0.1, 0.9, 0.95);
   const int B = 32, T = 64;
   auto tokens = torch::randint(0, o.vocab, {B, T + 1}, torch::kLong);

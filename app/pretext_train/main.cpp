@@ -1,4 +1,4 @@
-// pretext-train: the headless trainer. Links pretext_core only (no Qt, no VTK), so it runs
+// pretext-train: the headless trainer. Links pretext_train only (no Qt, no VTK), so it runs
 // on cluster nodes without a display.
 #include <arpa/inet.h>
 #include <netinet/in.h>

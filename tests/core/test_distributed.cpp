@@ -14,8 +14,8 @@
 #include <sstream>
 #include <thread>
 
-#include "pretext/train/distributed.h"
 #include "pretext/runs/run_dir.h"
+#include "pretext/train/distributed.h"
 #include "pretext/train/training_job.h"
 #include "test_util.h"
 

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "pretext/runs/export_data.h"
-#include "pretext/train/export_weights.h"
 #include "pretext/runs/run_dir.h"
+#include "pretext/train/export_weights.h"
 #include "test_util.h"
 #include "train_util.h"
 

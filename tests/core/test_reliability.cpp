@@ -7,8 +7,8 @@
 #include <fstream>
 #include <functional>
 
-#include "pretext/runs/events.h"
 #include "pretext/data/fs_util.h"
+#include "pretext/runs/events.h"
 #include "pretext/runs/run_dir.h"
 #include "pretext/train/training_job.h"
 #include "test_util.h"

@@ -1,4 +1,4 @@
-// The caching CPU tensor allocator (core/src/tensor_allocator.cpp).
+// The caching CPU tensor allocator (core/train/src/tensor_allocator.cpp).
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
 

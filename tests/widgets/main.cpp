@@ -4,7 +4,6 @@
 #include "catch_runner.h"
 #include "pretext/widgets/point_cloud_view.h"
 
-
 int main(int argc, char** argv) {
   pretext::widgets::setVtkSurfaceFormat();
   QApplication::setOrganizationName("PretextTests");

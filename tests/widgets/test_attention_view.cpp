@@ -1,10 +1,10 @@
 // The attention-sink views (issue #6 item 5): alpha_1 heatmap, per-head attention patterns
 // with the sink slot, hidden-state norm bars, hover values, scrubbing through snapshots,
 // and the main window following an lm_sink run directory.
-#include <QApplication>
 #include <QAction>
-#include <QDockWidget>
+#include <QApplication>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QElapsedTimer>
 #include <QStackedWidget>
 #include <QTest>
@@ -13,8 +13,8 @@
 
 #include "../core/test_util.h"
 #include "gui_util.h"
-#include "pretext/widgets/attention_view.h"
 #include "pretext/render/colormap.h"
+#include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/main_window.h"
 #include "pretext/widgets/point_cloud_view.h"
 

@@ -22,6 +22,7 @@
 #include "gui_util.h"
 #include "pretext/data/fs_util.h"
 #include "pretext/runs/run_dir.h"
+#include "pretext/session/trainer_host.h"
 #include "pretext/widgets/attention_view.h"
 #include "pretext/widgets/config_panel.h"
 #include "pretext/widgets/equivariance_inspector.h"
@@ -30,7 +31,6 @@
 #include "pretext/widgets/metric_chart.h"
 #include "pretext/widgets/panels.h"
 #include "pretext/widgets/point_cloud_view.h"
-#include "pretext/session/trainer_host.h"
 
 using namespace pretext::render;
 

@@ -718,7 +718,7 @@ TEST_CASE("chart legend: one entry per run, named by its folder, for two or more
   CHECK(names == QStringList{"default-aaaa", "default-bbbb"});
   QDir().mkpath(PRETEXT_ARTIFACTS);
   QTest::qWait(300);  // also runs deferred deletes (Qt Charts frees old axes' items so)
-  CHECK(chart.findChild<QChartView*>()->chart()->axes().size() == 2);  // one x, one y
+  CHECK(chart.findChild<QChartView*>()->chart()->axes().size() == 2);   // one x, one y
   chart.grab().save(QString(PRETEXT_ARTIFACTS) + "/chart_legend.png");  // to look at
   chart.setLegendShown(false);
   CHECK_FALSE(chart.legendVisible());

@@ -12,10 +12,10 @@
 #include <map>
 #include <mutex>
 
-#include "readers_detail.h"
 #include "pretext/data/fs_util.h"
 #include "pretext/data/readers.h"
 #include "pretext/data/street_sim.h"
+#include "readers_detail.h"
 
 namespace fs = std::filesystem;
 

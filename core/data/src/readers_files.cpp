@@ -11,9 +11,9 @@
 #include <iterator>
 #include <sstream>
 
-#include "readers_detail.h"
 #include "pretext/data/fs_util.h"
 #include "pretext/data/readers.h"
+#include "readers_detail.h"
 
 namespace pretext::core {
 

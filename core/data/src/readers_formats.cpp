@@ -9,9 +9,9 @@
 #include <limits>
 #include <map>
 
-#include "readers_detail.h"
 #include "pretext/data/fs_util.h"
 #include "pretext/data/readers.h"
+#include "readers_detail.h"
 
 namespace pretext::core {
 namespace io {

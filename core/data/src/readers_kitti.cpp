@@ -3,8 +3,8 @@
 // frame with R0_rect and Tr_velo_to_cam.
 #include <cmath>
 
-#include "readers_detail.h"
 #include "pretext/data/readers.h"
+#include "readers_detail.h"
 
 namespace pretext::core {
 

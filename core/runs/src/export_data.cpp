@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pretext/runs/export_data.h"
 #include "pretext/data/fs_util.h"
 #include "pretext/data/readers.h"
+#include "pretext/runs/export_data.h"
 #include "pretext/runs/run_dir.h"
 #include "pretext/runs/tfevents.h"
 

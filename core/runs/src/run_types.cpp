@@ -6,8 +6,8 @@ namespace pretext::core {
 
 namespace {
 // Indexed by RunPhase, in its order.
-constexpr const char* kPhaseNames[] = {"created", "running", "paused", "finished", "stopped",
-                                       "failed"};
+constexpr const char* kPhaseNames[] = {"created",  "running", "paused",
+                                       "finished", "stopped", "failed"};
 static_assert(std::size(kPhaseNames) == static_cast<std::size_t>(RunPhase::Failed) + 1);
 }  // namespace
 

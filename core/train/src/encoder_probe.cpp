@@ -1,4 +1,4 @@
-// EncoderProbe: the inspector's own copy of a run's point encoder (pretext/core/inspect.h).
+// EncoderProbe: the inspector's own copy of a run's point encoder (pretext/train/encoder_probe.h).
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -7,8 +7,8 @@
 #include "essl_model.h"
 #include "lidar_common.h"
 #include "pretext/runs/config.h"
-#include "pretext/train/encoder_probe.h"
 #include "pretext/runs/run_dir.h"
+#include "pretext/train/encoder_probe.h"
 
 namespace pretext::core {
 

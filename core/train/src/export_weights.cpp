@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "pretext/data/fs_util.h"
 #include "pretext/runs/config.h"
 #include "pretext/runs/export_data.h"
-#include "pretext/train/export_weights.h"
-#include "pretext/data/fs_util.h"
 #include "pretext/runs/run_dir.h"
+#include "pretext/train/export_weights.h"
 
 namespace pretext::core {
 namespace {

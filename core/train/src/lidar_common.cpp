@@ -5,8 +5,8 @@
 #include <stdexcept>
 
 #include "experiment.h"
-#include "pretext/runs/run_dir.h"
 #include "pretext/data/street_sim.h"
+#include "pretext/runs/run_dir.h"
 
 namespace pretext::core {
 essl::EncoderOptions lidarEncoderOptions(const Config& c) {

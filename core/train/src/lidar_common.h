@@ -9,10 +9,10 @@
 
 #include "essl_model.h"
 #include "pretext/data/augment.h"
-#include "pretext/runs/config.h"
 #include "pretext/data/datasets.h"
-#include "pretext/train/lidar_options.h"
 #include "pretext/data/voxelize.h"
+#include "pretext/runs/config.h"
+#include "pretext/train/lidar_options.h"
 
 namespace pretext::core {
 

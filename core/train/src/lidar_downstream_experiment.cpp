@@ -14,8 +14,8 @@
 #include "experiment.h"
 #include "lidar_common.h"
 #include "objectives.h"
-#include "pretext/runs/run_dir.h"
 #include "pretext/data/street_sim.h"
+#include "pretext/runs/run_dir.h"
 
 namespace pretext::core {
 namespace {

@@ -1,7 +1,7 @@
 #pragma once
-// The render library's VTK pipeline (used by the 3D view and by renderScene): the pipeline that draws a point cloud coloured by a scalar
-// field (viridis) with a colour bar. One instance per render window: the 3D view owns one,
-// renderScene builds one per export.
+// The render library's VTK pipeline (used by the 3D view and by renderScene): the pipeline that
+// draws a point cloud coloured by a scalar field (viridis) with a colour bar. One instance per
+// render window: the 3D view owns one, renderScene builds one per export.
 #include <vtkActor.h>
 #include <vtkCoordinate.h>
 #include <vtkNew.h>

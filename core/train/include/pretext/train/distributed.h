@@ -1,7 +1,7 @@
 #pragma once
 // Data-parallel launch settings, read from the environment variables that PyTorch's
 // launchers and Slurm already set. LibTorch-free: the CLI validates them before any
-// process group exists; the c10d/Gloo side lives in core/src/communicator.*.
+// process group exists; the c10d/Gloo side lives in core/train/src/communicator.*.
 //
 // Variables (docs/architecture.md, "Scale-out"):
 //   torchrun style  WORLD_SIZE, RANK, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT

@@ -53,7 +53,7 @@ class TrainingJob {
   // reports to `sink`. Returns the final status (Finished, Stopped or Failed).
   RunStatus run(ControlBlock& control, EventSink& sink);
 
-  struct Impl;  // opaque (core/src/training_job.cpp)
+  struct Impl;  // opaque (core/train/src/training_job.cpp)
 
  private:
   explicit TrainingJob(std::unique_ptr<Impl> impl);
