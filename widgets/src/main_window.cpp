@@ -98,6 +98,10 @@ void MainWindow::connectModel() {
     if (snap->flow) m_docks->flow->offerRunSample(snap->flow);
   });
   connect(m_model, &RunModel::logLine, this, &MainWindow::log);
+  connect(m_model->jobs(), &session::JobRunner::failed, this,
+          [this](const QString& lane, const QString& e) {
+            if (lane == QLatin1String("import")) QMessageBox::warning(this, tr("Import failed"), e);
+          });
   connect(m_model, &RunModel::loadProgress, this, [this](qint64 read, qint64 total) {
     m_status->setLoadProgress(read, total);
     if (read >= total) log(0, tr("read %1 MB of metrics").arg(total / 1e6, 0, 'f', 1));
@@ -385,13 +389,6 @@ void MainWindow::updateActions() {
 
 void MainWindow::importTfEvents(const QString& folder) {
   const std::string source = folder.toStdString(), root = runsRoot().toStdString();
-  connect(
-      m_model->jobs(), &session::JobRunner::failed, this,
-      [this](const QString& lane, const QString& message) {
-        if (lane != QLatin1String("import")) return;
-        QMessageBox::warning(this, tr("Import failed"), message);
-      },
-      Qt::SingleShotConnection);
   m_model->jobs()->run(
       QStringLiteral("import"),
       [source, root](const session::CancelToken&) { return core::importTfEvents(source, root); },
